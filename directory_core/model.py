@@ -1,0 +1,212 @@
+"""The domain model: offers, carriers, districts, categories.
+
+These are plain dataclasses. The store (``store.py``) persists them, the validator
+(``validation.py``) is the one place that checks them, search backends index
+``SearchDocument`` views of them (``directory_search.base``) and the GraphQL layer
+exposes them.
+"""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+
+class OfferKind(str, enum.Enum):
+    """What sort of listing an offer is."""
+
+    SERVICE = "service"
+    ASSOCIATION = "association"
+    DEMENTIA_GROUP = "dementia_group"
+    TRAINING_OFFER = "training_offer"
+    ADVICE_OFFICE = "advice_office"
+    MEETING_PLACE = "meeting_place"
+
+
+KIND_LABELS: dict[str, str] = {
+    "service": "Dienst",
+    "association": "Verein",
+    "dementia_group": "Demenzgruppe",
+    "training_offer": "Fortbildung",
+    "advice_office": "Seniorenbüro",
+    "meeting_place": "Begegnungsstätte",
+}
+
+
+class OfferStatus(str, enum.Enum):
+    ACTIVE = "active"
+    ARCHIVED = "archived"
+
+
+class Precision(str, enum.Enum):
+    """How exactly a location is known, from best to worst."""
+
+    MANUAL = "manual"
+    ADDRESS = "address"
+    POSTCODE = "postcode"
+    DISTRICT = "district"
+
+
+class Channel(str, enum.Enum):
+    IN_PERSON = "in_person"
+    PHONE = "phone"
+    ONLINE = "online"
+    HOME_VISIT = "home_visit"
+
+
+class AccessibilityFlag(str, enum.Enum):
+    WHEELCHAIR = "wheelchair"
+    HEARING_LOOP = "hearing_loop"
+    EASY_LANGUAGE = "easy_language"
+
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+WEEKDAY_LABELS = ("Montag", "Dienstag", "Mittwoch", "Donnerstag", "Freitag", "Samstag", "Sonntag")
+
+
+@dataclass
+class Address:
+    street: str = ""
+    postcode: str = ""
+    city: str = ""
+
+    def is_empty(self) -> bool:
+        return not (self.street or self.postcode or self.city)
+
+    def one_line(self) -> str:
+        place = " ".join(p for p in (self.postcode, self.city) if p)
+        return ", ".join(p for p in (self.street, place) if p)
+
+
+@dataclass
+class Location:
+    lat: float
+    lon: float
+    precision: Precision = Precision.ADDRESS
+
+
+@dataclass
+class Contact:
+    phone: str = ""
+    email: str = ""
+    website: str = ""
+
+
+@dataclass
+class ScheduleRule:
+    """One recurring time slot.
+
+    ``frequency`` is ``weekly`` (every ``interval`` weeks) or ``monthly`` (on the
+    ``weeks_of_month`` occurrences of the weekday: 1..5, -1 for the last), e.g.
+    "every 2nd Tuesday 14:00-16:00" is ``ScheduleRule("tue", "14:00", "16:00",
+    "monthly", weeks_of_month=[2])``.
+    """
+
+    weekday: str
+    start: str
+    end: str
+    frequency: str = "weekly"
+    interval: int = 1
+    weeks_of_month: list[int] = field(default_factory=list)
+
+    def describe(self) -> str:
+        day = WEEKDAY_LABELS[WEEKDAYS.index(self.weekday)]
+        if self.frequency == "monthly":
+            nth = ", ".join("letzten" if w == -1 else f"{w}." for w in self.weeks_of_month)
+            when = f"jeden {nth} {day} im Monat"
+        elif self.interval == 1:
+            when = f"jeden {day}"
+        else:
+            when = f"jeden {self.interval}. {day}"
+        return f"{when}, {self.start}–{self.end} Uhr"
+
+
+@dataclass
+class Schedule:
+    rules: list[ScheduleRule] = field(default_factory=list)
+    valid_from: date | None = None
+    valid_until: date | None = None
+    note: str = ""
+
+
+@dataclass
+class Accessibility:
+    wheelchair: bool = False
+    hearing_loop: bool = False
+    easy_language: bool = False
+    note: str = ""
+
+
+@dataclass
+class Cost:
+    free_of_charge: bool = True
+    note: str = ""
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+@dataclass
+class Offer:
+    """One listing of the directory (an *Angebot*)."""
+
+    title: str
+    kind: str
+    id: str = field(default_factory=new_id)
+    description: str = ""
+    carrier: str | None = None  # carrier key
+    categories: list[str] = field(default_factory=list)  # category keys
+    district: str | None = None  # district key
+    district_manual: bool = False  # True: district set by hand, not derived from location
+    address: Address = field(default_factory=Address)
+    location: Location | None = None
+    contact: Contact = field(default_factory=Contact)
+    channels: list[str] = field(default_factory=list)
+    schedule: Schedule = field(default_factory=Schedule)
+    languages: list[str] = field(default_factory=list)
+    accessibility: Accessibility = field(default_factory=Accessibility)
+    cost: Cost = field(default_factory=Cost)
+    target_groups: list[str] = field(default_factory=list)
+    verified_at: datetime | None = None
+    status: str = OfferStatus.ACTIVE.value
+    external_id: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)  # custom fields, by "plugin.field"
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+
+
+@dataclass
+class Carrier:
+    """A *Träger*: the organisation responsible for offers."""
+
+    key: str
+    name: str
+    website: str = ""
+
+
+@dataclass
+class District:
+    """A *Stadtbezirk* with a representative point and an optional polygon.
+
+    ``polygon`` is a list of rings, each a list of (lat, lon); the first ring is the
+    outer boundary, further rings are holes.
+    """
+
+    key: str
+    name: str
+    lat: float
+    lon: float
+    polygon: list[list[tuple[float, float]]] | None = None
+    point_note: str = ""
+
+
+@dataclass
+class Category:
+    key: str
+    label: str
+    parent: str | None = None
+    description: str = ""

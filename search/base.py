@@ -1,0 +1,176 @@
+"""The search interface: one query method, capability flags, and the value types.
+
+Every backend (``embedded.py``, ``elastic.py``) implements ``SearchBackend``. The core
+turns offers into ``SearchDocument`` values (``directory_core.indexing``) and hands them
+to ``index()``; the API turns GraphQL arguments into a ``SearchQuery`` and calls
+``search()``. The conformance suite (``tests/test_search_conformance.py``) checks every
+backend against a brute-force ground truth (``directory_search.brute``), so the
+semantics below are the contract:
+
+* Filters of one field are OR-ed (``kinds=("service", "association")``), different
+  fields are AND-ed. ``categories`` match a document whose categories, *with their
+  ancestors*, contain the key: the document carries the expanded list already.
+* ``text``: every term (see ``directory_search.text.query_terms``) must be a prefix of one
+  of the document's index tokens (``directory_search.text.index_tokens``) built from its
+  ``text`` fields.
+* ``near`` + ``radius_km``: great-circle distance (mean earth radius 6371.0088 km)
+  ``<= radius_km``. A document without a location never matches a ``near`` query.
+* ``open_on`` (0 = Monday .. 6 = Sunday): the document has a schedule slot on that day;
+  with ``open_at`` ("HH:MM") too, a slot on that day with ``start <= open_at < end``.
+* Only documents with ``status == "active"`` match unless ``include_archived``.
+* Sort: ``distance`` (needs ``near``), ``relevance`` (needs ``text``; backend score,
+  descending), ``title`` (folded title ascending). Ties are broken by ``id`` ascending,
+  so pagination with ``offset``/``limit`` never repeats or skips a hit.
+* ``facets``: counts per value of ``kind``, ``category`` and ``district`` over the whole
+  filtered set (not the page), only when ``want_facets``.
+* ``total``: the number of hits in the filtered set, only when ``want_total``.
+"""
+
+from __future__ import annotations
+
+import abc
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+EARTH_RADIUS_KM = 6371.0088
+
+SORTS = ("distance", "relevance", "title")
+FACET_FIELDS = ("kind", "category", "district")
+
+
+class SearchError(Exception):
+    """The backend could not answer (unreachable, broken index, bad query)."""
+
+
+class SearchUnavailable(SearchError):
+    """The backend is down or not reachable; the store still holds everything."""
+
+
+@dataclass(frozen=True)
+class GeoPoint:
+    lat: float
+    lon: float
+
+
+@dataclass(frozen=True)
+class ScheduleSlot:
+    """A weekday (0 = Monday) and a time range in minutes after midnight."""
+
+    weekday: int
+    start: int
+    end: int
+
+
+@dataclass
+class SearchDocument:
+    """What a backend indexes for one offer; built by ``directory_core.indexing``."""
+
+    id: str
+    kind: str
+    title: str
+    status: str = "active"
+    text: list[str] = field(default_factory=list)  # title, description, carrier, labels
+    location: GeoPoint | None = None
+    district: str | None = None
+    carrier: str | None = None
+    categories: list[str] = field(default_factory=list)  # with ancestors
+    languages: list[str] = field(default_factory=list)
+    channels: list[str] = field(default_factory=list)
+    free_of_charge: bool = False
+    accessibility: list[str] = field(default_factory=list)  # AccessibilityFlag values
+    slots: list[ScheduleSlot] = field(default_factory=list)
+    extra: dict[str, Any] = field(default_factory=dict)  # filterable custom fields
+
+
+@dataclass(frozen=True)
+class ExtraFilter:
+    """A filter on a custom field: ``op`` is ``eq``, ``in``, ``gte``, ``lte`` or ``contains``
+    (list fields: the list contains ``value``)."""
+
+    field: str
+    op: str
+    value: Any
+
+
+@dataclass(frozen=True)
+class SearchQuery:
+    near: GeoPoint | None = None
+    radius_km: float | None = None
+    text: str | None = None
+    kinds: tuple[str, ...] = ()
+    categories: tuple[str, ...] = ()
+    districts: tuple[str, ...] = ()
+    carriers: tuple[str, ...] = ()
+    languages: tuple[str, ...] = ()
+    channels: tuple[str, ...] = ()
+    free_of_charge: bool | None = None
+    accessibility: tuple[str, ...] = ()  # all of these flags
+    open_on: int | None = None
+    open_at: str | None = None
+    extra: tuple[ExtraFilter, ...] = ()
+    include_archived: bool = False
+    sort: str | None = None  # None: distance with near, relevance with text, else title
+    offset: int = 0
+    limit: int = 20
+    want_total: bool = True
+    want_facets: bool = False
+
+    def effective_sort(self) -> str:
+        if self.sort:
+            return self.sort
+        if self.near is not None:
+            return "distance"
+        if self.text:
+            return "relevance"
+        return "title"
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    id: str
+    distance_km: float | None = None
+    score: float | None = None
+
+
+@dataclass
+class SearchResult:
+    hits: list[SearchHit]
+    total: int | None = None
+    facets: dict[str, dict[str, int]] | None = None
+
+
+class SearchBackend(abc.ABC):
+    """A search backend. Implement ``search``; the rest has working defaults or is
+    bookkeeping for keeping the index in step with the store."""
+
+    name: ClassVar[str]
+    needs_server: ClassVar[bool] = False
+    supports_geo: ClassVar[bool] = True
+    supports_facets: ClassVar[bool] = True
+    supports_relevance: ClassVar[bool] = True
+
+    @abc.abstractmethod
+    def search(self, query: SearchQuery) -> SearchResult:
+        """Answer ``query`` following the contract in this module's docstring."""
+
+    @abc.abstractmethod
+    def index(self, documents: list[SearchDocument]) -> None:
+        """Add or replace documents (by id)."""
+
+    @abc.abstractmethod
+    def delete(self, ids: list[str]) -> None:
+        """Remove documents; unknown ids are ignored."""
+
+    @abc.abstractmethod
+    def clear(self) -> None:
+        """Remove every document (used before a full rebuild)."""
+
+    def count(self) -> int:
+        return self.search(SearchQuery(limit=0, include_archived=True)).total or 0
+
+    def health(self) -> dict[str, Any]:
+        """A small status dict for ``/healthz``; raise ``SearchUnavailable`` when down."""
+        return {"backend": self.name, "documents": self.count()}
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release connections."""
