@@ -1,0 +1,269 @@
+"""The directory of one instance: store, search, geocoding and plugins together.
+
+This is the one way in for writes and searches: the GraphQL API, the importers, the
+CLI, the demo loader and the benchmark all go through ``Directory``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from directory_search.base import SearchBackend, SearchQuery, SearchResult, SearchUnavailable
+
+from .categories import Taxonomy
+from .geo import assign_district
+from .geocoding import GeocodeResult, GeocodingError
+from .indexing import DocumentBuilder
+from .instance import Instance
+from .model import Carrier, District, Location, Offer, Precision
+from .store import Store
+from .sync import rebuild_index, sync_index
+from .validation import FieldError, OfferValidationError, ValidationContext, validate_offer
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class StoreGeocodeCache:
+    """The persistent geocoding cache, kept in the store (implements ``GeocodeCache``)."""
+
+    store: Store
+
+    def get(self, query: str) -> GeocodeResult | None:
+        row = self.store.geocode_cache_get(query)
+        if row is None:
+            return None
+        return GeocodeResult(
+            lat=row["lat"],
+            lon=row["lon"],
+            precision=row["precision"],
+            label=row["label"],
+            source=row["source"],
+        )
+
+    def put(self, query: str, result: GeocodeResult) -> None:
+        self.store.geocode_cache_put(
+            query,
+            {
+                "lat": result.lat,
+                "lon": result.lon,
+                "precision": result.precision,
+                "label": result.label,
+                "source": result.source,
+            },
+        )
+
+
+class Directory:
+    """One instance's directory. Build it with ``directory_core.app.open_directory``."""
+
+    def __init__(
+        self,
+        instance: Instance,
+        store: Store,
+        search: SearchBackend,
+        geocoder: Any,
+        plugins: Any = None,
+        fallback: SearchBackend | None = None,
+    ):
+        self.instance = instance
+        self.store = store
+        self.search_backend = search
+        self.fallback = fallback
+        self.geocoder = geocoder
+        self.plugins = plugins
+        self.extra_checks: list[Callable[[Offer], Iterable[FieldError]]] = []
+        self.extra_fields: Callable[[Offer], tuple[dict, list[str]]] | None = None
+        self.on_changed: list[Callable[[list[Offer], str], None]] = []
+        self.reload_reference_data()
+
+    # -- reference data ------------------------------------------------------------
+
+    def reload_reference_data(self) -> None:
+        self.districts: list[District] = self.store.districts()
+        self.carriers: list[Carrier] = self.store.carriers()
+        self.taxonomy = Taxonomy(self.store.categories())
+        self.district_by_key = {d.key: d for d in self.districts}
+        self.carrier_by_key = {c.key: c for c in self.carriers}
+
+    @property
+    def sync_name(self) -> str:
+        return f"search:{self.search_backend.name}:{self.instance.key}"
+
+    def document_builder(self) -> DocumentBuilder:
+        return DocumentBuilder(
+            self.taxonomy,
+            {c.key: c.name for c in self.carriers},
+            {d.key: d.name for d in self.districts},
+            self.extra_fields,
+        )
+
+    def validation_context(self) -> ValidationContext:
+        return ValidationContext(
+            taxonomy=self.taxonomy,
+            carriers=set(self.carrier_by_key),
+            districts=set(self.district_by_key),
+            checks=list(self.extra_checks),
+        )
+
+    # -- geography ----------------------------------------------------------------
+
+    def geocode(self, query: str) -> GeocodeResult:
+        """Resolve free text (address, postcode, district); ``GeocodingError`` if not."""
+        return self.geocoder.geocode(query)
+
+    def locate(self, offer: Offer) -> list[FieldError]:
+        """Fill in the location from the address and the district from the location."""
+        errors: list[FieldError] = []
+        if offer.location is None and not offer.address.is_empty():
+            try:
+                result = self.geocoder.geocode(offer.address)
+            except GeocodingError as exc:
+                errors.append(FieldError("address", str(exc)))
+            else:
+                offer.location = Location(result.lat, result.lon, Precision(result.precision))
+        if offer.district_manual:
+            if not offer.district:
+                errors.append(FieldError("district", "is set by hand but empty"))
+        elif offer.location is not None and self.districts:
+            nearest = assign_district(offer.location.lat, offer.location.lon, self.districts)
+            offer.district = nearest.key if nearest else None
+        return errors
+
+    # -- writes -------------------------------------------------------------------
+
+    def check(self, offer: Offer) -> list[FieldError]:
+        """Locate and validate ``offer`` (changes location/district in place)."""
+        errors = self.locate(offer)
+        return errors + validate_offer(offer, self.validation_context())
+
+    def save(self, offers: list[Offer], where: str = "offer") -> list[Offer]:
+        """Validate and write offers in one transaction; all or nothing."""
+        for i, offer in enumerate(offers):
+            errors = self.check(offer)
+            if errors:
+                label = where if len(offers) == 1 else f"{where}[{i}]"
+                raise OfferValidationError(errors, where=label)
+        with self.store.transaction() as conn:
+            self.store.write_offers(conn, offers)
+        self.after_write(offers, "saved")
+        return offers
+
+    def archive(self, ids: list[str]) -> list[Offer]:
+        offers = self.store.get_offers(ids)
+        missing = [i for i in ids if i not in offers]
+        if missing:
+            raise KeyError(f"no offer with id {missing[0]!r}")
+        for offer in offers.values():
+            offer.status = "archived"
+        with self.store.transaction() as conn:
+            self.store.write_offers(conn, list(offers.values()))
+        self.after_write(list(offers.values()), "archived")
+        return list(offers.values())
+
+    def after_write(self, offers: list[Offer], change: str) -> None:
+        """After a commit: bring the index up to date and tell listeners."""
+        try:
+            self.sync()
+        except SearchUnavailable as exc:  # the outbox keeps the change for later
+            log.warning("search index not updated now (%s); the sync step will retry", exc)
+        for listener in self.on_changed:
+            listener(offers, change)
+
+    # -- reads --------------------------------------------------------------------
+
+    def get(self, offer_id: str) -> Offer | None:
+        return self.store.get_offer(offer_id)
+
+    def get_many(self, ids: list[str]) -> dict[str, Offer]:
+        return self.store.get_offers(ids)
+
+    def search(self, query: SearchQuery) -> SearchResult:
+        try:
+            return self.search_backend.search(query)
+        except SearchUnavailable:
+            if self.fallback is None:
+                raise
+            log.warning("search backend down; answering from the fallback")
+            return self.fallback.search(query)
+
+    # -- index maintenance ----------------------------------------------------------
+
+    def sync(self) -> int:
+        return sync_index(self.store, self.search_backend, self.sync_name, self.document_builder())
+
+    def reindex(self, progress: Callable[[int], None] | None = None) -> int:
+        return rebuild_index(
+            self.store,
+            self.search_backend,
+            self.sync_name,
+            self.document_builder(),
+            progress=progress,
+        )
+
+    def sync_lag(self) -> int:
+        return self.store.outbox_pending(self.store.sync_position(self.sync_name))
+
+    def health(self) -> dict[str, Any]:
+        status: dict[str, Any] = {"instance": self.instance.key, "ok": True}
+        try:
+            status["store"] = {
+                "ok": True,
+                "dialect": self.store.engine.dialect.name,
+                "revision": self.store.schema_revision(),
+                "offers": self.store.count_offers(),
+            }
+            status["sync_lag"] = self.sync_lag()
+        except Exception as exc:  # health must report, not raise
+            status["ok"] = False
+            status["store"] = {"ok": False, "error": str(exc)}
+        try:
+            status["search"] = {"ok": True, **self.search_backend.health()}
+        except Exception as exc:
+            status["ok"] = False
+            status["search"] = {"ok": False, "backend": self.search_backend.name, "error": str(exc)}
+        return status
+
+    def close(self) -> None:
+        self.search_backend.close()
+        if self.fallback is not None:
+            self.fallback.close()
+        self.store.close()
+
+
+def open_directory(instance: Instance, *, create: bool = True) -> Directory:
+    """Open the store, search backend, geocoder and plugins of ``instance``.
+
+    The instance's districts, carriers and categories are written to the store, so the
+    instance file stays the source of truth for reference data.
+    """
+    from directory_search.backends import open_backend
+
+    from .gazetteer import Gazetteer
+    from .geocoding import GeocoderChain, NominatimConfig
+
+    store = Store.open(instance.store_url, create=create)
+    try:
+        store.replace_reference_data(instance.districts, instance.carriers, instance.categories)
+        search, fallback = open_backend(instance, store)
+    except Exception:
+        store.close()
+        raise
+    settings = instance.geocoder
+    nominatim = None
+    if settings.nominatim_url:
+        nominatim = NominatimConfig.from_base_url(
+            settings.nominatim_url,
+            settings.user_agent,
+            min_delay_seconds=settings.min_delay_seconds,
+            timeout=settings.timeout_seconds,
+        )
+    geocoder = GeocoderChain(
+        Gazetteer(instance.districts, city=instance.city),
+        nominatim=nominatim,
+        cache=StoreGeocodeCache(store),
+    )
+    return Directory(instance, store, search, geocoder, fallback=fallback)

@@ -1,0 +1,542 @@
+"""The store of record: offers and reference data in a relational database.
+
+SQLite in one file (WAL) by default, PostgreSQL where several processes share a
+directory. The schema is created and changed only by Alembic migrations. The store
+does not validate: ``directory.Directory`` validates every write before it gets here.
+Every offer write records an outbox row in the same transaction (see ``sync.py``).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine.url import make_url
+
+from . import tables as t
+from .model import (
+    Accessibility,
+    Address,
+    Carrier,
+    Category,
+    Contact,
+    Cost,
+    District,
+    Location,
+    Offer,
+    Precision,
+    Schedule,
+    ScheduleRule,
+)
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+_CHUNK = 500
+
+
+class StoreError(Exception):
+    """The store cannot be opened or used; the message says what to do."""
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    if value is not None and value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value
+
+
+def _sqlite_path(url: str) -> Path | None:
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        return None
+    if not parsed.database or parsed.database == ":memory:":
+        return None
+    return Path(parsed.database)
+
+
+def _check_sqlite_file(path: Path) -> None:
+    """Refuse a file that is not a SQLite database before SQLAlchemy touches it."""
+    if path.is_dir():
+        raise StoreError(f"store path {path} is a directory, not a SQLite file")
+    if not path.exists() or path.stat().st_size == 0:
+        return
+    with path.open("rb") as handle:
+        header = handle.read(16)
+    if header != b"SQLite format 3\x00":
+        raise StoreError(
+            f"store file {path} is not a SQLite database (corrupt or another kind of file); "
+            "it was left untouched: restore it from a backup or point the instance at "
+            "another file"
+        )
+    try:
+        connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            result = connection.execute("PRAGMA quick_check").fetchone()
+        finally:
+            connection.close()
+    except sqlite3.DatabaseError as exc:
+        raise StoreError(
+            f"store file {path} is damaged ({exc}); it was left untouched: restore it from a backup"
+        ) from exc
+    if result is None or result[0] != "ok":
+        raise StoreError(
+            f"store file {path} failed its integrity check ({result and result[0]}); it "
+            "was left untouched: restore it from a backup"
+        )
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.close()
+
+
+class Store:
+    """The relational store of record. Open with ``Store.open(url)``."""
+
+    def __init__(self, engine: Engine, url: str):
+        self.engine = engine
+        self.url = url
+
+    @classmethod
+    def open(cls, url: str, *, create: bool = True, migrate: bool = True) -> Store:
+        """Open (and by default create and migrate) the store at ``url``.
+
+        A missing SQLite file is created only with ``create=True``; a file that is not a
+        SQLite database, or fails its integrity check, raises ``StoreError`` and is never
+        written to.
+        """
+        path = _sqlite_path(url)
+        if path is not None:
+            if not path.exists() and not create:
+                raise StoreError(
+                    f"store file {path} does not exist; create it with `directory init` "
+                    "or start with --demo"
+                )
+            _check_sqlite_file(path)
+            path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            engine = sa.create_engine(url, future=True)
+        except (sa.exc.ArgumentError, ModuleNotFoundError) as exc:
+            raise StoreError(f"cannot use store URL {url!r}: {exc}") from exc
+        if engine.dialect.name == "sqlite":
+            sa.event.listen(engine, "connect", _sqlite_pragmas)
+        store = cls(engine, url)
+        try:
+            with engine.connect() as connection:
+                connection.execute(sa.text("SELECT 1"))
+        except sa.exc.OperationalError as exc:
+            engine.dispose()
+            raise StoreError(f"cannot connect to the store at {url!r}: {exc.orig}") from exc
+        except sa.exc.DatabaseError as exc:
+            engine.dispose()
+            raise StoreError(f"store at {url!r} is not usable: {exc.orig}") from exc
+        if migrate:
+            store.migrate()
+        return store
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # -- schema -----------------------------------------------------------------
+
+    def _alembic_config(self, connection: Connection) -> Config:
+        config = Config()
+        config.set_main_option("script_location", str(MIGRATIONS))
+        config.attributes["connection"] = connection
+        return config
+
+    def migrate(self) -> None:
+        """Bring the schema to the newest migration."""
+        with self.engine.begin() as connection:
+            command.upgrade(self._alembic_config(connection), "head")
+
+    def schema_revision(self) -> str | None:
+        with self.engine.connect() as connection:
+            return MigrationContext.configure(connection).get_current_revision()
+
+    def head_revision(self) -> str | None:
+        with self.engine.connect() as connection:
+            script = ScriptDirectory.from_config(self._alembic_config(connection))
+            return script.get_current_head()
+
+    # -- transactions -------------------------------------------------------------
+
+    @contextmanager
+    def transaction(self) -> Iterator[Connection]:
+        """A connection inside one transaction: committed on success, rolled back on
+        any exception (so a failed import leaves nothing half-written)."""
+        with self.engine.begin() as connection:
+            yield connection
+
+    # -- reference data -----------------------------------------------------------
+
+    def replace_reference_data(
+        self,
+        districts: Iterable[District],
+        carriers: Iterable[Carrier],
+        categories: Iterable[Category],
+    ) -> None:
+        """Upsert the instance's districts, carriers and categories (never deletes: old
+        offers may still point to a key the instance file no longer lists)."""
+        with self.transaction() as conn:
+            _upsert(conn, t.districts, "key", [asdict(d) for d in districts])
+            _upsert(conn, t.carriers, "key", [asdict(c) for c in carriers])
+            _upsert(conn, t.categories, "key", [asdict(c) for c in categories])
+
+    def districts(self) -> list[District]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(t.districts).order_by(t.districts.c.name))
+            return [
+                District(
+                    key=r.key,
+                    name=r.name,
+                    lat=r.lat,
+                    lon=r.lon,
+                    polygon=[[tuple(p) for p in ring] for ring in r.polygon] if r.polygon else None,
+                    point_note=r.point_note,
+                )
+                for r in rows
+            ]
+
+    def carriers(self) -> list[Carrier]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(t.carriers).order_by(t.carriers.c.name))
+            return [Carrier(key=r.key, name=r.name, website=r.website) for r in rows]
+
+    def categories(self) -> list[Category]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(t.categories).order_by(t.categories.c.key))
+            return [
+                Category(key=r.key, label=r.label, parent=r.parent, description=r.description)
+                for r in rows
+            ]
+
+    # -- offers -------------------------------------------------------------------
+
+    def get_offer(self, offer_id: str) -> Offer | None:
+        return self.get_offers([offer_id]).get(offer_id)
+
+    def get_offers(self, ids: Iterable[str], conn: Connection | None = None) -> dict[str, Offer]:
+        """Offers by id (missing ids are left out)."""
+        ids = list(dict.fromkeys(ids))
+        result: dict[str, Offer] = {}
+        if not ids:
+            return result
+        with self._conn(conn) as c:
+            for start in range(0, len(ids), _CHUNK):
+                chunk = ids[start : start + _CHUNK]
+                cats: dict[str, list[str]] = {}
+                for row in c.execute(
+                    sa.select(t.offer_categories)
+                    .where(t.offer_categories.c.offer_id.in_(chunk))
+                    .order_by(t.offer_categories.c.offer_id, t.offer_categories.c.position)
+                ):
+                    cats.setdefault(row.offer_id, []).append(row.category)
+                for row in c.execute(sa.select(t.offers).where(t.offers.c.id.in_(chunk))):
+                    result[row.id] = _row_to_offer(row, cats.get(row.id, []))
+        return result
+
+    def find_external(
+        self, carrier: str, external_ids: Iterable[str], conn: Connection | None = None
+    ) -> dict[str, str]:
+        """Map external ids of one carrier to offer ids."""
+        external_ids = list(external_ids)
+        found: dict[str, str] = {}
+        with self._conn(conn) as c:
+            for start in range(0, len(external_ids), _CHUNK):
+                chunk = external_ids[start : start + _CHUNK]
+                for row in c.execute(
+                    sa.select(t.offers.c.id, t.offers.c.external_id).where(
+                        t.offers.c.carrier == carrier, t.offers.c.external_id.in_(chunk)
+                    )
+                ):
+                    found[row.external_id] = row.id
+        return found
+
+    def carrier_offer_ids(
+        self, carrier: str, status: str = "active", conn: Connection | None = None
+    ) -> dict[str, str | None]:
+        """Offer id -> external id of every offer of ``carrier`` with ``status``."""
+        with self._conn(conn) as c:
+            rows = c.execute(
+                sa.select(t.offers.c.id, t.offers.c.external_id).where(
+                    t.offers.c.carrier == carrier, t.offers.c.status == status
+                )
+            )
+            return {row.id: row.external_id for row in rows}
+
+    def write_offers(self, conn: Connection, offers: list[Offer]) -> None:
+        """Insert or update ``offers`` (by id) and record them in the outbox.
+
+        Runs inside the caller's transaction; ``created_at``/``updated_at`` are set here.
+        """
+        if not offers:
+            return
+        now = utcnow()
+        ids = [o.id for o in offers]
+        existing: dict[str, datetime] = {}
+        for start in range(0, len(ids), _CHUNK):
+            chunk = ids[start : start + _CHUNK]
+            for row in conn.execute(
+                sa.select(t.offers.c.id, t.offers.c.created_at).where(t.offers.c.id.in_(chunk))
+            ):
+                existing[row.id] = _aware(row.created_at)
+        inserts, updates = [], []
+        for offer in offers:
+            offer.created_at = existing.get(offer.id) or offer.created_at or now
+            offer.updated_at = now
+            row = _offer_to_row(offer)
+            (updates if offer.id in existing else inserts).append(row)
+        if inserts:
+            conn.execute(sa.insert(t.offers), inserts)
+        if updates:
+            columns = {c: sa.bindparam(f"v_{c}") for c in updates[0] if c != "id"}
+            conn.execute(
+                sa.update(t.offers).where(t.offers.c.id == sa.bindparam("v_id")).values(columns),
+                [{f"v_{k}": v for k, v in row.items()} for row in updates],
+            )
+            for start in range(0, len(updates), _CHUNK):
+                chunk = [row["id"] for row in updates[start : start + _CHUNK]]
+                conn.execute(
+                    sa.delete(t.offer_categories).where(t.offer_categories.c.offer_id.in_(chunk))
+                )
+        links = [
+            {"offer_id": o.id, "category": key, "position": i}
+            for o in offers
+            for i, key in enumerate(o.categories)
+        ]
+        if links:
+            conn.execute(sa.insert(t.offer_categories), links)
+        conn.execute(
+            sa.insert(t.outbox),
+            [{"offer_id": o.id, "action": "upsert", "created_at": now} for o in offers],
+        )
+
+    def delete_offers(self, conn: Connection, ids: list[str]) -> None:
+        """Remove offers for good (only for tests and data-protection requests; the
+        normal way out is ``status = archived``)."""
+        now = utcnow()
+        for start in range(0, len(ids), _CHUNK):
+            chunk = ids[start : start + _CHUNK]
+            conn.execute(
+                sa.delete(t.offer_categories).where(t.offer_categories.c.offer_id.in_(chunk))
+            )
+            conn.execute(sa.delete(t.offers).where(t.offers.c.id.in_(chunk)))
+        if ids:
+            conn.execute(
+                sa.insert(t.outbox),
+                [{"offer_id": i, "action": "delete", "created_at": now} for i in ids],
+            )
+
+    def iter_offer_ids(self, batch: int = 2000) -> Iterator[list[str]]:
+        """All offer ids, in batches, in id order."""
+        last = ""
+        while True:
+            with self.engine.connect() as conn:
+                ids = list(
+                    conn.execute(
+                        sa.select(t.offers.c.id)
+                        .where(t.offers.c.id > last)
+                        .order_by(t.offers.c.id)
+                        .limit(batch)
+                    ).scalars()
+                )
+            if not ids:
+                return
+            yield ids
+            last = ids[-1]
+
+    def count_offers(self, status: str | None = None) -> int:
+        query = sa.select(sa.func.count()).select_from(t.offers)
+        if status:
+            query = query.where(t.offers.c.status == status)
+        with self.engine.connect() as conn:
+            return conn.execute(query).scalar_one()
+
+    # -- outbox and sync positions -------------------------------------------------
+
+    def outbox_after(self, position: int, limit: int = 2000) -> list[tuple[int, str, str]]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(t.outbox.c.id, t.outbox.c.offer_id, t.outbox.c.action)
+                .where(t.outbox.c.id > position)
+                .order_by(t.outbox.c.id)
+                .limit(limit)
+            )
+            return [(r.id, r.offer_id, r.action) for r in rows]
+
+    def outbox_head(self) -> int:
+        with self.engine.connect() as conn:
+            return conn.execute(sa.select(sa.func.max(t.outbox.c.id))).scalar() or 0
+
+    def outbox_pending(self, position: int) -> int:
+        with self.engine.connect() as conn:
+            return conn.execute(
+                sa.select(sa.func.count()).select_from(t.outbox).where(t.outbox.c.id > position)
+            ).scalar_one()
+
+    def sync_position(self, name: str) -> int:
+        with self.engine.connect() as conn:
+            value = conn.execute(
+                sa.select(t.sync_state.c.position).where(t.sync_state.c.name == name)
+            ).scalar()
+            return value or 0
+
+    def set_sync_position(self, name: str, position: int) -> None:
+        with self.transaction() as conn:
+            _upsert(
+                conn,
+                t.sync_state,
+                "name",
+                [{"name": name, "position": position, "updated_at": utcnow()}],
+            )
+
+    # -- geocode cache (implements directory_core.geocoding.GeocodeCache) ----------
+
+    def geocode_cache_get(self, query: str) -> dict[str, Any] | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                sa.select(t.geocode_cache).where(t.geocode_cache.c.query == query)
+            ).first()
+            return dict(row._mapping) if row else None
+
+    def geocode_cache_put(self, query: str, values: dict[str, Any]) -> None:
+        with self.transaction() as conn:
+            _upsert(
+                conn,
+                t.geocode_cache,
+                "query",
+                [{**values, "query": query, "created_at": utcnow()}],
+            )
+
+    # -- helpers ------------------------------------------------------------------
+
+    @contextmanager
+    def _conn(self, conn: Connection | None) -> Iterator[Connection]:
+        if conn is not None:
+            yield conn
+        else:
+            with self.engine.connect() as c:
+                yield c
+
+
+def _upsert(conn: Connection, table: sa.Table, key: str, rows: list[dict[str, Any]]) -> None:
+    if not rows:
+        return
+    keys = [row[key] for row in rows]
+    present = set(conn.execute(sa.select(table.c[key]).where(table.c[key].in_(keys))).scalars())
+    for row in rows:
+        if row[key] in present:
+            conn.execute(sa.update(table).where(table.c[key] == row[key]).values(**row))
+        else:
+            conn.execute(sa.insert(table).values(**row))
+
+
+def _schedule_to_json(schedule: Schedule) -> dict[str, Any]:
+    return {
+        "rules": [asdict(rule) for rule in schedule.rules],
+        "valid_from": schedule.valid_from.isoformat() if schedule.valid_from else None,
+        "valid_until": schedule.valid_until.isoformat() if schedule.valid_until else None,
+        "note": schedule.note,
+    }
+
+
+def schedule_from_json(data: dict[str, Any] | None) -> Schedule:
+    data = data or {}
+    return Schedule(
+        rules=[ScheduleRule(**rule) for rule in data.get("rules", [])],
+        valid_from=date.fromisoformat(data["valid_from"]) if data.get("valid_from") else None,
+        valid_until=date.fromisoformat(data["valid_until"]) if data.get("valid_until") else None,
+        note=data.get("note", ""),
+    )
+
+
+def _offer_to_row(offer: Offer) -> dict[str, Any]:
+    location = offer.location
+    return {
+        "id": offer.id,
+        "kind": offer.kind,
+        "title": offer.title,
+        "description": offer.description,
+        "carrier": offer.carrier,
+        "district": offer.district,
+        "district_manual": offer.district_manual,
+        "street": offer.address.street,
+        "postcode": offer.address.postcode,
+        "city": offer.address.city,
+        "lat": location.lat if location else None,
+        "lon": location.lon if location else None,
+        "precision": Precision(location.precision).value if location else None,
+        "phone": offer.contact.phone,
+        "email": offer.contact.email,
+        "website": offer.contact.website,
+        "channels": list(offer.channels),
+        "schedule": _schedule_to_json(offer.schedule),
+        "languages": list(offer.languages),
+        "wheelchair": offer.accessibility.wheelchair,
+        "hearing_loop": offer.accessibility.hearing_loop,
+        "easy_language": offer.accessibility.easy_language,
+        "accessibility_note": offer.accessibility.note,
+        "free_of_charge": offer.cost.free_of_charge,
+        "cost_note": offer.cost.note,
+        "target_groups": list(offer.target_groups),
+        "verified_at": offer.verified_at,
+        "status": offer.status,
+        "external_id": offer.external_id,
+        "extra": dict(offer.extra),
+        "created_at": offer.created_at,
+        "updated_at": offer.updated_at,
+    }
+
+
+def _row_to_offer(row: Any, categories: list[str]) -> Offer:
+    location = None
+    if row.lat is not None and row.lon is not None:
+        location = Location(lat=row.lat, lon=row.lon, precision=Precision(row.precision))
+    return Offer(
+        id=row.id,
+        kind=row.kind,
+        title=row.title,
+        description=row.description,
+        carrier=row.carrier,
+        categories=categories,
+        district=row.district,
+        district_manual=row.district_manual,
+        address=Address(street=row.street, postcode=row.postcode, city=row.city),
+        location=location,
+        contact=Contact(phone=row.phone, email=row.email, website=row.website),
+        channels=list(row.channels),
+        schedule=schedule_from_json(row.schedule),
+        languages=list(row.languages),
+        accessibility=Accessibility(
+            wheelchair=row.wheelchair,
+            hearing_loop=row.hearing_loop,
+            easy_language=row.easy_language,
+            note=row.accessibility_note,
+        ),
+        cost=Cost(free_of_charge=row.free_of_charge, note=row.cost_note),
+        target_groups=list(row.target_groups),
+        verified_at=_aware(row.verified_at),
+        status=row.status,
+        external_id=row.external_id,
+        extra=dict(row.extra),
+        created_at=_aware(row.created_at),
+        updated_at=_aware(row.updated_at),
+    )

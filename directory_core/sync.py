@@ -1,0 +1,68 @@
+"""Keep a search index in step with the store through the outbox.
+
+Every offer write adds an outbox row in the same transaction (``store.write_offers``).
+``sync_index`` pushes the rows after the index's recorded position in bulk and then
+moves the position on: at least once, so a crash between the two only re-sends
+documents (indexing is idempotent), and nothing is lost while a backend is down.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from directory_search.base import SearchBackend, SearchDocument
+
+from .model import Offer
+from .store import Store
+
+
+def sync_index(
+    store: Store,
+    backend: SearchBackend,
+    position_name: str,
+    build: Callable[[Offer], SearchDocument],
+    batch: int = 2000,
+) -> int:
+    """Apply pending outbox rows to ``backend``; return how many rows were applied.
+
+    Raises the backend's error (e.g. ``SearchUnavailable``) without moving the position.
+    """
+    applied = 0
+    position = store.sync_position(position_name)
+    while True:
+        rows = store.outbox_after(position, batch)
+        if not rows:
+            return applied
+        ids = list(dict.fromkeys(offer_id for _, offer_id, _ in rows))
+        offers = store.get_offers(ids)
+        documents = [build(offers[i]) for i in ids if i in offers]
+        gone = [i for i in ids if i not in offers]
+        if documents:
+            backend.index(documents)
+        if gone:
+            backend.delete(gone)
+        position = rows[-1][0]
+        store.set_sync_position(position_name, position)
+        applied += len(rows)
+
+
+def rebuild_index(
+    store: Store,
+    backend: SearchBackend,
+    position_name: str,
+    build: Callable[[Offer], SearchDocument],
+    batch: int = 2000,
+    progress: Callable[[int], None] | None = None,
+) -> int:
+    """Clear ``backend`` and index every offer of the store; return the count."""
+    head = store.outbox_head()  # rows after this are picked up by the next sync
+    backend.clear()
+    count = 0
+    for ids in store.iter_offer_ids(batch):
+        offers = store.get_offers(ids)
+        backend.index([build(offers[i]) for i in ids if i in offers])
+        count += len(ids)
+        if progress:
+            progress(count)
+    store.set_sync_position(position_name, head)
+    return count

@@ -1,0 +1,140 @@
+"""The relational schema of the store of record (SQLAlchemy Core).
+
+Changes to these tables go through an Alembic migration in ``migrations/versions``;
+``tests/test_migrations.py`` checks that the migrations produce exactly this schema.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+carriers = Table(
+    "carriers",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("name", String(300), nullable=False),
+    Column("website", String(500), nullable=False, default=""),
+)
+
+districts = Table(
+    "districts",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("lat", Float, nullable=False),
+    Column("lon", Float, nullable=False),
+    Column("polygon", JSON, nullable=True),
+    Column("point_note", Text, nullable=False, default=""),
+)
+
+categories = Table(
+    "categories",
+    metadata,
+    Column("key", String(100), primary_key=True),
+    Column("label", String(300), nullable=False),
+    Column("parent", String(100), nullable=True),
+    Column("description", Text, nullable=False, default=""),
+)
+
+offers = Table(
+    "offers",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("kind", String(32), nullable=False),
+    Column("title", String(300), nullable=False),
+    Column("description", Text, nullable=False, default=""),
+    Column("carrier", String(64), ForeignKey("carriers.key"), nullable=True),
+    Column("district", String(64), ForeignKey("districts.key"), nullable=True),
+    Column("district_manual", Boolean, nullable=False, default=False),
+    Column("street", String(300), nullable=False, default=""),
+    Column("postcode", String(10), nullable=False, default=""),
+    Column("city", String(200), nullable=False, default=""),
+    Column("lat", Float, nullable=True),
+    Column("lon", Float, nullable=True),
+    Column("precision", String(16), nullable=True),
+    Column("phone", String(100), nullable=False, default=""),
+    Column("email", String(300), nullable=False, default=""),
+    Column("website", String(500), nullable=False, default=""),
+    Column("channels", JSON, nullable=False),
+    Column("schedule", JSON, nullable=False),
+    Column("languages", JSON, nullable=False),
+    Column("wheelchair", Boolean, nullable=False, default=False),
+    Column("hearing_loop", Boolean, nullable=False, default=False),
+    Column("easy_language", Boolean, nullable=False, default=False),
+    Column("accessibility_note", Text, nullable=False, default=""),
+    Column("free_of_charge", Boolean, nullable=False, default=True),
+    Column("cost_note", Text, nullable=False, default=""),
+    Column("target_groups", JSON, nullable=False),
+    Column("verified_at", DateTime(timezone=True), nullable=True),
+    Column("status", String(16), nullable=False, default="active"),
+    Column("external_id", String(200), nullable=True),
+    Column("extra", JSON, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("carrier", "external_id", name="uq_offers_carrier_external_id"),
+    Index("ix_offers_status", "status"),
+)
+
+offer_categories = Table(
+    "offer_categories",
+    metadata,
+    Column("offer_id", String(36), ForeignKey("offers.id", ondelete="CASCADE"), primary_key=True),
+    Column("category", String(100), ForeignKey("categories.key"), primary_key=True),
+    Column("position", Integer, nullable=False, default=0),
+    Index("ix_offer_categories_category", "category"),
+)
+
+geocode_cache = Table(
+    "geocode_cache",
+    metadata,
+    Column("query", String(500), primary_key=True),
+    Column("lat", Float, nullable=False),
+    Column("lon", Float, nullable=False),
+    Column("precision", String(16), nullable=False),
+    Column("label", Text, nullable=False, default=""),
+    Column("source", String(32), nullable=False, default=""),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+# Every write to offers records a row here in the same transaction; search backends
+# catch up from it (see sync.py). Rows are kept, so the lag is measurable.
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("offer_id", String(36), nullable=False),
+    Column("action", String(16), nullable=False),  # "upsert" or "delete"
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+# How far each search index has caught up with the outbox.
+sync_state = Table(
+    "sync_state",
+    metadata,
+    Column("name", String(200), primary_key=True),
+    Column("position", Integer, nullable=False, default=0),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)

@@ -1,0 +1,177 @@
+"""The store of record: round trips, transactions, outbox, bad files."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import UTC, date, datetime
+
+import pytest
+
+from directory_core.categories import default_categories
+from directory_core.model import (
+    Accessibility,
+    Address,
+    Carrier,
+    Contact,
+    Cost,
+    District,
+    Location,
+    Offer,
+    Precision,
+    Schedule,
+    ScheduleRule,
+)
+from directory_core.store import Store, StoreError
+
+
+def _store(path) -> Store:
+    store = Store.open(f"sqlite:///{path}")
+    store.replace_reference_data(
+        [District("hoerde", "Hörde", 51.4833, 7.5)],
+        [Carrier("awo", "AWO")],
+        default_categories(),
+    )
+    return store
+
+
+def _offer(**changes) -> Offer:
+    values = dict(
+        title="Demenzcafé Hörde",
+        kind="dementia_group",
+        description="Jeden zweiten Dienstag",
+        carrier="awo",
+        categories=["dementia.groups", "relief.family_carers"],
+        district="hoerde",
+        address=Address("Hörder Bahnhofstraße 16", "44263", "Dortmund"),
+        location=Location(51.4847, 7.4996, Precision.POSTCODE),
+        contact=Contact("0231 50-23311", "cafe@example.org", "https://example.org"),
+        channels=["in_person", "phone"],
+        schedule=Schedule(
+            rules=[ScheduleRule("tue", "14:00", "16:00", "monthly", weeks_of_month=[2])],
+            valid_from=date(2026, 1, 1),
+            valid_until=date(2026, 12, 31),
+            note="nicht in den Ferien",
+        ),
+        languages=["de", "tr"],
+        accessibility=Accessibility(wheelchair=True, easy_language=True, note="Rampe"),
+        cost=Cost(free_of_charge=False, note="2 € für Kaffee"),
+        target_groups=["Menschen mit Demenz", "Angehörige"],
+        verified_at=datetime(2026, 11, 1, 10, 0, tzinfo=UTC),
+        external_id="awo-17",
+        extra={"awo.transport_service": True},
+    )
+    values.update(changes)
+    return Offer(**values)
+
+
+def test_round_trip_keeps_every_field(tmp_path):
+    store = _store(tmp_path / "s.sqlite")
+    offer = _offer()
+    with store.transaction() as conn:
+        store.write_offers(conn, [offer])
+    loaded = store.get_offer(offer.id)
+    assert loaded == offer
+    assert loaded.created_at is not None and loaded.created_at.tzinfo is not None
+    store.close()
+
+
+def test_update_keeps_created_at_and_replaces_categories(tmp_path):
+    store = _store(tmp_path / "s.sqlite")
+    offer = _offer()
+    with store.transaction() as conn:
+        store.write_offers(conn, [offer])
+    created = store.get_offer(offer.id).created_at
+    offer.categories = ["dementia.advice"]
+    offer.title = "Demenzberatung"
+    with store.transaction() as conn:
+        store.write_offers(conn, [offer])
+    loaded = store.get_offer(offer.id)
+    assert loaded.categories == ["dementia.advice"]
+    assert loaded.title == "Demenzberatung"
+    assert loaded.created_at == created
+    assert loaded.updated_at >= created
+    assert [row[2] for row in store.outbox_after(0)] == ["upsert", "upsert"]
+    store.close()
+
+
+def test_failed_transaction_writes_nothing(tmp_path):
+    store = _store(tmp_path / "s.sqlite")
+    good, bad = _offer(), _offer(external_id="awo-18", carrier="nobody")
+    with pytest.raises(Exception), store.transaction() as conn:  # noqa: B017 - FK error
+        store.write_offers(conn, [good, bad])
+    assert store.count_offers() == 0
+    assert store.outbox_after(0) == []
+    store.close()
+
+
+def test_external_ids_are_unique_per_carrier(tmp_path):
+    store = _store(tmp_path / "s.sqlite")
+    with store.transaction() as conn:
+        store.write_offers(conn, [_offer()])
+    with pytest.raises(Exception), store.transaction() as conn:  # noqa: B017
+        store.write_offers(conn, [_offer()])  # new id, same (carrier, external id)
+    assert store.find_external("awo", ["awo-17", "awo-99"]).keys() == {"awo-17"}
+    store.close()
+
+
+def test_sync_positions_and_geocode_cache(tmp_path):
+    store = _store(tmp_path / "s.sqlite")
+    assert store.sync_position("x") == 0
+    store.set_sync_position("x", 5)
+    store.set_sync_position("x", 7)
+    assert store.sync_position("x") == 7
+    store.geocode_cache_put(
+        "44263", {"lat": 1.0, "lon": 2.0, "precision": "postcode", "label": "l", "source": "s"}
+    )
+    assert store.geocode_cache_get("44263")["lat"] == 1.0
+    assert store.geocode_cache_get("nope") is None
+    store.close()
+
+
+def test_schema_is_at_the_newest_migration(tmp_path):
+    store = _store(tmp_path / "s.sqlite")
+    assert store.schema_revision() == store.head_revision()
+    with store.engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+    store.close()
+
+
+def test_corrupt_file_is_refused_and_left_untouched(tmp_path):
+    path = tmp_path / "broken.sqlite"
+    path.write_bytes(b"this is not a database at all" * 100)
+    before = path.read_bytes()
+    with pytest.raises(StoreError, match="not a SQLite database"):
+        Store.open(f"sqlite:///{path}")
+    assert path.read_bytes() == before
+
+
+def test_damaged_database_is_refused(tmp_path):
+    path = tmp_path / "damaged.sqlite"
+    store = _store(path)
+    with store.transaction() as conn:
+        store.write_offers(conn, [_offer(external_id=str(i)) for i in range(300)])
+    store.close()
+    connection = sqlite3.connect(path)
+    connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    connection.close()
+    data = bytearray(path.read_bytes())
+    data[4096 * 3 : 4096 * 3 + 2000] = b"\xff" * 2000  # overwrite part of a b-tree page
+    path.write_bytes(bytes(data))
+    before = path.read_bytes()
+    with pytest.raises(StoreError):
+        Store.open(f"sqlite:///{path}")
+    assert path.read_bytes() == before
+
+
+def test_missing_file_is_an_error_unless_created(tmp_path):
+    path = tmp_path / "missing.sqlite"
+    with pytest.raises(StoreError, match="does not exist"):
+        Store.open(f"sqlite:///{path}", create=False)
+    assert not path.exists()
+    Store.open(f"sqlite:///{path}", create=True).close()
+    assert path.exists()
+
+
+def test_bad_url_is_a_clear_error():
+    with pytest.raises(StoreError, match="cannot use store URL"):
+        Store.open("nosuchdb://x/y")
