@@ -15,7 +15,7 @@ from datetime import date, datetime
 from typing import Any
 
 
-class OfferKind(str, enum.Enum):
+class OfferKind(enum.StrEnum):
     """What sort of listing an offer is."""
 
     SERVICE = "service"
@@ -36,12 +36,12 @@ KIND_LABELS: dict[str, str] = {
 }
 
 
-class OfferStatus(str, enum.Enum):
+class OfferStatus(enum.StrEnum):
     ACTIVE = "active"
     ARCHIVED = "archived"
 
 
-class Precision(str, enum.Enum):
+class Precision(enum.StrEnum):
     """How exactly a location is known, from best to worst."""
 
     MANUAL = "manual"
@@ -50,14 +50,14 @@ class Precision(str, enum.Enum):
     DISTRICT = "district"
 
 
-class Channel(str, enum.Enum):
+class Channel(enum.StrEnum):
     IN_PERSON = "in_person"
     PHONE = "phone"
     ONLINE = "online"
     HOME_VISIT = "home_visit"
 
 
-class AccessibilityFlag(str, enum.Enum):
+class AccessibilityFlag(enum.StrEnum):
     WHEELCHAIR = "wheelchair"
     HEARING_LOOP = "hearing_loop"
     EASY_LANGUAGE = "easy_language"
