@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from .directory import Directory
-from .gazetteer import Gazetteer, _load_postcodes
+from .gazetteer import Gazetteer
 from .model import Address, Contact, Location, Offer, Precision, Schedule
 from .sample import generate_offers
 
@@ -106,9 +106,8 @@ def demo_offers(directory: Directory, samples: int = 400, seed: int = 7) -> list
         for row in _rows("senior_offers_dortmund.csv", city)
     ]
     postcodes = [
-        (code, entry.lat, entry.lon)
-        for code, entry in _load_postcodes().items()
-        if entry.place == city and not entry.shared_point
+        (code, found.lat, found.lon)
+        for code, found in Gazetteer(directory.districts, city=city).postcodes_in(city).items()
     ]
     offers += generate_offers(
         directory.districts,

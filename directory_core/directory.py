@@ -260,6 +260,7 @@ def open_directory(instance: Instance, *, create: bool = True) -> Directory:
             settings.user_agent,
             min_delay_seconds=settings.min_delay_seconds,
             timeout=settings.timeout_seconds,
+            country_codes=settings.country_codes,
         )
     geocoder = GeocoderChain(
         Gazetteer(instance.districts, city=instance.city),
