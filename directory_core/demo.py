@@ -21,8 +21,14 @@ DEMO_MARK = "Demodaten aus öffentlichen Quellen, nicht geprüft"
 
 
 def _clean(value: str) -> str:
-    """Drop remarks in brackets: "0231 50-29640 (source: ...)" -> "0231 50-29640"."""
-    return re.sub(r"\s*\(.*?\)\s*", " ", value or "").strip()
+    """Drop remarks in brackets: "0231 50-29640 (source: ...)" -> "0231 50-29640".
+
+    Innermost brackets first, so nested ones ("(source: "(0231) 5023311")") go too.
+    """
+    text, previous = value or "", None
+    while text != previous:
+        previous, text = text, re.sub(r"\s*\([^()]*\)\s*", " ", text)
+    return text.strip()
 
 
 def _slug(text: str) -> str:

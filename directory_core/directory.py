@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+import pluggy
 from directory_search.base import SearchBackend, SearchQuery, SearchResult, SearchUnavailable
 
 from .categories import Taxonomy
@@ -19,6 +20,7 @@ from .geocoding import GeocodeResult, GeocodingError
 from .indexing import DocumentBuilder
 from .instance import Instance
 from .model import Carrier, District, Location, Offer, Precision
+from .plugins import Registry, call_each, collect, get_plugin_manager
 from .store import Store
 from .sync import rebuild_index, sync_index
 from .validation import FieldError, OfferValidationError, ValidationContext, validate_offer
@@ -66,7 +68,8 @@ class Directory:
         store: Store,
         search: SearchBackend,
         geocoder: Any,
-        plugins: Any = None,
+        plugins: pluggy.PluginManager | None = None,
+        registry: Registry | None = None,
         fallback: SearchBackend | None = None,
     ):
         self.instance = instance
@@ -74,10 +77,9 @@ class Directory:
         self.search_backend = search
         self.fallback = fallback
         self.geocoder = geocoder
-        self.plugins = plugins
-        self.extra_checks: list[Callable[[Offer], Iterable[FieldError]]] = []
-        self.extra_fields: Callable[[Offer], tuple[dict, list[str]]] | None = None
-        self.on_changed: list[Callable[[list[Offer], str], None]] = []
+        self.plugins = plugins or get_plugin_manager()
+        self.registry = registry or collect(self.plugins)
+        self.custom_fields = self.registry.fields
         self.reload_reference_data()
 
     # -- reference data ------------------------------------------------------------
@@ -98,15 +100,21 @@ class Directory:
             self.taxonomy,
             {c.key: c.name for c in self.carriers},
             {d.key: d.name for d in self.districts},
-            self.extra_fields,
+            self.custom_fields.index_fields,
         )
+
+    def _plugin_checks(self, offer: Offer) -> list[FieldError]:
+        errors: list[FieldError] = []
+        for found in self.plugins.hook.validate_offer(offer=offer, directory=self):
+            errors.extend(found or ())
+        return errors
 
     def validation_context(self) -> ValidationContext:
         return ValidationContext(
             taxonomy=self.taxonomy,
             carriers=set(self.carrier_by_key),
             districts=set(self.district_by_key),
-            checks=list(self.extra_checks),
+            checks=[self.custom_fields.check, self._plugin_checks],
         )
 
     # -- geography ----------------------------------------------------------------
@@ -148,8 +156,13 @@ class Directory:
                 label = where if len(offers) == 1 else f"{where}[{i}]"
                 raise OfferValidationError(errors, where=label)
         with self.store.transaction() as conn:
-            self.store.write_offers(conn, offers)
-        self.after_write(offers, "saved")
+            existed = self.store.write_offers(conn, offers)
+        self.after_write(
+            {
+                "created": [o for o in offers if o.id not in existed],
+                "updated": [o for o in offers if o.id in existed],
+            }
+        )
         return offers
 
     def archive(self, ids: list[str]) -> list[Offer]:
@@ -161,17 +174,27 @@ class Directory:
             offer.status = "archived"
         with self.store.transaction() as conn:
             self.store.write_offers(conn, list(offers.values()))
-        self.after_write(list(offers.values()), "archived")
+        self.after_write({"archived": list(offers.values())})
         return list(offers.values())
 
-    def after_write(self, offers: list[Offer], change: str) -> None:
-        """After a commit: bring the index up to date and tell listeners."""
+    def after_write(self, changes: dict[str, list[Offer]]) -> None:
+        """After a commit: bring the index up to date, then tell the plugins
+        (``offer_changed``) once per kind of change; their errors are only logged."""
         try:
             self.sync()
         except SearchUnavailable as exc:  # the outbox keeps the change for later
             log.warning("search index not updated now (%s); the sync step will retry", exc)
-        for listener in self.on_changed:
-            listener(offers, change)
+        for change, offers in changes.items():
+            if not offers:
+                continue
+            call_each(
+                self.plugins,
+                "offer_changed",
+                log_errors=True,
+                offers=offers,
+                change=change,
+                directory=self,
+            )
 
     # -- reads --------------------------------------------------------------------
 
@@ -234,7 +257,12 @@ class Directory:
         self.store.close()
 
 
-def open_directory(instance: Instance, *, create: bool = True) -> Directory:
+def open_directory(
+    instance: Instance,
+    *,
+    create: bool = True,
+    extra_plugins: Iterable[tuple[str, object]] = (),
+) -> Directory:
     """Open the store, search backend, geocoder and plugins of ``instance``.
 
     The instance's districts, carriers and categories are written to the store, so the
@@ -245,9 +273,14 @@ def open_directory(instance: Instance, *, create: bool = True) -> Directory:
     from .gazetteer import Gazetteer
     from .geocoding import GeocoderChain, NominatimConfig
 
+    pm = get_plugin_manager(instance.plugins, instance.disabled_plugins, extra_plugins)
+    registry = collect(pm, (c.key for c in instance.categories))
     store = Store.open(instance.store_url, create=create)
     try:
-        store.replace_reference_data(instance.districts, instance.carriers, instance.categories)
+        Taxonomy(instance.categories + registry.categories)  # a bad parent fails here
+        store.replace_reference_data(
+            instance.districts, instance.carriers, instance.categories + registry.categories
+        )
         search, fallback = open_backend(instance, store)
     except Exception:
         store.close()
@@ -267,4 +300,7 @@ def open_directory(instance: Instance, *, create: bool = True) -> Directory:
         nominatim=nominatim,
         cache=StoreGeocodeCache(store),
     )
-    return Directory(instance, store, search, geocoder, fallback=fallback)
+    geocoder = pm.hook.choose_geocoder(instance=instance, default=geocoder) or geocoder
+    return Directory(
+        instance, store, search, geocoder, plugins=pm, registry=registry, fallback=fallback
+    )

@@ -282,13 +282,14 @@ class Store:
             )
             return {row.id: row.external_id for row in rows}
 
-    def write_offers(self, conn: Connection, offers: list[Offer]) -> None:
-        """Insert or update ``offers`` (by id) and record them in the outbox.
+    def write_offers(self, conn: Connection, offers: list[Offer]) -> set[str]:
+        """Insert or update ``offers`` (by id) and record them in the outbox; return the
+        ids that existed before (updated rather than created).
 
         Runs inside the caller's transaction; ``created_at``/``updated_at`` are set here.
         """
         if not offers:
-            return
+            return set()
         now = utcnow()
         ids = [o.id for o in offers]
         existing: dict[str, datetime] = {}
@@ -328,6 +329,7 @@ class Store:
             sa.insert(t.outbox),
             [{"offer_id": o.id, "action": "upsert", "created_at": now} for o in offers],
         )
+        return set(existing)
 
     def delete_offers(self, conn: Connection, ids: list[str]) -> None:
         """Remove offers for good (only for tests and data-protection requests; the

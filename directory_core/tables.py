@@ -138,3 +138,23 @@ sync_state = Table(
     Column("position", Integer, nullable=False, default=0),
     Column("updated_at", DateTime(timezone=True), nullable=False),
 )
+
+# One row per (non-dry) import run: who, when, what, and the counts.
+import_runs = Table(
+    "import_runs",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("carrier", String(64), nullable=False),
+    Column("importer", String(100), nullable=False),
+    Column("source", Text, nullable=False),
+    Column("user", String(200), nullable=False),
+    Column("started_at", DateTime(timezone=True), nullable=False),
+    Column("full", Boolean, nullable=False),
+    Column("records", Integer, nullable=False),
+    Column("created", Integer, nullable=False),
+    Column("updated", Integer, nullable=False),
+    Column("unchanged", Integer, nullable=False),
+    Column("archived", Integer, nullable=False),
+    Column("rejected", Integer, nullable=False),
+    Column("rejections", JSON, nullable=False),
+)

@@ -1,0 +1,223 @@
+"""Running an importer: validate, geocode, upsert, archive, report, record.
+
+``run_import`` is what ``directory import`` calls. A rejected record never stops the
+others; the whole run is written in one transaction, so an interrupted import leaves
+the store as it was before it or fully applied, never half.
+"""
+
+from __future__ import annotations
+
+import getpass
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+
+from . import tables as t
+from .importers.base import Importer
+from .model import Offer
+from .store import utcnow
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .directory import Directory
+
+
+class ImportFailed(Exception):
+    """The import cannot run at all (unknown carrier or importer, unreadable source)."""
+
+
+@dataclass(frozen=True)
+class Rejection:
+    location: str
+    field: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.location}, field {self.field}: {self.reason}"
+
+
+@dataclass
+class ImportReport:
+    carrier: str
+    importer: str
+    source: str
+    full: bool
+    dry_run: bool
+    created: list[Offer] = field(default_factory=list)
+    updated: list[Offer] = field(default_factory=list)
+    unchanged: int = 0
+    archived: list[Offer] = field(default_factory=list)
+    rejected: list[Rejection] = field(default_factory=list)
+    records: int = 0
+    seconds: float = 0.0
+    run_id: int | None = None
+
+    @property
+    def rejected_records(self) -> int:
+        return len({r.location for r in self.rejected})
+
+    def counts(self) -> dict[str, int]:
+        return {
+            "created": len(self.created),
+            "updated": len(self.updated),
+            "unchanged": self.unchanged,
+            "archived": len(self.archived),
+            "rejected": self.rejected_records,
+        }
+
+    def summary(self) -> str:
+        counts = ", ".join(f"{k} {v}" for k, v in self.counts().items())
+        rate = self.records / self.seconds if self.seconds else 0.0
+        mode = " (dry run: nothing written)" if self.dry_run else ""
+        return (
+            f"{self.records} records from {self.source} in {self.seconds:.2f} s "
+            f"({rate:.0f}/s): {counts}{mode}"
+        )
+
+
+def _comparable(offer: Offer) -> dict[str, Any]:
+    values = asdict(offer)
+    for key in ("id", "created_at", "updated_at"):
+        values.pop(key)
+    if values["location"] is not None:
+        values["location"]["precision"] = str(values["location"]["precision"])
+    return values
+
+
+def run_import(
+    directory: Directory,
+    carrier: str,
+    importer_name: str,
+    source: str,
+    *,
+    full: bool = False,
+    dry_run: bool = False,
+    user: str | None = None,
+    progress: Callable[[int, int | None], None] | None = None,
+) -> ImportReport:
+    """Import ``source`` for ``carrier`` with the importer called ``importer_name``."""
+    if carrier not in directory.carrier_by_key:
+        raise ImportFailed(
+            f"unknown carrier {carrier!r}; the instance lists: "
+            f"{', '.join(sorted(directory.carrier_by_key))}"
+        )
+    importers = directory.registry.importers
+    if importer_name not in importers:
+        raise ImportFailed(
+            f"unknown importer {importer_name!r}; available: {', '.join(sorted(importers))}"
+        )
+    settings = dict(directory.instance.importers.get(importer_name, {}))
+    per_carrier = settings.pop("carriers", {}).get(carrier, {})
+    settings.update(per_carrier)
+    importer: Importer = importers[importer_name](carrier, settings, directory)
+
+    started = time.perf_counter()
+    report = ImportReport(carrier, importer_name, source, full, dry_run)
+    total = importer.count(source)
+    first_seen: dict[str, str] = {}
+    candidates: list[tuple[str, Offer]] = []
+    for record in importer.read(source):  # SourceError propagates: nothing is written
+        report.records += 1
+        if progress:
+            progress(report.records, total)
+        if record.errors:
+            report.rejected.extend(
+                Rejection(record.location, e.field, e.message) for e in record.errors
+            )
+            continue
+        if record.offer is None:
+            report.rejected.append(Rejection(record.location, "-", "no offer in this entry"))
+            continue
+        offer = record.offer
+        offer.carrier = carrier
+        if not offer.external_id:
+            report.rejected.append(
+                Rejection(record.location, "external_id", "is required for imports")
+            )
+            continue
+        if offer.external_id in first_seen:
+            report.rejected.append(
+                Rejection(
+                    record.location,
+                    "external_id",
+                    f"duplicate {offer.external_id!r}, first used at "
+                    f"{first_seen[offer.external_id]}",
+                )
+            )
+            continue
+        first_seen[offer.external_id] = record.location
+        candidates.append((record.location, offer))
+
+    store = directory.store
+    known = store.find_external(carrier, [o.external_id for _, o in candidates])
+    existing = store.get_offers(known.values())
+    accepted_external: set[str] = set()
+    for location, offer in candidates:
+        old_id = known.get(offer.external_id)
+        old = existing.get(old_id) if old_id else None
+        if old is not None:
+            offer.id = old.id
+            offer.created_at = old.created_at
+            if not offer.district_manual and old.district_manual:
+                offer.district, offer.district_manual = old.district, True
+        errors = directory.check(offer)
+        if errors:
+            report.rejected.extend(Rejection(location, e.field, e.message) for e in errors)
+            accepted_external.add(offer.external_id)  # present in the source: not archived
+            continue
+        accepted_external.add(offer.external_id)
+        if old is None:
+            report.created.append(offer)
+        elif _comparable(old) == _comparable(offer):
+            report.unchanged += 1
+        else:
+            report.updated.append(offer)
+
+    if full:
+        current = store.carrier_offer_ids(carrier, status="active")
+        gone = [i for i, ext in current.items() if ext not in accepted_external]
+        for offer in store.get_offers(gone).values():
+            offer.status = "archived"
+            report.archived.append(offer)
+
+    report.seconds = time.perf_counter() - started
+    if dry_run:
+        return report
+    with store.transaction() as conn:
+        store.write_offers(conn, report.created + report.updated + report.archived)
+        report.run_id = conn.execute(
+            sa.insert(t.import_runs).values(
+                carrier=carrier,
+                importer=importer_name,
+                source=source,
+                user=user or _user(),
+                started_at=utcnow(),
+                full=full,
+                records=report.records,
+                **report.counts(),
+                rejections=[str(r) for r in report.rejected[:1000]],
+            )
+        ).inserted_primary_key[0]
+    directory.after_write(
+        {"created": report.created, "updated": report.updated, "archived": report.archived}
+    )
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _user() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:  # no login name in some containers
+        return "unknown"
+
+
+def import_runs(directory: Directory, limit: int = 20) -> list[dict[str, Any]]:
+    """The latest recorded import runs, newest first."""
+    with directory.store.engine.connect() as conn:
+        rows = conn.execute(
+            sa.select(t.import_runs).order_by(t.import_runs.c.id.desc()).limit(limit)
+        )
+        return [dict(row._mapping) for row in rows]
