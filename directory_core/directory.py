@@ -23,7 +23,13 @@ from .model import Carrier, District, Location, Offer, Precision
 from .plugins import Registry, call_each, collect, get_plugin_manager
 from .store import Store
 from .sync import rebuild_index, sync_index
-from .validation import FieldError, OfferValidationError, ValidationContext, validate_offer
+from .validation import (
+    POSTCODE,
+    FieldError,
+    OfferValidationError,
+    ValidationContext,
+    validate_offer,
+)
 
 log = logging.getLogger(__name__)
 
@@ -126,7 +132,9 @@ class Directory:
     def locate(self, offer: Offer) -> list[FieldError]:
         """Fill in the location from the address and the district from the location."""
         errors: list[FieldError] = []
-        if offer.location is None and not offer.address.is_empty():
+        # a malformed postcode is reported by validation; geocoding it would only add noise
+        postcode_ok = not offer.address.postcode or POSTCODE.match(offer.address.postcode)
+        if offer.location is None and not offer.address.is_empty() and postcode_ok:
             try:
                 result = self.geocoder.geocode(offer.address)
             except GeocodingError as exc:

@@ -168,9 +168,9 @@ def parse_instance(data: dict[str, Any], source: str = "<instance>", path: Path 
             for name, default in vars(defaults).items()
         }
     )
-    for name, value in vars(limits).items():
+    for limit, value in vars(limits).items():
         if value <= 0:
-            r.fail(f"limits.{name}", f"must be positive, got {value!r}")
+            r.fail(f"limits.{limit}", f"must be positive, got {value!r}")
     if limits.default_page_size > limits.max_page_size:
         r.fail("limits.default_page_size", "must not exceed limits.max_page_size")
 

@@ -120,7 +120,7 @@ class ScheduleRule:
         elif self.interval == 1:
             when = f"jeden {day}"
         else:
-            when = f"jeden {self.interval}. {day}"
+            when = f"alle {self.interval} Wochen {day}"
         return f"{when}, {self.start}–{self.end} Uhr"
 
 

@@ -88,8 +88,8 @@ def get_plugin_manager(
         _register(pm, plugin, name)
     try:
         pm.check_pending()
-    except pluggy.PluginValidationError as exc:
-        raise PluginError(f"plugin {exc.plugin_name!r}: {exc}") from exc
+    except pluggy.PluginValidationError as exc:  # has .plugin, not .plugin_name
+        raise PluginError(f"plugin {pm.get_name(exc.plugin)!r}: {exc}") from exc
     if os.environ.get("DIRECTORY_TRACE_HOOKS"):
         pm.trace.root.setwriter(lambda message: sys.stderr.write(f"[hook] {message}"))
         pm.enable_tracing()
@@ -119,7 +119,7 @@ def call_each(
     (the ``register`` callbacks). With ``log_errors`` a failing plugin is logged and
     skipped."""
     results = []
-    for impl in reversed(getattr(pm.hook, hook_name).get_hookimpls()):
+    for impl in getattr(pm.hook, hook_name).get_hookimpls():  # registration order
         if os.environ.get("DIRECTORY_TRACE_HOOKS"):
             sys.stderr.write(f"[hook] {hook_name} -> {impl.plugin_name}\n")
         arguments = {**kwargs, **(per_plugin(impl.plugin_name) if per_plugin else {})}

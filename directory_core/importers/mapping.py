@@ -1,0 +1,652 @@
+"""Column mapping: one flat row (column name → cell) becomes one ``ImportRecord``.
+
+The CSV, XLSX and JSON importers and the carrier plugins share it. Which column holds
+which offer field is configured in the instance file (or built into a carrier's
+importer); by default a field is read from the column of the same name::
+
+    [importers.csv.columns]          # offer field = column name
+    external_id = "Nr"
+    title = "Angebot"
+    "extra.awo.transport_service" = "Fahrdienst"
+    [importers.csv.values.kind]      # cell text = value, per field
+    "Demenzgruppe" = "dementia_group"
+    [importers.csv.defaults]         # value for a missing column or an empty cell
+    city = "Dortmund"
+
+The fields are listed in ``FIELDS``. Cells may be text, numbers, booleans or dates (as
+spreadsheets give them). Every problem becomes a ``FieldError`` naming the field and the
+column: ``FieldError("postcode", "column 'PLZ': must be five digits, got '4426'")``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import UTC, date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import TYPE_CHECKING, Any
+
+from ..custom_fields import CustomField
+from ..languages import ISO_639_1, LANGUAGE_LABELS
+from ..model import KIND_LABELS, Location, Offer, Precision, ScheduleRule
+from ..schedule_text import parse_rules
+from ..validation import CHANNELS, EMAIL, KINDS, PHONE, POSTCODE, STATUSES, WEBSITE, FieldError
+from .base import ImportRecord, SourceError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..directory import Directory
+
+#: The offer fields a column can be mapped to (besides ``extra.PLUGIN.FIELD``).
+FIELDS: dict[str, str] = {
+    "external_id": "the carrier's own id of the offer (required)",
+    "title": "title (required)",
+    "kind": "kind: service, association, dementia_group, ... or the German label (required)",
+    "description": "description",
+    "categories": "category keys or labels, separated by ';' or ','",
+    "district": "district key or name (set by hand instead of derived from the address)",
+    "street": "street and number",
+    "postcode": "five-digit postcode",
+    "city": "city",
+    "lat": "latitude (with lon: the location is taken as given, precision manual)",
+    "lon": "longitude",
+    "phone": "phone number",
+    "email": "e-mail address",
+    "website": "http(s) address",
+    "channels": "in_person, phone, online, home_visit (or vor Ort, Telefon, Hausbesuch)",
+    "languages": "ISO 639-1 codes or German names (Deutsch; Türkisch)",
+    "schedule": "times as text: 'Di 14-16 Uhr; jeden 2. Mi 10-12'",
+    "schedule_note": "note on the times",
+    "valid_from": "first day (31.12.2026 or 2026-12-31)",
+    "valid_until": "last day",
+    "wheelchair": "wheelchair accessible (ja/nein)",
+    "hearing_loop": "hearing loop (ja/nein)",
+    "easy_language": "easy language (ja/nein)",
+    "accessibility_note": "note on accessibility",
+    "cost": "costs as one text: empty or 'kostenlos' is free, anything else is the cost note",
+    "free_of_charge": "free of charge (ja/nein)",
+    "cost_note": "note on costs",
+    "target_groups": "target groups, separated by ';' or ','",
+    "verified_at": "date (and time) the entry was last checked",
+    "status": "active or archived (aktiv, archiviert)",
+}
+REQUIRED_FIELDS = ("external_id", "title", "kind")
+MAPPING_SETTINGS = ("columns", "values", "defaults", "optional_columns")
+LIST_SEPARATORS = re.compile(r"\s*[;,]\s*")
+
+TRUE_WORDS = frozenset({"ja", "j", "x", "yes", "y", "true", "wahr", "1", "✓", "✔"})
+FALSE_WORDS = frozenset({"nein", "n", "no", "false", "falsch", "0", "-"})
+FREE_WORDS = frozenset({"kostenlos", "kostenfrei", "gratis", "frei", "free", "0", "0 €", "0,00 €"})
+CHANNEL_WORDS = {
+    "vor ort": "in_person",
+    "persönlich": "in_person",
+    "telefon": "phone",
+    "telefonisch": "phone",
+    "online": "online",
+    "hausbesuch": "home_visit",
+    "hausbesuche": "home_visit",
+}
+STATUS_WORDS = {"aktiv": "active", "archiviert": "archived"}
+_DATE_DE = re.compile(r"^(\d{1,2})\.(\d{1,2})\.(\d{4})(?:,?\s+(\d{1,2}):(\d{2}))?$")
+
+
+def is_blank(value: Any) -> bool:
+    """An empty cell: ``None``, ``""`` or only white space (``False`` and 0 are values)."""
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+# -- cell converters: each returns the field value or raises ValueError(reason) ----------
+
+
+def to_text(value: Any) -> str:
+    """Text of a cell; whole numbers lose the ".0" a spreadsheet gives them."""
+    if isinstance(value, bool) or isinstance(value, list | dict):
+        raise ValueError(f"must be text, got {value!r}")
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return str(value).strip()
+
+
+def to_bool(value: Any) -> bool:
+    """ja/nein, x, yes/no, true/false, 1/0 (case does not matter)."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int | float) and value in (0, 1):
+        return bool(value)
+    word = str(value).strip().casefold()
+    if word in TRUE_WORDS:
+        return True
+    if word in FALSE_WORDS:
+        return False
+    raise ValueError(f"must be ja or nein (also yes/no, true/false, x, 1/0), got {value!r}")
+
+
+def to_integer(value: Any) -> int:
+    if isinstance(value, bool):
+        raise ValueError(f"must be a whole number, got {value!r}")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    text = str(value).strip()
+    if re.fullmatch(r"[+-]?\d+", text):
+        return int(text)
+    raise ValueError(f"must be a whole number, got {value!r}")
+
+
+def to_decimal(value: Any) -> str:
+    """A number as text; German "1.234,50" and "3,5" are read as 1234.50 and 3.5."""
+    if isinstance(value, bool):
+        raise ValueError(f"must be a number, got {value!r}")
+    if isinstance(value, int | float | Decimal):
+        number = Decimal(str(value))
+    else:
+        text = str(value).strip().replace(" ", "").removesuffix("€")
+        if "," in text:
+            text = text.replace(".", "").replace(",", ".")
+        try:
+            number = Decimal(text)
+        except InvalidOperation:
+            raise ValueError(f"must be a number, got {value!r}") from None
+    if not number.is_finite():
+        raise ValueError(f"must be a number, got {value!r}")
+    return str(number)
+
+
+def to_float(value: Any) -> float:
+    return float(to_decimal(value))
+
+
+def to_date(value: Any) -> date:
+    """A date cell, "31.12.2026" or "2026-12-31"."""
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    text = str(value).strip()
+    match = _DATE_DE.match(text)
+    try:
+        if match and match.group(4) is None:
+            day, month, year = (int(g) for g in match.group(1, 2, 3))
+            return date(year, month, day)
+        return date.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"must be a date like 31.12.2026 or 2026-12-31, got {value!r}") from None
+
+
+def to_datetime(value: Any) -> datetime:
+    """A date or date and time; without a time zone it is taken as UTC."""
+    if isinstance(value, datetime):
+        result = value
+    elif isinstance(value, date):
+        result = datetime(value.year, value.month, value.day)
+    else:
+        text = str(value).strip()
+        match = _DATE_DE.match(text)
+        try:
+            if match:
+                day, month, year = (int(g) for g in match.group(1, 2, 3))
+                hour, minute = int(match.group(4) or 0), int(match.group(5) or 0)
+                result = datetime(year, month, day, hour, minute)
+            else:
+                result = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        except ValueError:
+            raise ValueError(
+                f"must be a date like 31.12.2026 (or 2026-12-31T10:00), got {value!r}"
+            ) from None
+    return result if result.tzinfo else result.replace(tzinfo=UTC)
+
+
+def to_list(value: Any) -> list[Any]:
+    """Items of a cell separated by ';' or ',' (or a JSON list)."""
+    if isinstance(value, list | tuple):
+        return [v for v in value if not is_blank(v)]
+    return [item for item in LIST_SEPARATORS.split(to_text(value)) if item]
+
+
+def to_postcode(value: Any) -> str:
+    """Five digits; numbers from spreadsheets (44263.0, 1067 for 01067) are repaired."""
+    if isinstance(value, bool):
+        raise ValueError(f"must be five digits, got {value!r}")
+    if isinstance(value, int) or (isinstance(value, float) and value.is_integer()):
+        text = str(int(value)).zfill(5)
+    else:
+        text = to_text(value)
+    if not POSTCODE.match(text):
+        raise ValueError(f"must be five digits, got {to_text(value)!r}")
+    return text
+
+
+def to_schedule(value: Any) -> list[ScheduleRule]:
+    """Text ("Di 14-16 Uhr; jeden 2. Mi 10-12") or a JSON list of texts and rule objects."""
+    if isinstance(value, dict):
+        value = [value]
+    if not isinstance(value, list):
+        return parse_rules(to_text(value))
+    rules: list[ScheduleRule] = []
+    for item in value:
+        if isinstance(item, dict):
+            allowed = {"weekday", "start", "end", "frequency", "interval", "weeks_of_month"}
+            unknown = sorted(set(item) - allowed)
+            if unknown or not {"weekday", "start", "end"} <= set(item):
+                raise ValueError(
+                    f"a rule object has the keys {', '.join(sorted(allowed))} "
+                    f"(weekday, start, end required), got {', '.join(sorted(item))}"
+                )
+            rules.append(ScheduleRule(**item))
+        else:
+            rules.extend(parse_rules(to_text(item)))
+    return rules
+
+
+def _checked(pattern: re.Pattern[str], what: str) -> Callable[[Any], str]:
+    def convert(value: Any) -> str:
+        text = to_text(value)
+        if not pattern.match(text):
+            raise ValueError(f"{what}, got {text!r}")
+        return text
+
+    return convert
+
+
+to_email = _checked(EMAIL, "must be an e-mail address")
+to_website = _checked(WEBSITE, "must be an http(s) address")
+to_phone = _checked(PHONE, "may hold only digits, spaces and + ( ) / - .")
+
+
+class ColumnMapping:
+    """Which column holds which offer field, and how cells become field values.
+
+    :param directory: the directory imported into (categories, districts, custom fields).
+    :param columns: offer field → column name; fields not listed are read from a column
+        of their own name if there is one.
+    :param values: per field, cell text → value (``{"kind": {"Demenzgruppe":
+        "dementia_group"}}``); for list fields per item.
+    :param defaults: per field, the cell to use when the column is missing or empty.
+    :param optional: fields of ``columns`` whose column may be missing from a file.
+    :param noun: how reports call a column (``"column"``; ``"key"`` for JSON).
+    :param where: the instance-file table of the settings, for errors (``"importers.csv"``).
+
+    Columns named in ``columns`` must be in the file (``bind``): a missing one would
+    otherwise silently blank that field of every offer on the next import.
+    """
+
+    def __init__(
+        self,
+        directory: Directory,
+        *,
+        columns: Mapping[str, str] | None = None,
+        values: Mapping[str, Mapping[str, Any]] | None = None,
+        defaults: Mapping[str, Any] | None = None,
+        optional: Iterable[str] = (),
+        noun: str = "column",
+        where: str = "importers",
+    ):
+        self.directory = directory
+        self.noun = noun
+        self.where = where
+        self.custom_fields: dict[str, CustomField] = {
+            f"extra.{spec.path}": spec for spec in directory.custom_fields
+        }
+        known = [*FIELDS, *sorted(self.custom_fields)]
+        columns = dict(columns or {})
+        for label, table in (("columns", columns), ("values", values or {})):
+            unknown = sorted(set(table) - set(known))
+            if unknown:
+                raise SourceError(
+                    f"[{where}.{label}]: unknown field(s) {', '.join(unknown)}; fields: "
+                    f"{', '.join(FIELDS)}"
+                    + (f", {', '.join(sorted(self.custom_fields))}" if self.custom_fields else "")
+                    + " (custom fields: extra.PLUGIN.FIELD of an enabled plugin)"
+                )
+        for name, column in columns.items():
+            if not isinstance(column, str) or not column.strip():
+                raise SourceError(
+                    f"[{where}.columns] {name}: must be a column name, got {column!r}"
+                )
+        self.explicit = columns
+        self.columns = {field: field for field in known} | columns
+        self.values = {
+            field: {_normal(k): v for k, v in table.items()}
+            for field, table in (values or {}).items()
+        }
+        self.defaults = dict(defaults or {})
+        unknown_defaults = sorted(set(self.defaults) - set(known))
+        if unknown_defaults:
+            raise SourceError(f"[{where}.defaults]: unknown field(s) {', '.join(unknown_defaults)}")
+        self.optional = set(optional)
+        self.present: dict[str, str] = {}  # field -> the header cell it is read from
+        self.positions: dict[str, int] = {}  # field -> position of that cell in a row
+        self._kinds = {k.casefold(): k for k in KINDS} | {
+            label.casefold(): key for key, label in KIND_LABELS.items()
+        }
+        taxonomy = directory.taxonomy
+        self._categories = {c.key.casefold(): c.key for c in taxonomy} | {
+            c.label.casefold(): c.key for c in taxonomy
+        }
+        self._districts = {d.key.casefold(): d.key for d in directory.districts} | {
+            d.name.casefold(): d.key for d in directory.districts
+        }
+        self._languages = {code: code for code in ISO_639_1} | {
+            label.casefold(): code for code, label in LANGUAGE_LABELS.items()
+        }
+
+    @classmethod
+    def from_settings(
+        cls,
+        settings: Mapping[str, Any],
+        directory: Directory,
+        *,
+        columns: Mapping[str, str] | None = None,
+        values: Mapping[str, Mapping[str, Any]] | None = None,
+        noun: str = "column",
+        where: str = "importers",
+        other_settings: Iterable[str] = (),
+    ) -> ColumnMapping:
+        """The mapping of an importer's settings (``columns``, ``values``, ``defaults``,
+        ``optional_columns``) on top of its built-in ``columns`` and ``values``.
+
+        ``other_settings`` are the importer's own keys (``delimiter``, ``sheet``); any
+        other key is a ``SourceError``, so a misspelt setting is never silently ignored.
+        """
+        allowed = {*MAPPING_SETTINGS, *other_settings}
+        unknown = sorted(set(settings) - allowed)
+        if unknown:
+            raise SourceError(
+                f"[{where}]: unknown setting(s) {', '.join(unknown)}; settings: "
+                f"{', '.join(sorted(allowed))}"
+            )
+        tables = {}
+        for key in ("columns", "values", "defaults"):
+            table = settings.get(key, {})
+            if not isinstance(table, Mapping):
+                raise SourceError(f"[{where}.{key}]: must be a table, got {table!r}")
+            tables[key] = table
+        merged_values = {k: dict(v) for k, v in (values or {}).items()}
+        for field, table in tables["values"].items():
+            if not isinstance(table, Mapping):
+                raise SourceError(f"[{where}.values] {field}: must be a table, got {table!r}")
+            merged_values.setdefault(field, {}).update(table)
+        optional = settings.get("optional_columns", [])
+        if not isinstance(optional, list):
+            raise SourceError(f"[{where}] optional_columns: must be a list of fields")
+        return cls(
+            directory,
+            columns={**(columns or {}), **tables["columns"]},
+            values=merged_values,
+            defaults=tables["defaults"],
+            optional=optional,
+            noun=noun,
+            where=where,
+        )
+
+    # -- the header ------------------------------------------------------------------
+
+    def bind(self, header: Iterable[Any], source: str) -> None:
+        """Match the file's header (case and surrounding spaces do not matter).
+
+        Raises ``SourceError`` listing the missing columns and the columns found when a
+        required field's column or a configured column is missing, and when a column the
+        mapping reads appears twice.
+        """
+        found: dict[str, str] = {}
+        index: dict[str, int] = {}
+        doubled: set[str] = set()
+        cells = [None if is_blank(cell) else to_text(cell) for cell in header]
+        names = [name for name in cells if name is not None]
+        for position, name in enumerate(cells):
+            if name is None:
+                continue
+            key = _normal(name)
+            if key in found:
+                doubled.add(key)
+            found.setdefault(key, name)
+            index.setdefault(key, position)
+        self.present = {}
+        self.positions = {}
+        missing: list[tuple[str, str]] = []
+        for field, column in self.columns.items():
+            key = _normal(column)
+            if key in found:
+                if key in doubled:
+                    raise SourceError(
+                        f"{source}: {self.noun} {column!r} appears twice in the header; "
+                        "which one holds the " + field + " is unclear"
+                    )
+                self.present[field] = found[key]
+                self.positions[field] = index[key]
+            elif field in self.defaults:
+                continue
+            elif field in REQUIRED_FIELDS or (
+                field in self.explicit and field not in self.optional
+            ):
+                missing.append((field, column))
+        if missing:
+            wanted = ", ".join(f"{column!r} ({field})" for field, column in missing)
+            raise SourceError(
+                f"{source}: missing {self.noun}(s) {wanted}; the header has: "
+                f"{', '.join(repr(n) for n in names) or 'nothing'} (map the fields to "
+                f"other {self.noun}s in the instance file: [{self.where}.columns])"
+            )
+
+    # -- rows ------------------------------------------------------------------------
+
+    def convert(self, row: Mapping[str, Any], location: str) -> ImportRecord:
+        """The record of one row given as header name → cell; ``bind`` must have run."""
+        cells = {field: (column, row.get(column)) for field, column in self.present.items()}
+        return self.convert_cells(cells, location)
+
+    def convert_row(self, row: Sequence[Any], location: str) -> ImportRecord:
+        """The record of one row given as cells in header order; ``bind`` must have run."""
+        width = len(row)
+        cells = {
+            field: (self.present[field], row[i] if i < width else None)
+            for field, i in self.positions.items()
+        }
+        return self.convert_cells(cells, location)
+
+    def convert_cells(self, cells: Mapping[str, tuple[str, Any]], location: str) -> ImportRecord:
+        """The record of one entry given as field → (column name, cell); for sources
+        without a header (JSON, feeds), where each entry names its own fields."""
+        offer = Offer(title="", kind="")
+        errors: list[FieldError] = []
+        seen: set[str] = set()
+        given = [(f, f"{self.noun} {c!r}", v) for f, (c, v) in cells.items()]
+        given += [
+            (f, f"default of [{self.where}.defaults]", v)
+            for f, v in self.defaults.items()
+            if f not in cells
+        ]
+        for field, label, value in given:
+            if is_blank(value) and field in self.defaults:
+                value, label = self.defaults[field], f"default of [{self.where}.defaults]"
+            if is_blank(value):
+                continue
+            try:
+                self._set(offer, field, self._mapped(field, value))
+            except (ValueError, TypeError) as exc:
+                errors.append(FieldError(field, f"{label}: {exc}"))
+            else:
+                seen.add(field)
+        for field in REQUIRED_FIELDS:
+            if field not in seen and not any(e.field == field for e in errors):
+                column = cells[field][0] if field in cells else self.columns[field]
+                errors.append(FieldError(field, f"{self.noun} {column!r} is empty"))
+        if ("lat" in seen) != ("lon" in seen) and not any(
+            e.field in ("lat", "lon") for e in errors
+        ):
+            given_one, other = ("lat", "lon") if "lat" in seen else ("lon", "lat")
+            errors.append(FieldError(other, f"{given_one} is given, so {other} is needed too"))
+        if errors:
+            return ImportRecord(location, None, errors)
+        return ImportRecord(location, offer)
+
+    def _mapped(self, field: str, value: Any) -> Any:
+        """``value`` through the field's value map (each item for lists)."""
+        table = self.values.get(field)
+        if not table:
+            return value
+        if field in ("categories", "channels", "languages", "target_groups") or (
+            field in self.custom_fields and self.custom_fields[field].type == "enum_list"
+        ):
+            return [table.get(_normal(to_text(v)), v) for v in to_list(value)]
+        if isinstance(value, list | dict):
+            return value
+        return table.get(_normal(to_text(value)), value)
+
+    def _set(self, offer: Offer, field: str, value: Any) -> None:
+        if field in self.custom_fields:
+            spec = self.custom_fields[field]
+            namespace = offer.extra.setdefault(spec.namespace, {})
+            namespace[spec.name] = spec.coerce(_custom_value(spec, value))
+            return
+        setter = getattr(self, f"_set_{field}", None)
+        if setter is not None:
+            setter(offer, value)
+            return
+        target, attribute = _PLAIN[field]
+        converter = _CONVERTERS.get(field, to_text)
+        setattr(offer if target is None else getattr(offer, target), attribute, converter(value))
+
+    def _set_kind(self, offer: Offer, value: Any) -> None:
+        text = to_text(value)
+        kind = self._kinds.get(text.casefold())
+        if kind is None:
+            labels = ", ".join(KIND_LABELS.values())
+            raise ValueError(f"unknown kind {text!r}; allowed: {', '.join(KINDS)} or {labels}")
+        offer.kind = kind
+
+    def _set_categories(self, offer: Offer, value: Any) -> None:
+        keys: list[str] = []
+        for item in to_list(value):
+            key = self._categories.get(to_text(item).casefold())
+            if key is None:
+                raise ValueError(f"unknown category {to_text(item)!r}")
+            if key not in keys:
+                keys.append(key)
+        offer.categories = keys
+
+    def _set_district(self, offer: Offer, value: Any) -> None:
+        text = to_text(value)
+        key = self._districts.get(text.casefold())
+        if key is None:
+            names = ", ".join(d.name for d in self.directory.districts) or "none"
+            raise ValueError(f"unknown district {text!r}; districts: {names}")
+        offer.district, offer.district_manual = key, True
+
+    def _set_lat(self, offer: Offer, value: Any) -> None:
+        lat = to_float(value)
+        if not -90 <= lat <= 90:
+            raise ValueError(f"must be between -90 and 90, got {to_text(value)!r}")
+        lon = offer.location.lon if offer.location else 0.0
+        offer.location = Location(lat, lon, Precision.MANUAL)
+
+    def _set_lon(self, offer: Offer, value: Any) -> None:
+        lon = to_float(value)
+        if not -180 <= lon <= 180:
+            raise ValueError(f"must be between -180 and 180, got {to_text(value)!r}")
+        lat = offer.location.lat if offer.location else 0.0
+        offer.location = Location(lat, lon, Precision.MANUAL)
+
+    def _set_channels(self, offer: Offer, value: Any) -> None:
+        channels = []
+        for item in to_list(value):
+            text = to_text(item)
+            channel = text if text in CHANNELS else CHANNEL_WORDS.get(text.casefold())
+            if channel is None:
+                raise ValueError(f"unknown channel {text!r}; allowed: {', '.join(CHANNELS)}")
+            channels.append(channel)
+        offer.channels = list(dict.fromkeys(channels))
+
+    def _set_languages(self, offer: Offer, value: Any) -> None:
+        codes = []
+        for item in to_list(value):
+            text = to_text(item)
+            code = self._languages.get(text.casefold())
+            if code is None:
+                raise ValueError(f"unknown language {text!r} (ISO 639-1 code or German name)")
+            codes.append(code)
+        offer.languages = list(dict.fromkeys(codes))
+
+    def _set_cost(self, offer: Offer, value: Any) -> None:
+        text = to_text(value)
+        if text.casefold() in FREE_WORDS:
+            offer.cost.free_of_charge, offer.cost.note = True, ""
+        else:
+            offer.cost.free_of_charge, offer.cost.note = False, text
+
+    def _set_status(self, offer: Offer, value: Any) -> None:
+        text = to_text(value)
+        status = text if text in STATUSES else STATUS_WORDS.get(text.casefold())
+        if status is None:
+            raise ValueError(f"unknown status {text!r}; allowed: {', '.join(STATUSES)}")
+        offer.status = status
+
+
+def _normal(name: str) -> str:
+    return " ".join(str(name).split()).casefold()
+
+
+def _custom_value(spec: CustomField, value: Any) -> Any:
+    """A cell in the form ``CustomField.coerce`` takes for the field's type."""
+    kind = spec.type
+    if kind == "boolean":
+        return to_bool(value)
+    if kind == "integer":
+        return to_integer(value)
+    if kind == "decimal":
+        return to_decimal(value)
+    if kind == "date":
+        return to_date(value)
+    if kind == "enum":
+        return _enum_value(spec, value)
+    if kind == "enum_list":
+        return [_enum_value(spec, item) for item in to_list(value)]
+    return to_text(value)
+
+
+def _enum_value(spec: CustomField, value: Any) -> str:
+    text = to_text(value)
+    return next((v for v in spec.values if v.casefold() == text.casefold()), text)
+
+
+# field -> (attribute of the offer holding it or None for the offer itself, attribute)
+_PLAIN: dict[str, tuple[str | None, str]] = {
+    "external_id": (None, "external_id"),
+    "title": (None, "title"),
+    "description": (None, "description"),
+    "street": ("address", "street"),
+    "postcode": ("address", "postcode"),
+    "city": ("address", "city"),
+    "phone": ("contact", "phone"),
+    "email": ("contact", "email"),
+    "website": ("contact", "website"),
+    "schedule": ("schedule", "rules"),
+    "schedule_note": ("schedule", "note"),
+    "valid_from": ("schedule", "valid_from"),
+    "valid_until": ("schedule", "valid_until"),
+    "wheelchair": ("accessibility", "wheelchair"),
+    "hearing_loop": ("accessibility", "hearing_loop"),
+    "easy_language": ("accessibility", "easy_language"),
+    "accessibility_note": ("accessibility", "note"),
+    "free_of_charge": ("cost", "free_of_charge"),
+    "cost_note": ("cost", "note"),
+    "target_groups": (None, "target_groups"),
+    "verified_at": (None, "verified_at"),
+}
+_CONVERTERS: dict[str, Callable[[Any], Any]] = {
+    "postcode": to_postcode,
+    "phone": to_phone,
+    "email": to_email,
+    "website": to_website,
+    "schedule": to_schedule,
+    "valid_from": to_date,
+    "valid_until": to_date,
+    "wheelchair": to_bool,
+    "hearing_loop": to_bool,
+    "easy_language": to_bool,
+    "free_of_charge": to_bool,
+    "target_groups": lambda value: [to_text(v) for v in to_list(value)],
+    "verified_at": to_datetime,
+}

@@ -1,0 +1,99 @@
+"""The AWO example plugin installs with pip and is found through its entry point."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from .import_fixtures import DORTMUND, PLUGINS
+
+pytestmark = pytest.mark.slow
+
+
+def build_isolation_needed() -> bool:
+    """The venv's setuptools builds wheels by itself from 70.1 on (or with ``wheel``);
+    older ones need pip's isolated build, which fetches setuptools from the index."""
+    import setuptools
+
+    version = tuple(int(p) for p in setuptools.__version__.split(".")[:2])
+    return version < (70, 1) and importlib.util.find_spec("wheel") is None
+
+
+def test_pip_install_then_the_cli_finds_the_importer(tmp_path):
+    # build from a copy, so that build/ and *.egg-info never land in plugins/
+    source = tmp_path / "awo_spreadsheet"
+    shutil.copytree(PLUGINS / "awo_spreadsheet", source)
+    # install into a folder of its own on PYTHONPATH: the shared venv stays as it was, so
+    # tests running at the same time never see a half-installed plugin
+    site = tmp_path / "site"
+    command = [sys.executable, "-m", "pip", "install", "--no-deps", "--target", str(site)]
+    if not build_isolation_needed():
+        command += ["--no-build-isolation", "--no-index"]
+    installed = subprocess.run([*command, str(source)], capture_output=True, text=True, timeout=300)
+    if (
+        installed.returncode != 0
+        and build_isolation_needed()
+        and ("Could not find a version that satisfies" in installed.stdout + installed.stderr)
+    ):
+        pytest.skip(
+            "the venv's setuptools cannot build wheels offline and the package index is "
+            "unreachable: " + installed.stderr.strip().splitlines()[-1]
+        )
+    assert installed.returncode == 0, installed.stdout + installed.stderr
+    assert (site / "directory_plugin_awo.py").is_file()
+
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(site), os.environ.get("PYTHONPATH", "")]),
+    }
+    env.pop("DIRECTORY_INSTANCE", None)
+    found = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from importlib.metadata import entry_points; "
+            "print(sorted((e.name, e.value) for e in entry_points(group='directory.plugins')))",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+    assert found.returncode == 0, found.stderr
+    assert "('awo', 'directory_plugin_awo')" in found.stdout
+
+    instance = tmp_path / "dortmund.toml"
+    text = DORTMUND.read_text(encoding="utf-8")
+    instance.write_text(text.replace("enabled = []", 'enabled = ["awo"]'), encoding="utf-8")
+    script = Path(sys.executable).parent / "directory"
+    cli = [str(script)] if script.is_file() else [sys.executable, "-c", CLI]
+    listed = subprocess.run(
+        [*cli, "--instance", str(instance), "importers"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert listed.returncode == 0, listed.stderr
+    rows = [line.split() for line in listed.stdout.splitlines()]
+    assert ["awo-xlsx", "awo", "xlsx"] in [row[:3] for row in rows]
+
+    # without the plugin enabled, its importer is not there
+    plain = subprocess.run(
+        [*cli, "--instance", str(DORTMUND), "importers"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert plain.returncode == 0, plain.stderr
+    assert "awo-xlsx" not in plain.stdout
+
+
+CLI = "from directory_core.cli import main; main()"
