@@ -333,6 +333,23 @@ def importers_command(ctx: click.Context) -> None:
         click.echo("  ".join([*cells, row[3]]))
 
 
+@cli.command("schema")
+@click.pass_context
+def schema_command(ctx: click.Context) -> None:
+    """Print the GraphQL schema (SDL) of the instance, with its plugins' custom fields."""
+    from directory_schema.app import build_schema
+    from directory_schema.extra import ExtraTypes
+
+    from .plugins import PluginError, collect, get_plugin_manager
+
+    instance = _instance(ctx)
+    try:
+        registry = collect(get_plugin_manager(instance.plugins, instance.disabled_plugins))
+    except PluginError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(str(build_schema(instance.limits, ExtraTypes(registry.fields))))
+
+
 @cli.command("import-runs")
 @click.option("--limit", default=20, show_default=True, help="How many runs, newest first.")
 @click.option("--carrier", default=None, help="Only the runs of this carrier.")

@@ -1,0 +1,227 @@
+"""The web application: GraphQL at ``/graphql`` (GraphiQL in a browser), ``/healthz``.
+
+``create_app(directory)`` serves one open directory; ``app_from_environment()`` is the
+factory ``directory serve`` hands to uvicorn (``DIRECTORY_INSTANCE`` names the instance
+file). While the app runs, a background task applies the store's outbox to the search
+index every few seconds, so offers written by another process (an import, the CLI)
+become searchable.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager, suppress
+from typing import Any
+
+import anyio.to_thread
+import strawberry
+from directory_search.base import SearchError
+from graphql import GraphQLError
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+from strawberry.asgi import GraphQL
+from strawberry.extensions import MaskErrors, ParserCache, ValidationCache
+from strawberry.types import ExecutionContext
+from strawberry.utils.logging import StrawberryLogger
+
+from directory_core.directory import Directory, open_directory
+from directory_core.instance import InstanceError, Limits, load_instance
+from directory_core.plugins import PluginError
+from directory_core.store import StoreError
+
+from .cache import DEFAULT_SIZE as DEFAULT_CACHE_SIZE
+from .cache import OfferCache
+from .errors import PublicError
+from .execution import FastExecutionContext
+from .extra import ExtraTypes, query_type
+from .limits import limit_extensions
+from .query import Query
+
+log = logging.getLogger(__name__)
+
+SYNC_INTERVAL_SECONDS = 2.0
+ENV_INSTANCE = "DIRECTORY_INSTANCE"
+
+
+class DirectorySchema(strawberry.Schema):
+    """Logs client mistakes briefly (no stack trace) and everything else in full."""
+
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        for error in errors:
+            if error.original_error is None or isinstance(error.original_error, PublicError):
+                log.info("GraphQL request refused: %s", error.message)
+            else:
+                StrawberryLogger.error(error, execution_context)
+
+
+def _mask(error: GraphQLError) -> bool:
+    """Hide the message of unexpected exceptions in resolvers (it may hold internals);
+    errors from parsing, validation and our own ``PublicError`` stay readable."""
+    original = error.original_error
+    return (
+        error.path is not None
+        and original is not None
+        and not isinstance(original, PublicError | GraphQLError)
+    )
+
+
+def build_schema(
+    limits: Limits,
+    extra: ExtraTypes | None = None,
+    *,
+    execution_context_class: type = FastExecutionContext,
+) -> strawberry.Schema:
+    """The GraphQL schema with the query limits of an instance and the typed custom
+    fields of its plugins (``extra.py``).
+
+    ``execution_context_class``: graphql-core's way through fields; the default takes a
+    shortcut for plain fields (``execution.py``).
+    """
+    return DirectorySchema(
+        query=query_type(extra, Query) if extra is not None else Query,
+        execution_context_class=execution_context_class,
+        extensions=[
+            *limit_extensions(limits),
+            ParserCache,
+            ValidationCache,
+            lambda: MaskErrors(should_mask_error=_mask, error_message="Internal server error."),
+        ],
+    )
+
+
+class DirectoryGraphQL(GraphQL):
+    """Strawberry's ASGI view with the directory in the context (``info.context``)."""
+
+    def __init__(
+        self,
+        schema: strawberry.Schema,
+        directory: Directory,
+        offers: OfferCache,
+        extra: ExtraTypes,
+        **options: Any,
+    ):
+        super().__init__(schema, **options)
+        self.directory = directory
+        self.offers = offers
+        self.extra = extra
+
+    async def get_context(self, request: Any, response: Any) -> dict[str, Any]:
+        return {
+            "request": request,
+            "response": response,
+            "directory": self.directory,
+            "offers": self.offers,
+            "extra": self.extra,
+        }
+
+
+async def _sync_forever(directory: Directory, interval: float) -> None:
+    """Apply other processes' writes to the index until cancelled; never gives up."""
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            # a thread: a big import can take seconds to index (the backend and the
+            # store are safe to use from several threads)
+            applied = await anyio.to_thread.run_sync(directory.sync, abandon_on_cancel=False)
+        except Exception as exc:  # keep serving: the outbox keeps the changes for later
+            log.warning("search index sync failed (%s: %s); retrying", type(exc).__name__, exc)
+        else:
+            if applied:
+                log.info("search index sync: applied %d changes", applied)
+
+
+def create_app(
+    directory: Directory,
+    *,
+    sync_interval: float | None = SYNC_INTERVAL_SECONDS,
+    on_shutdown: Callable[[], None] | None = None,
+    offer_cache_size: int = DEFAULT_CACHE_SIZE,
+) -> Starlette:
+    """The Starlette app serving ``directory``.
+
+    ``sync_interval``: seconds between index syncs (``None``: no background sync).
+    ``on_shutdown`` runs after the sync task has stopped (e.g. ``directory.close``).
+    ``offer_cache_size``: offers kept in memory (``cache.OfferCache``; 0: none).
+    """
+    extra = ExtraTypes(directory.custom_fields)
+    graphql = DirectoryGraphQL(
+        build_schema(directory.instance.limits, extra),
+        directory,
+        OfferCache(directory, offer_cache_size),
+        extra,
+    )
+
+    async def healthz(request: Request) -> Response:
+        status = await anyio.to_thread.run_sync(directory.health)
+        return JSONResponse(status, status_code=200 if status.get("ok") else 503)
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        task = None
+        if sync_interval is not None:
+            task = asyncio.create_task(_sync_forever(directory, sync_interval))
+        try:
+            yield
+        finally:
+            if task is not None:
+                task.cancel()
+                with suppress(asyncio.CancelledError):
+                    await task
+            if on_shutdown is not None:
+                on_shutdown()
+
+    return Starlette(
+        routes=[
+            Route("/graphql", graphql, methods=["GET", "POST"]),
+            Route("/healthz", healthz, methods=["GET"]),
+        ],
+        lifespan=lifespan,
+    )
+
+
+class StartupError(RuntimeError):
+    """The server cannot start; the message says what to fix."""
+
+
+def open_from_environment() -> Directory:
+    """Open the directory of the instance file named by ``DIRECTORY_INSTANCE``."""
+    path = os.environ.get(ENV_INSTANCE)
+    if not path:
+        raise StartupError(
+            f"{ENV_INSTANCE} is not set; point it at an instance file, "
+            "e.g. instances/dortmund.toml (`directory serve` sets it)"
+        )
+    try:
+        instance = load_instance(path)
+    except InstanceError as exc:
+        raise StartupError(str(exc)) from exc
+    try:
+        directory = open_directory(instance, create=False)
+    except (StoreError, SearchError, PluginError, ValueError) as exc:
+        # ValueError: a plugin's custom field or category does not fit the instance
+        raise StartupError(f"instance {instance.key}: {exc}") from exc
+    try:
+        directory.sync()  # catch up before the first request
+    except SearchError as exc:
+        log.warning("search index not synced at startup (%s); the sync task retries", exc)
+    return directory
+
+
+def app_from_environment() -> Starlette:
+    """The uvicorn factory: ``uvicorn --factory directory_schema.app:app_from_environment``.
+
+    Exits with a one-line message (no stack trace) when the instance file or the store is
+    missing or broken.
+    """
+    try:
+        directory = open_from_environment()
+    except StartupError as exc:  # SystemExit prints the message to stderr
+        raise SystemExit(f"directory server cannot start: {exc}") from None
+    return create_app(directory, on_shutdown=directory.close)

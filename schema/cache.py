@@ -1,0 +1,98 @@
+"""Offers kept in memory between requests, dropped as soon as the store says they changed.
+
+Loading a page of offers from the store costs more than answering the whole GraphQL
+request (SQL, JSON columns, dataclasses), and counsellors ask for the same
+neighbourhoods all day. Every write of an offer, from any process, adds a row to the
+store's outbox in the same transaction (``Store.write_offers``); before each look-up the
+cache reads the outbox rows it has not seen yet (one indexed query, usually empty) and
+forgets those offers. So a cached offer is never older than the outbox position read at
+the start of the request: the same guarantee the search index has.
+
+Like the index sync (``directory_core.sync``), this relies on outbox ids becoming
+visible in increasing order, which holds for SQLite (one writer at a time).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Iterable
+
+from directory_core.directory import Directory
+from directory_core.model import Offer
+
+DEFAULT_SIZE = 10_000
+_OUTBOX_BATCH = 2_000
+
+
+class OfferCache:
+    """``get_many`` like ``Directory.get_many``, from memory where it can.
+
+    ``size`` bounds the number of offers kept (least recently used go first); 0 turns
+    the cache off, so every call reads the store.
+    """
+
+    def __init__(self, directory: Directory, size: int = DEFAULT_SIZE):
+        self.directory = directory
+        self.size = size
+        self._offers: OrderedDict[str, Offer] = OrderedDict()
+        self._lock = threading.Lock()
+        self._position = directory.store.outbox_head() if size else 0
+        self.hits = 0
+        self.misses = 0
+
+    def get_many(self, ids: Iterable[str]) -> dict[str, Offer]:
+        """The offers with these ids (unknown ids are left out)."""
+        ids = list(ids)
+        if not self.size:
+            return self.directory.get_many(ids)
+        with self._lock:
+            self._catch_up()
+            found: dict[str, Offer] = {}
+            missing: list[str] = []
+            for offer_id in ids:
+                offer = self._offers.get(offer_id)
+                if offer is None:
+                    missing.append(offer_id)
+                else:
+                    self._offers.move_to_end(offer_id)
+                    found[offer_id] = offer
+            self.hits += len(found)
+            self.misses += len(missing)
+            if missing:
+                # read after _catch_up: what is loaded is at least as new as the position
+                loaded = self.directory.get_many(missing)
+                self._offers.update(loaded)
+                found.update(loaded)
+                while len(self._offers) > self.size:
+                    self._offers.popitem(last=False)
+        return {offer_id: found[offer_id] for offer_id in ids if offer_id in found}
+
+    def clear(self) -> None:
+        with self._lock:
+            self._offers.clear()
+
+    def _catch_up(self) -> None:
+        """Forget the offers written since the last look-up."""
+        store = self.directory.store
+        head = store.outbox_head()
+        if head == self._position:  # the usual case, and the cheaper query
+            return
+        if head < self._position:  # the outbox was emptied or the store replaced
+            self._offers.clear()
+            self._position = head
+            return
+        while True:
+            rows = store.outbox_after(self._position, _OUTBOX_BATCH)
+            if not rows:
+                return
+            if len(rows) == _OUTBOX_BATCH:  # a big import: cheaper to start afresh
+                self._offers.clear()
+                self._position = store.outbox_head()
+                return
+            for _, offer_id, _ in rows:
+                self._offers.pop(offer_id, None)
+            self._position = rows[-1][0]
+
+    def __len__(self) -> int:
+        return len(self._offers)

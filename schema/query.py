@@ -1,0 +1,249 @@
+"""The ``Query`` root: searching offers near a client, and the reference data.
+
+Resolvers are plain (sync) functions: every directory call here is a short SQLite read,
+cheaper than a hop to a worker thread. ``offers`` turns its arguments into one
+``SearchQuery`` (checked by ``errors.py``), asks the search backend for one page of ids
+and loads those offers with one ``get_many`` call (through the app's ``OfferCache``, which
+reads what it lacks with one ``Directory.get_many``). Totals and facets are computed only
+when the client selects them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Annotated, Any
+
+import strawberry
+from directory_search.base import GeoPoint, SearchQuery, SearchUnavailable
+from strawberry.types import Info
+from strawberry.types.nodes import FragmentSpread, InlineFragment, SelectedField
+
+from directory_core.directory import Directory
+from directory_core.gazetteer import name_key
+from directory_core.geocoding import GeocodingError
+from directory_core.model import KIND_LABELS, Precision
+
+from . import types as t
+from .cache import OfferCache
+from .cursors import decode_cursor, encode_cursor
+from .errors import (
+    InputError,
+    NearForm,
+    ServiceUnavailable,
+    check_filter,
+    check_first,
+    check_geocode_query,
+    check_near,
+    check_offer_id,
+    check_radius,
+    check_sort,
+    check_text,
+)
+from .inputs import GeoInput, OfferFilter, OfferSort
+
+
+def directory_of(info: Info) -> Directory:
+    """The directory this request works on (put into the context by ``app.py``)."""
+    return info.context["directory"]
+
+
+def offers_of(info: Info) -> OfferCache | Directory:
+    """Where to load offers from: the app's ``OfferCache``, else the directory."""
+    offers = info.context.get("offers")
+    return directory_of(info) if offers is None else offers
+
+
+def _selected_names(selections: Iterable[Any], into: set[str]) -> set[str]:
+    """Names of the fields selected at this level, looking into fragments."""
+    for selection in selections:
+        if isinstance(selection, SelectedField):
+            into.add(selection.name)
+        elif isinstance(selection, InlineFragment | FragmentSpread):
+            _selected_names(selection.selections, into)
+    return into
+
+
+def connection_fields(info: Info) -> set[str]:
+    """The fields selected on the connection returned by the current field."""
+    names: set[str] = set()
+    for field in info.selected_fields:
+        if isinstance(field, SelectedField):
+            _selected_names(field.selections, names)
+    return names
+
+
+def resolve_near(directory: Directory, form: NearForm) -> t.GeocodeResult:
+    """The point a checked ``GeoInput`` stands for (districts of the instance by key or
+    name, the rest through the directory's geocoder)."""
+    if form.form == "point":
+        return t.GeocodeResult(
+            lat=form.lat,
+            lon=form.lon,
+            precision=Precision.MANUAL.value,
+            label=f"{form.lat:.6f}, {form.lon:.6f}",
+            source="input",
+        )
+    if form.form == "district":
+        wanted = name_key(form.text)
+        city_prefix = name_key(directory.instance.city) + "-"
+        if wanted.startswith(city_prefix):
+            wanted = wanted[len(city_prefix) :]
+        for district in directory.districts:
+            if wanted in (name_key(district.key), name_key(district.name)):
+                return t.GeocodeResult(
+                    lat=district.lat,
+                    lon=district.lon,
+                    precision=Precision.DISTRICT.value,
+                    label=f"{district.name} (Stadtbezirk, Bezugspunkt)",
+                    source="gazetteer",
+                )
+        known = ", ".join(d.key for d in directory.districts) or "none"
+        raise InputError(
+            "near.district", f"has unknown district {form.text!r}; allowed (key or name): {known}"
+        )
+    try:
+        found = directory.geocode(form.text)
+    except GeocodingError as exc:
+        raise InputError(f"near.{form.form}", f"could not be resolved: {exc}") from None
+    return _geocode_result(found)
+
+
+def _geocode_result(found: Any) -> t.GeocodeResult:
+    return t.GeocodeResult(
+        lat=found.lat,
+        lon=found.lon,
+        precision=found.precision,
+        label=found.label,
+        source=found.source,
+    )
+
+
+def _facets(directory: Directory, counts: dict[str, dict[str, int]]) -> t.Facets:
+    categories = t.category_nodes(directory.taxonomy)
+    districts = directory.district_by_key
+
+    def facets(field: str, label: Callable[[str], str]) -> list[t.Facet]:
+        items = sorted(counts.get(field, {}).items(), key=lambda kv: (-kv[1], kv[0]))
+        return [t.Facet(value=v, label=label(v), count=n) for v, n in items if n > 0]
+
+    return t.Facets(
+        kinds=facets("kind", lambda v: KIND_LABELS.get(v, v)),
+        categories=facets("category", lambda v: categories[v].label if v in categories else v),
+        districts=facets("district", lambda v: districts[v].name if v in districts else v),
+    )
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(
+        description=(
+            "Offers, by default the active ones. With near: within radiusKm (default and "
+            "maximum: the instance's limit), nearest first. Pages of `first` hits after the "
+            "cursor `after`."
+        )
+    )
+    def offers(
+        self,
+        info: Info,
+        near: GeoInput | None = None,
+        radius_km: float | None = None,
+        text: str | None = None,
+        filter_: Annotated[OfferFilter | None, strawberry.argument(name="filter")] = None,
+        sort: OfferSort | None = None,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> t.OfferConnection:
+        directory = directory_of(info)
+        limits = directory.instance.limits
+        # cheap checks first, in argument order; geocoding last
+        near_form = check_near(near) if near is not None else None
+        radius = check_radius(radius_km, near is not None, limits)
+        text = check_text(text)
+        filters = check_filter(filter_, directory)
+        extra_filter = getattr(filter_, "extra", None)
+        if extra_filter is not None:
+            filters["extra"] = info.context["extra"].filters(extra_filter)
+        sort_value = check_sort(sort, near is not None, text is not None)
+        size = check_first(first, limits)
+        offset = decode_cursor(after)
+        center = resolve_near(directory, near_form) if near_form is not None else None
+
+        wanted = connection_fields(info)
+        want_page = "edges" in wanted or "pageInfo" in wanted
+        query = SearchQuery(
+            near=GeoPoint(center.lat, center.lon) if center is not None else None,
+            radius_km=radius,
+            text=text,
+            sort=sort_value,
+            offset=offset,
+            limit=size + 1 if want_page else 0,  # one more tells whether a next page exists
+            want_total="totalCount" in wanted,
+            want_facets="facets" in wanted,
+            **filters,
+        )
+        try:
+            result = directory.search(query)
+        except SearchUnavailable:
+            raise ServiceUnavailable(
+                "The search service is unavailable; try again in a moment."
+            ) from None
+
+        hits = result.hits[:size]
+        edges: list[t.OfferEdge] = []
+        if hits and "edges" in wanted:
+            offers = offers_of(info).get_many([hit.id for hit in hits])
+            for i, hit in enumerate(hits):
+                offer = offers.get(hit.id)
+                if offer is None:  # removed since the index saw it; the next sync drops it
+                    continue
+                distance = hit.distance_km
+                edges.append(
+                    t.OfferEdge(
+                        cursor=encode_cursor(offset + i),
+                        distance_km=round(distance, 3) if distance is not None else None,
+                        node=t.offer_node(offer, directory, info.context.get("extra")),
+                    )
+                )
+        end = encode_cursor(offset + len(hits) - 1) if hits else None
+        return t.OfferConnection(
+            edges=edges,
+            page_info=t.PageInfo(has_next_page=len(result.hits) > size, end_cursor=end),
+            total_count=result.total,  # type: ignore[arg-type]  # only read when selected
+            facets=_facets(directory, result.facets) if result.facets is not None else None,
+            center=center,
+        )
+
+    @strawberry.field(description="One offer by id (archived ones too); null if unknown.")
+    def offer(self, info: Info, id: strawberry.ID) -> t.Offer | None:
+        offer_id = check_offer_id(id)
+        offer = offers_of(info).get_many([offer_id]).get(offer_id)
+        if offer is None:
+            return None
+        return t.offer_node(offer, directory_of(info), info.context.get("extra"))
+
+    @strawberry.field(description="The category taxonomy, ordered by key.")
+    def categories(self, info: Info, top_level: bool = False) -> list[t.Category]:
+        nodes = t.category_nodes(directory_of(info).taxonomy)
+        return [n for n in nodes.values() if not top_level or n.parent_key is None]
+
+    @strawberry.field(description="The instance's districts, ordered by name.")
+    def districts(self, info: Info) -> list[t.District]:
+        return directory_of(info).districts  # type: ignore[return-value]  # same fields
+
+    @strawberry.field(description="The carriers (Träger), ordered by name.")
+    def carriers(self, info: Info) -> list[t.Carrier]:
+        return directory_of(info).carriers  # type: ignore[return-value]  # same fields
+
+    @strawberry.field(
+        description=(
+            "Resolve an address, postcode or district to a point (offline gazetteer, and "
+            "Nominatim if configured)."
+        )
+    )
+    def geocode(self, info: Info, query: str) -> t.GeocodeResult | None:
+        text = check_geocode_query(query)
+        try:
+            found = directory_of(info).geocode(text)
+        except GeocodingError as exc:
+            raise InputError("query", f"could not be resolved: {exc}") from None
+        return _geocode_result(found)

@@ -1,0 +1,293 @@
+"""The GraphQL output types: offers and what they point to, search results, geocoding.
+
+Speed matters here (a page of offers resolves hundreds of fields), so the types read
+plain attributes of the domain objects (``directory_core.model``) instead of calling
+resolvers: ``Address``, ``Contact``, ``Location``, ``Schedule`` and friends are given the
+model dataclasses themselves as their source, and ``offer_node`` turns a model ``Offer``
+into an ``Offer`` whose carrier, district and categories are the objects, not keys.
+Only fields that compute something (``Schedule.description``) have resolvers.
+"""
+
+from __future__ import annotations
+
+import enum
+import weakref
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Any
+
+import strawberry
+
+from directory_core import model
+
+if TYPE_CHECKING:  # pragma: no cover
+    from directory_core.categories import Taxonomy
+    from directory_core.directory import Directory
+
+    from .extra import ExtraTypes
+
+
+def _mirror(source: type[enum.Enum], name: str, description: str) -> Any:
+    """A GraphQL enum with the members of a model enum (same names, same values).
+
+    A copy rather than ``strawberry.enum(source)``, which would change the model's class;
+    the values are the model's strings, so model fields serialize without conversion.
+    """
+    copy = enum.Enum(name, [(m.name, m.value) for m in source], type=str)  # type: ignore[misc]
+    return strawberry.enum(copy, description=description)
+
+
+OfferKind = _mirror(model.OfferKind, "OfferKind", "What sort of listing an offer is.")
+OfferStatus = _mirror(
+    model.OfferStatus, "OfferStatus", "ACTIVE offers are found; ARCHIVED ones only on request."
+)
+Precision = _mirror(
+    model.Precision, "Precision", "How exactly a location is known, from best to worst."
+)
+Channel = _mirror(model.Channel, "Channel", "How people can use an offer.")
+AccessibilityFlag = _mirror(
+    model.AccessibilityFlag, "AccessibilityFlag", "An accessibility feature an offer has."
+)
+
+
+@strawberry.enum(description="A day of the week.")
+class Weekday(enum.StrEnum):
+    MONDAY = "mon"
+    TUESDAY = "tue"
+    WEDNESDAY = "wed"
+    THURSDAY = "thu"
+    FRIDAY = "fri"
+    SATURDAY = "sat"
+    SUNDAY = "sun"
+
+
+@strawberry.enum(description="How often a schedule rule repeats.")
+class Frequency(enum.StrEnum):
+    WEEKLY = "weekly"
+    MONTHLY = "monthly"
+
+
+# -- reference data -----------------------------------------------------------------
+
+
+@strawberry.type(description="A Träger: the organisation responsible for offers.")
+class Carrier:
+    key: str
+    name: str
+    website: str
+
+
+@strawberry.type(
+    description="A Stadtbezirk with its representative point (not a polygon centroid)."
+)
+class District:
+    key: str
+    name: str
+    lat: float
+    lon: float
+    point_note: str = strawberry.field(description="Where the point comes from, how exact.")
+
+
+@strawberry.type(description="A category of the taxonomy; offers match a category's subtree.")
+class Category:
+    key: str
+    label: str
+    description: str
+    parent_key: str | None
+    parent: Category | None
+    children: list[Category]
+
+
+_category_nodes: weakref.WeakKeyDictionary[Taxonomy, dict[str, Category]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def category_nodes(taxonomy: Taxonomy) -> dict[str, Category]:
+    """``Category`` objects by key, linked to their parent and children.
+
+    Built once per taxonomy (the directory replaces its taxonomy when reference data is
+    reloaded), so categories cost no resolver calls.
+    """
+    nodes = _category_nodes.get(taxonomy)
+    if nodes is None:
+        nodes = {
+            c.key: Category(
+                key=c.key,
+                label=c.label,
+                description=c.description,
+                parent_key=c.parent,
+                parent=None,
+                children=[],
+            )
+            for c in taxonomy
+        }
+        for node in nodes.values():
+            if node.parent_key is not None:
+                node.parent = nodes[node.parent_key]
+                node.parent.children.append(node)
+        _category_nodes[taxonomy] = nodes
+    return nodes
+
+
+# -- parts of an offer ------------------------------------------------------------------
+
+
+@strawberry.type
+class Address:
+    street: str
+    postcode: str
+    city: str
+
+
+@strawberry.type(description="WGS84 coordinates and how exactly they are known.")
+class Location:
+    lat: float
+    lon: float
+    precision: Precision  # type: ignore[valid-type]
+
+
+@strawberry.type
+class Contact:
+    phone: str
+    email: str
+    website: str
+
+
+@strawberry.type(description="One recurring time slot, e.g. every 2nd Tuesday 14:00-16:00.")
+class ScheduleRule:
+    weekday: Weekday
+    start: str = strawberry.field(description="HH:MM")
+    end: str = strawberry.field(description="HH:MM")
+    frequency: Frequency
+    interval: int = strawberry.field(description="WEEKLY: every this many weeks.")
+    weeks_of_month: list[int] = strawberry.field(
+        description="MONTHLY: the weekday's occurrences in the month, 1..5, -1 for the last."
+    )
+
+
+@strawberry.type
+class Schedule:
+    rules: list[ScheduleRule]
+    valid_from: date | None
+    valid_until: date | None
+    note: str
+
+    @strawberry.field(description="The rules in German, e.g. 'jeden Montag, 09:00–12:00 Uhr'.")
+    def description(self) -> list[str]:
+        return [rule.describe() for rule in self.rules]  # type: ignore[attr-defined]
+
+
+@strawberry.type
+class Accessibility:
+    wheelchair: bool
+    hearing_loop: bool
+    easy_language: bool
+    note: str
+
+
+@strawberry.type
+class Cost:
+    free_of_charge: bool
+    note: str
+
+
+@strawberry.type(description="One listing of the directory (an Angebot).")
+class Offer:
+    id: strawberry.ID
+    kind: OfferKind  # type: ignore[valid-type]
+    title: str
+    description: str
+    carrier: Carrier | None
+    district: District | None
+    district_manual: bool = strawberry.field(
+        description="True: the district was set by hand, not derived from the location."
+    )
+    categories: list[Category]
+    address: Address
+    location: Location | None
+    contact: Contact
+    channels: list[Channel]  # type: ignore[valid-type]
+    schedule: Schedule
+    languages: list[str] = strawberry.field(description="ISO 639-1 codes, e.g. de, tr.")
+    accessibility: Accessibility
+    cost: Cost
+    target_groups: list[str]
+    verified_at: datetime | None
+    status: OfferStatus  # type: ignore[valid-type]
+    external_id: str | None
+    created_at: datetime | None
+    updated_at: datetime | None
+
+
+def offer_node(offer: model.Offer, directory: Directory, extra: ExtraTypes | None = None) -> Offer:
+    """The GraphQL ``Offer`` of a model offer: the same attributes (nested parts are the
+    model objects), with carrier, district and category keys replaced by objects and the
+    custom fields as typed objects (``extra.py``)."""
+    node = Offer.__new__(Offer)  # skip __init__: copying the attributes is all it would do
+    fields = node.__dict__
+    fields.update(offer.__dict__)
+    fields["carrier"] = directory.carrier_by_key.get(offer.carrier) if offer.carrier else None
+    fields["district"] = directory.district_by_key.get(offer.district) if offer.district else None
+    if offer.categories:
+        categories = category_nodes(directory.taxonomy)
+        fields["categories"] = [categories[k] for k in offer.categories if k in categories]
+    fields["extra"] = extra.node(offer.extra) if extra is not None else None
+    return node
+
+
+# -- search results -----------------------------------------------------------------------
+
+
+@strawberry.type(description="A resolved place: where, how exactly, and how to show it.")
+class GeocodeResult:
+    lat: float
+    lon: float
+    precision: Precision  # type: ignore[valid-type]
+    label: str = strawberry.field(description="e.g. '44263 Dortmund (Postleitzahl, Mittelpunkt)'")
+    source: str = strawberry.field(
+        description="gazetteer (offline), nominatim, or input (the point was given)"
+    )
+
+
+@strawberry.type(description="How many hits of the whole result have one value.")
+class Facet:
+    value: str
+    label: str
+    count: int
+
+
+@strawberry.type(description="Counts over all hits (not just the page), most frequent first.")
+class Facets:
+    kinds: list[Facet]
+    categories: list[Facet]
+    districts: list[Facet]
+
+
+@strawberry.type
+class OfferEdge:
+    cursor: str
+    distance_km: float | None = strawberry.field(
+        description="Great-circle distance from the search point in km (3 decimals)."
+    )
+    node: Offer
+
+
+@strawberry.type
+class PageInfo:
+    has_next_page: bool
+    end_cursor: str | None
+
+
+@strawberry.type(
+    description="A page of offers. totalCount and facets are computed only when selected."
+)
+class OfferConnection:
+    edges: list[OfferEdge]
+    page_info: PageInfo
+    total_count: int
+    facets: Facets | None = strawberry.field(
+        description="null if the search backend cannot count facets."
+    )
+    center: GeocodeResult | None = strawberry.field(
+        description="The point `near` resolved to, or null without `near`."
+    )

@@ -1,0 +1,70 @@
+"""The API's offer cache: served from memory until the store's outbox says otherwise."""
+
+from __future__ import annotations
+
+from directory_schema import cache as cache_module
+from directory_schema.cache import OfferCache
+
+from .conftest import build_known_offers
+
+
+def test_hits_after_the_first_read(directory):
+    known = build_known_offers()
+    directory.save(list(known.values()))
+    cache = OfferCache(directory)
+    ids = [known["cafe"].id, known["treff"].id, "00000000-0000-4000-8000-999999999999"]
+    first = cache.get_many(ids)
+    assert list(first) == ids[:2]  # unknown ids are left out, order kept
+    assert (cache.hits, cache.misses) == (0, 3)
+    second = cache.get_many(ids)
+    assert second == first
+    assert (cache.hits, cache.misses) == (2, 4)
+
+
+def test_a_write_from_anywhere_drops_the_offer(directory):
+    known = build_known_offers()
+    directory.save(list(known.values()))
+    cache = OfferCache(directory)
+    cafe = known["cafe"]
+    assert cache.get_many([cafe.id])[cafe.id].title == "Demenzcafé am Phoenix-See"
+    cafe.title = "Neuer Titel"
+    with directory.store.transaction() as conn:  # as another process would, store only
+        directory.store.write_offers(conn, [cafe])
+    assert cache.get_many([cafe.id])[cafe.id].title == "Neuer Titel"
+    directory.archive([cafe.id])
+    assert cache.get_many([cafe.id])[cafe.id].status == "archived"
+
+
+def test_least_recently_used_offers_go_first(directory):
+    known = build_known_offers()
+    directory.save(list(known.values()))
+    cache = OfferCache(directory, size=2)
+    a, b, c = known["cafe"].id, known["treff"].id, known["circle"].id
+    cache.get_many([a, b])
+    cache.get_many([a])  # a is now the most recent
+    cache.get_many([c])
+    assert len(cache) == 2
+    hits = cache.hits
+    cache.get_many([a, c])
+    assert cache.hits == hits + 2
+
+
+def test_size_zero_reads_the_store_every_time(directory):
+    known = build_known_offers()
+    directory.save(list(known.values()))
+    cache = OfferCache(directory, size=0)
+    cache.get_many([known["cafe"].id])
+    cache.get_many([known["cafe"].id])
+    assert len(cache) == 0
+
+
+def test_a_big_import_clears_everything(directory, monkeypatch):
+    monkeypatch.setattr(cache_module, "_OUTBOX_BATCH", 3)
+    known = build_known_offers()
+    directory.save(list(known.values()))
+    cache = OfferCache(directory)
+    cache.get_many([o.id for o in known.values()])
+    assert len(cache) == len(known)
+    directory.save([known["cafe"], known["treff"], known["circle"], known["office"]])
+    cache.get_many([known["phone"].id])
+    assert len(cache) == 1  # everything was dropped, then the one offer read again

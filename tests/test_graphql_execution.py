@@ -1,0 +1,241 @@
+"""The plain-field shortcut (``directory_schema.execution``) gives exactly what graphql-core
+gives: the same data and the same errors at the same paths."""
+
+from __future__ import annotations
+
+import enum
+import math
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+import strawberry
+from directory_schema.app import build_schema
+from directory_schema.execution import FastExecutionContext
+from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
+
+from directory_core.directory import Directory
+
+from .conftest import HOERDE_44263, build_known_offers
+
+# -- a small schema with values that break the rules ----------------------------------
+
+
+@strawberry.enum
+class Colour(enum.Enum):
+    RED = "red"
+    GREEN = "green"
+
+
+@strawberry.type
+class Leaf:
+    name: str
+    score: float | None
+    count: int
+
+
+@strawberry.type
+class Node:
+    id: strawberry.ID
+    title: str
+    tags: list[str]
+    maybe_tags: list[str | None] | None
+    colour: Colour
+    child: Leaf | None
+    must_child: Leaf
+    children: list[Leaf]
+    maybe_children: list[Leaf | None]
+
+    @strawberry.field
+    def shout(self) -> str:
+        return self.title.upper()
+
+    @strawberry.field
+    def fails(self) -> str | None:
+        raise ValueError("resolver failed")
+
+
+def leaf(name: str = "l", score: Any = 1.5, count: Any = 3) -> SimpleNamespace:
+    return SimpleNamespace(name=name, score=score, count=count)
+
+
+def node(**changes: Any) -> SimpleNamespace:
+    fields = {
+        "id": "n1",
+        "title": "Titel",
+        "tags": ["a", "b"],
+        "maybe_tags": ["a", None],
+        "colour": "red",
+        "child": leaf(),
+        "must_child": leaf("m"),
+        "children": [leaf("c1"), leaf("c2", None)],
+        "maybe_children": [leaf("x"), None],
+    }
+    fields.update(changes)
+    return SimpleNamespace(**fields)
+
+
+BAD_NODES = {
+    "good": node(),
+    "null title": node(title=None),
+    "number title": node(title=42),
+    "nan score": node(child=leaf(score=math.nan)),
+    "huge count": node(children=[leaf(count=2**40)]),
+    "tags not a list": node(tags="ab"),
+    "null in tags": node(tags=["a", None]),
+    "null must_child": node(must_child=None),
+    "null in children": node(children=[leaf(), None]),
+    "child without name": node(child=SimpleNamespace(score=1.0, count=1)),
+    "unknown colour": node(colour="blue"),
+    "enum member": node(colour=Colour.GREEN),
+    "tuple tags": node(tags=("x", "y")),
+    "generator tags": node(tags=(t for t in ["g"])),
+}
+
+
+@strawberry.type
+class Query:
+    @strawberry.field
+    def nodes(self, which: list[str]) -> list[Node | None]:
+        return [BAD_NODES[name] for name in which]  # type: ignore[misc]
+
+    @strawberry.field
+    def strict_nodes(self, which: list[str]) -> list[Node]:
+        return [BAD_NODES[name] for name in which]  # type: ignore[misc]
+
+
+NODE_SELECTION = """
+    __typename id title tags maybeTags colour shout fails
+    child { name score count __typename }
+    mustChild { name }
+    children { name score count }
+    maybeChildren { name }
+    alias: title
+    ...F
+    ... on Node { again: tags }
+"""
+FRAGMENT = "fragment F on Node { child { name } children { count } }"
+
+
+def run(context_class: type, query: str, variables: dict | None = None) -> tuple:
+    schema = strawberry.Schema(query=Query, execution_context_class=context_class)
+    result = schema.execute_sync(query, variable_values=variables)
+    errors = sorted((e.message, tuple(e.path or ())) for e in result.errors or ())
+    return result.data, errors
+
+
+@pytest.mark.parametrize("case", sorted(BAD_NODES))
+@pytest.mark.parametrize("field", ["nodes", "strictNodes"])
+def test_same_data_and_errors_as_graphql_core(case, field):
+    query = f"""query($which: [String!]!) {{ {field}(which: $which) {{ {NODE_SELECTION} }} }}
+    {FRAGMENT}"""
+    variables = {"which": ["good", case, "good"]}
+    if case == "generator tags":  # a generator can be read once: one query per executor
+        BAD_NODES[case].tags = (t for t in ["g"])
+        fast = run(FastExecutionContext, query, variables)
+        BAD_NODES[case].tags = (t for t in ["g"])
+    else:
+        fast = run(FastExecutionContext, query, variables)
+    slow = run(StrawberryGraphQLCoreExecutionContext, query, variables)
+    assert fast == slow
+
+
+@pytest.mark.parametrize("flag", [True, False])
+def test_skip_and_include_with_variables(flag):
+    query = """query($flag: Boolean!) {
+      nodes(which: ["good", "null in children"]) {
+        title @include(if: $flag)
+        tags @skip(if: $flag)
+        children @include(if: $flag) { name count @skip(if: $flag) }
+      }
+    }"""
+    fast = run(FastExecutionContext, query, {"flag": flag})
+    slow = run(StrawberryGraphQLCoreExecutionContext, query, {"flag": flag})
+    assert fast == slow
+
+
+# -- the directory's schema ----------------------------------------------------------------
+
+NEAR = f"{{lat: {HOERDE_44263[0]}, lon: {HOERDE_44263[1]}}}"
+DIRECTORY_QUERIES = [
+    f"""{{ offers(near: {NEAR}, radiusKm: 50, first: 100) {{
+        totalCount center {{ label precision }}
+        pageInfo {{ hasNextPage endCursor }}
+        facets {{ kinds {{ value label count }} districts {{ value count }} }}
+        edges {{ cursor distanceKm node {{
+          __typename id kind title description status createdAt updatedAt verifiedAt
+          carrier {{ key name }} district {{ key name lat lon }}
+          categories {{ key label parent {{ key children {{ key }} }} }}
+          address {{ street postcode city }} location {{ lat lon precision }}
+          contact {{ phone email website }} channels languages targetGroups externalId
+          schedule {{ rules {{ weekday start end frequency weeksOfMonth }} description note }}
+          accessibility {{ wheelchair hearingLoop easyLanguage note }}
+          cost {{ freeOfCharge note }}
+        }} }}
+      }} }}""",
+    """{ offers(sort: TITLE, first: 50) { edges { node { id t: title ...N } } } }
+       fragment N on Offer { carrier { ... on Carrier { name } } district { __typename } }""",
+    "{ categories { key children { key children { key } } parent { label } } }",
+    "{ districts { key name lat lon pointNote } carriers { key name website } }",
+]
+
+
+@pytest.mark.parametrize("query", DIRECTORY_QUERIES)
+def test_directory_queries_through_both_executors(known_directory: Directory, query):
+    limits = known_directory.instance.limits
+    results = []
+    for context_class in (FastExecutionContext, StrawberryGraphQLCoreExecutionContext):
+        schema = build_schema(limits, execution_context_class=context_class)
+        result = schema.execute_sync(query, context_value={"directory": known_directory})
+        assert not result.errors, result.errors
+        results.append(result.data)
+    assert results[0] == results[1]
+    assert results[0]
+
+
+def test_offer_ids_of_the_known_set_are_found(known_directory: Directory):
+    schema = build_schema(known_directory.instance.limits)
+    ids = [offer.id for offer in build_known_offers().values()]
+    query = "query($id: ID!) { offer(id: $id) { id title } }"
+    for offer_id in ids:
+        result = schema.execute_sync(
+            query, variable_values={"id": offer_id}, context_value={"directory": known_directory}
+        )
+        assert result.data == {"offer": {"id": offer_id, "title": result.data["offer"]["title"]}}
+
+
+def test_plain_fields_skip_graphql_cores_field_machinery():
+    class Counting(FastExecutionContext):
+        calls: list[str] = []
+
+        def execute_field(self, parent_type, source, field_details_list, path, position):
+            Counting.calls.append(field_details_list[0].node.name.value)
+            return super().execute_field(parent_type, source, field_details_list, path, position)
+
+    query = '{ nodes(which: ["good", "good"]) { title tags child { name } children { count } } }'
+    fast = run(Counting, query)
+    assert fast == run(StrawberryGraphQLCoreExecutionContext, query)
+    assert Counting.calls == ["nodes"]  # only the resolver field went through graphql-core
+    Counting.calls.clear()
+    run(Counting, '{ nodes(which: ["good"]) { shout child { name } } }')
+    assert Counting.calls == ["nodes", "shout"]
+
+
+def test_a_repeated_query_with_skip_and_include_follows_its_variables():
+    schema = strawberry.Schema(query=Query, execution_context_class=FastExecutionContext)
+    query = """query($flag: Boolean!) {
+      nodes(which: ["good"]) { child { name @include(if: $flag) count @skip(if: $flag) } }
+    }"""
+    for flag in (True, False, True):
+        result = schema.execute_sync(query, variable_values={"flag": flag})
+        expected = {"name": "l"} if flag else {"count": 3}
+        assert result.data == {"nodes": [{"child": expected}]}
+
+
+def test_a_repeated_query_gives_the_same_answer():
+    schema = strawberry.Schema(query=Query, execution_context_class=FastExecutionContext)
+    query = '{ nodes(which: ["good", "nan score"]) { child { name score } mustChild { name } } }'
+    first = schema.execute_sync(query)
+    second = schema.execute_sync(query)
+    assert first.data == second.data
+    assert [e.path for e in first.errors] == [e.path for e in second.errors]

@@ -1,0 +1,239 @@
+"""The application around the schema: /healthz, GraphiQL, start-up, the index sync task and
+the offer cache."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import time
+
+import httpx
+import pytest
+from directory_schema.app import create_app
+from directory_schema.app import open_from_environment as open_directory_from_environment
+
+from directory_core.directory import open_directory
+
+from .conftest import DORTMUND_FILE, build_known_offers, dortmund_instance_at
+
+
+def test_healthz_reports_store_and_search(known_server):
+    response = httpx.get(f"{known_server.url}/healthz")
+    assert response.status_code == 200
+    health = response.json()
+    assert health["ok"] is True
+    assert health["instance"] == "dortmund"
+    assert health["store"]["ok"] is True
+    assert health["store"]["dialect"] == "sqlite"
+    assert health["store"]["offers"] == 49  # 9 known (one archived) + 40 samples
+    assert health["sync_lag"] == 0
+    assert health["search"]["ok"] is True
+    assert health["search"]["backend"] == "embedded"
+    assert health["search"]["documents"] == 49
+
+
+def test_healthz_is_503_when_the_search_index_is_down(directory, serve):
+    server = serve(create_app(directory, sync_interval=None))
+    directory.search_backend.close()
+    response = httpx.get(f"{server.url}/healthz")
+    assert response.status_code == 503
+    health = response.json()
+    assert health["ok"] is False
+    assert health["store"]["ok"] is True
+    assert health["search"]["ok"] is False
+    assert health["search"]["error"]
+
+
+def test_search_down_is_a_clear_graphql_error(directory, serve, graphql_client):
+    client = graphql_client(serve(create_app(directory, sync_interval=None)).url)
+    directory.search_backend.close()
+    error = client.error("{ offers { totalCount } }")
+    assert error["message"] == "The search service is unavailable; try again in a moment."
+    assert error["extensions"]["code"] == "SERVICE_UNAVAILABLE"
+
+
+def test_graphiql_in_a_browser(known_server):
+    response = httpx.get(f"{known_server.url}/graphql", headers={"Accept": "text/html"})
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/html")
+    assert "graphiql" in response.text.lower()
+
+
+def test_queries_over_get(known_server):
+    response = httpx.get(
+        f"{known_server.url}/graphql",
+        params={"query": "{ districts { key } }"},
+        headers={"Accept": "application/json"},
+    )
+    assert response.status_code == 200
+    assert len(response.json()["data"]["districts"]) == 12
+
+
+def test_unexpected_errors_are_masked(directory, serve, graphql_client, caplog):
+    client = graphql_client(serve(create_app(directory, sync_interval=None)).url)
+
+    def broken(ids):
+        raise RuntimeError("secret connection string postgres://admin:pw@db")
+
+    directory.save([build_known_offers()["cafe"]])
+    directory.store.get_offers = broken
+    with caplog.at_level(logging.ERROR, logger="strawberry.execution"):
+        result = client.post("{ offers { edges { node { title } } } }")
+    assert result["errors"][0]["message"] == "Internal server error."
+    assert "secret" not in str(result)
+    assert "secret" in caplog.text  # but the log has it, for the operator
+
+
+# -- start-up ------------------------------------------------------------------------------
+
+
+def test_startup_without_instance_variable(monkeypatch):
+    monkeypatch.delenv("DIRECTORY_INSTANCE", raising=False)
+    with pytest.raises(SystemExit, match="DIRECTORY_INSTANCE is not set"):
+        _app_from_environment()
+
+
+def test_startup_with_a_missing_store(monkeypatch, tmp_path):
+    monkeypatch.setenv("DIRECTORY_INSTANCE", str(DORTMUND_FILE))
+    monkeypatch.setenv("DIRECTORY_STORE_URL", f"sqlite:///{tmp_path / 'missing.sqlite'}")
+    with pytest.raises(SystemExit, match="missing.sqlite does not exist; create it with"):
+        _app_from_environment()
+    assert not (tmp_path / "missing.sqlite").exists()
+
+
+def test_startup_with_a_corrupt_store(monkeypatch, tmp_path):
+    store = tmp_path / "corrupt.sqlite"
+    store.write_bytes(b"this is not a database" * 100)
+    monkeypatch.setenv("DIRECTORY_INSTANCE", str(DORTMUND_FILE))
+    monkeypatch.setenv("DIRECTORY_STORE_URL", f"sqlite:///{store}")
+    with pytest.raises(SystemExit, match="is not a SQLite database"):
+        _app_from_environment()
+
+
+def test_startup_with_a_broken_instance_file(monkeypatch, tmp_path):
+    instance = tmp_path / "broken.toml"
+    instance.write_text("[instance\nname = ", encoding="utf-8")
+    monkeypatch.setenv("DIRECTORY_INSTANCE", str(instance))
+    with pytest.raises(SystemExit, match="not valid TOML"):
+        _app_from_environment()
+
+
+def test_app_from_environment_serves_the_store(monkeypatch, tmp_path, serve, graphql_client):
+    store = tmp_path / "dortmund.sqlite"
+    prepared = open_directory(dortmund_instance_at(store))
+    prepared.save([build_known_offers()["cafe"]])
+    prepared.close()
+    monkeypatch.setenv("DIRECTORY_INSTANCE", str(DORTMUND_FILE))
+    monkeypatch.setenv("DIRECTORY_STORE_URL", f"sqlite:///{store}")
+    client = graphql_client(serve(_app_from_environment()).url)
+    data = client.data('{ offers(text: "Phoenix") { totalCount } }')
+    assert data["offers"]["totalCount"] == 1
+
+
+def _app_from_environment():
+    from directory_schema.app import app_from_environment
+
+    return app_from_environment()
+
+
+def test_open_from_environment_names_the_variable(monkeypatch):
+    monkeypatch.setenv("DIRECTORY_INSTANCE", "/nowhere/instance.toml")
+    with pytest.raises(RuntimeError, match="/nowhere/instance.toml does not exist"):
+        open_directory_from_environment()
+
+
+# -- keeping up with other processes ------------------------------------------------------
+
+
+def _wait_for(check, timeout: float = 10.0):
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value or time.monotonic() > deadline:
+            return value
+        time.sleep(0.05)
+
+
+def test_writes_of_another_process_reach_the_index(directory, serve, graphql_client):
+    client = graphql_client(serve(create_app(directory, sync_interval=0.1)).url)
+    query = '{ offers(text: "Phoenix") { edges { node { title } } } }'
+    assert client.data(query)["offers"]["edges"] == []
+    # another process writes to the store only (no index update of its own)
+    other = open_directory(dataclasses.replace(directory.instance))
+    try:
+        offer = build_known_offers()["cafe"]
+        assert not other.check(offer)
+        with other.store.transaction() as conn:
+            other.store.write_offers(conn, [offer])
+    finally:
+        other.close()
+    found = _wait_for(lambda: client.data(query)["offers"]["edges"])
+    assert found == [{"node": {"title": "Demenzcafé am Phoenix-See"}}]
+
+
+def test_a_sync_failure_is_logged_and_retried(directory, serve, graphql_client, caplog):
+    calls = []
+    real_sync = directory.sync
+
+    def flaky_sync():
+        calls.append(time.monotonic())
+        if len(calls) == 1:
+            raise RuntimeError("index locked")
+        return real_sync()
+
+    directory.sync = flaky_sync
+    with caplog.at_level(logging.WARNING, logger="directory_schema.app"):
+        serve(create_app(directory, sync_interval=0.05))
+        assert _wait_for(lambda: len(calls) >= 3)
+    assert "search index sync failed (RuntimeError: index locked); retrying" in caplog.text
+
+
+def test_changed_offers_are_not_served_from_the_cache(directory, serve, graphql_client):
+    client = graphql_client(serve(create_app(directory, sync_interval=None)).url)
+    offer = build_known_offers()["cafe"]
+    directory.save([offer])
+    query = "query($id: ID!) { offer(id: $id) { title } }"
+    assert client.data(query, id=offer.id)["offer"]["title"] == "Demenzcafé am Phoenix-See"
+    # changed by another process, straight in the store
+    other = open_directory(dataclasses.replace(directory.instance))
+    try:
+        offer.title = "Demenzcafé am See"
+        with other.store.transaction() as conn:
+            other.store.write_offers(conn, [offer])
+    finally:
+        other.close()
+    assert client.data(query, id=offer.id)["offer"]["title"] == "Demenzcafé am See"
+
+
+def test_shutdown_closes_what_the_app_owns(directory, serve):
+    closed = []
+    server = serve(create_app(directory, sync_interval=0.05, on_shutdown=lambda: closed.append(1)))
+    server.stop()
+    assert closed == [1]
+
+
+def test_graphiqls_introspection_query_is_within_the_limits(graphql):
+    from graphql import get_introspection_query
+
+    query = get_introspection_query(
+        descriptions=True,
+        specified_by_url=True,
+        directive_is_repeatable=True,
+        schema_description=True,
+        input_value_deprecation=True,
+    )
+    data = graphql.data(query)
+    names = {t["name"] for t in data["__schema"]["types"]}
+    assert {"Offer", "OfferConnection", "GeoInput", "OfferFilter", "Weekday"} <= names
+
+
+def test_startup_with_an_unknown_plugin(monkeypatch, tmp_path):
+    store = tmp_path / "dortmund.sqlite"
+    open_directory(dortmund_instance_at(store)).close()
+    instance = tmp_path / "dortmund.toml"
+    text = DORTMUND_FILE.read_text(encoding="utf-8")
+    instance.write_text(text.replace("enabled = []", 'enabled = ["no-such-plugin"]', 1))
+    monkeypatch.setenv("DIRECTORY_INSTANCE", str(instance))
+    monkeypatch.setenv("DIRECTORY_STORE_URL", f"sqlite:///{store}")
+    with pytest.raises(SystemExit, match="no-such-plugin"):
+        _app_from_environment()
