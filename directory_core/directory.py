@@ -188,8 +188,9 @@ class Directory:
     def after_write(self, changes: dict[str, list[Offer]]) -> None:
         """After a commit: bring the index up to date, then tell the plugins
         (``offer_changed``) once per kind of change; their errors are only logged."""
+        written = {o.id: o for offers in changes.values() for o in offers}
         try:
-            self.sync()
+            self.sync(known=written)
         except SearchUnavailable as exc:  # the outbox keeps the change for later
             log.warning("search index not updated now (%s); the sync step will retry", exc)
         for change, offers in changes.items():
@@ -223,8 +224,11 @@ class Directory:
 
     # -- index maintenance ----------------------------------------------------------
 
-    def sync(self) -> int:
-        return sync_index(self.store, self.search_backend, self.sync_name, self.document_builder())
+    def sync(self, known: dict[str, Offer] | None = None) -> int:
+        """Bring the search index up to date with the store (see ``sync.py``)."""
+        return sync_index(
+            self.store, self.search_backend, self.sync_name, self.document_builder(), known=known
+        )
 
     def reindex(self, progress: Callable[[int], None] | None = None) -> int:
         return rebuild_index(

@@ -205,7 +205,8 @@ class GeocoderChain:
         key = normalize_query(text)
         if not key:
             raise GeocodingError(f"{_describe(query)}: the query is empty")
-        if self.cache is not None:
+        # only service answers are cached: the offline gazetteer is faster than the cache
+        if self.cache is not None and self._service is not None:
             cached = self.cache.get(key)
             if cached is not None:
                 return cached

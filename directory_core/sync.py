@@ -8,7 +8,7 @@ documents (indexing is idempotent), and nothing is lost while a backend is down.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from directory_search.base import SearchBackend, SearchDocument
 
@@ -22,10 +22,13 @@ def sync_index(
     position_name: str,
     build: Callable[[Offer], SearchDocument],
     batch: int = 2000,
+    known: Mapping[str, Offer] | None = None,
 ) -> int:
     """Apply pending outbox rows to ``backend``; return how many rows were applied.
 
-    Raises the backend's error (e.g. ``SearchUnavailable``) without moving the position.
+    ``known``: offers just committed by this process, by id, so they need not be read
+    back from the store. Raises the backend's error (e.g. ``SearchUnavailable``) without
+    moving the position.
     """
     applied = 0
     position = store.sync_position(position_name)
@@ -34,7 +37,9 @@ def sync_index(
         if not rows:
             return applied
         ids = list(dict.fromkeys(offer_id for _, offer_id, _ in rows))
-        offers = store.get_offers(ids)
+        deleted = {offer_id for _, offer_id, action in rows if action == "delete"}
+        reuse = {i: known[i] for i in ids if known and i in known and i not in deleted}
+        offers = {**store.get_offers([i for i in ids if i not in reuse]), **reuse}
         documents = [build(offers[i]) for i in ids if i in offers]
         gone = [i for i in ids if i not in offers]
         if documents:

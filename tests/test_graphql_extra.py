@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -189,3 +190,16 @@ def test_colliding_or_invalid_declarations_stop_startup(tmp_path):
     invalid = _plugin("awo", CustomField("zone", "enum", "Zone", values=("Nord Ost",)))
     with pytest.raises(PluginError, match="enum value 'Nord Ost'"):
         open_directory(dortmund_instance_at(tmp_path / "b.sqlite"), extra_plugins=[invalid])
+
+
+def test_the_readme_custom_field_example_works(plugin_directory, serve, graphql_client):
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    [query] = [q for q in re.findall(r"```graphql\n(.*?)```", readme, re.S) if "extra:" in q]
+    plugin_directory.save(
+        [_offer("Essen auf Rädern Süd", 1.0, transport_service=True, meals_on_wheels_zone="sued")]
+    )
+    server = serve(create_app(plugin_directory, sync_interval=None))
+    edges = graphql_client(server.url).data(query)["offers"]["edges"]
+    assert [e["node"]["extra"]["awo"] for e in edges] == [
+        {"transportService": True, "mealsOnWheelsZone": "SUED"}
+    ]

@@ -457,7 +457,8 @@ def readme_queries() -> list[str]:
     for block in re.findall(r"```graphql\n(.*?)```", readme, re.DOTALL):
         parts = [block] if block.lstrip().startswith("{\n") else block.splitlines()
         queries += [part for part in parts if part.strip() and "…" not in part]
-    return queries
+    # the custom-field example needs the AWO plugin: test_graphql_extra.py runs it
+    return [query for query in queries if "extra:" not in query]
 
 
 @pytest.mark.parametrize("query", readme_queries())
