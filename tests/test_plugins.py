@@ -45,7 +45,8 @@ def test_every_hook_has_a_test():
 
 def test_hook_register_importers(tmp_path):
     directory = make_directory(
-        tmp_path, [plugin("dummy-plugin", register_importers=lambda register: register(DummyImporter))]
+        tmp_path,
+        [plugin("dummy-plugin", register_importers=lambda register: register(DummyImporter))],
     )
     assert directory.registry.importers["dummy"] is DummyImporter
     assert directory.registry.importer_plugins["dummy"] == "dummy-plugin"
@@ -60,7 +61,9 @@ def test_duplicate_importer_names_both_plugins():
             plugin("second", register_importers=lambda register: register(DummyImporter)),
         ]
     )
-    with pytest.raises(PluginError, match="'dummy' is registered twice: by plugin 'first' and by plugin 'second'"):
+    with pytest.raises(
+        PluginError, match="'dummy' is registered twice: by plugin 'first' and by plugin 'second'"
+    ):
         collect(pm)
 
 
@@ -113,8 +116,14 @@ def test_custom_fields_are_validated_and_indexed(tmp_path):
             plugin(
                 "awo",
                 register_custom_fields=lambda register: (
-                    register(CustomField("transport_service", "boolean", "Fahrdienst", filterable=True)),
-                    register(CustomField("zone", "enum", "Zone", values=("nord", "sued"), kinds=("service",))),
+                    register(
+                        CustomField("transport_service", "boolean", "Fahrdienst", filterable=True)
+                    ),
+                    register(
+                        CustomField(
+                            "zone", "enum", "Zone", values=("nord", "sued"), kinds=("service",)
+                        )
+                    ),
                     register(CustomField("motto", "text", "Motto", searchable=True)),
                 ),
             )
@@ -166,7 +175,9 @@ def test_hook_register_categories(tmp_path):
 
 def test_category_collision_names_the_plugin():
     pm = get_plugin_manager(
-        extra=[plugin("awo", register_categories=lambda register: register(Category("dementia", "X")))]
+        extra=[
+            plugin("awo", register_categories=lambda register: register(Category("dementia", "X")))
+        ]
     )
     with pytest.raises(PluginError, match="category 'dementia' of plugin 'awo' is already defined"):
         collect(pm, ["dementia"])
@@ -230,7 +241,9 @@ def test_misspelled_hook_fails_with_the_plugin_name():
 
 
 def test_enabled_plugin_that_is_not_installed():
-    with pytest.raises(PluginError, match="'nosuchplugin' is enabled in the instance but not installed"):
+    with pytest.raises(
+        PluginError, match="'nosuchplugin' is enabled in the instance but not installed"
+    ):
         get_plugin_manager(enabled=["nosuchplugin"])
 
 
