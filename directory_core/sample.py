@@ -63,6 +63,12 @@ TEMPLATES: tuple[tuple[str, str, tuple[str, ...], str], ...] = (
     ),
     (
         "service",
+        "Seniorenzentrum {name} (Kurzzeit- und Langzeitpflege)",
+        ("care.inpatient",),
+        "Stationäre Pflege mit Kurzzeitpflegeplätzen, Beratung zur Heimaufnahme.",
+    ),
+    (
+        "service",
         "Tagespflege {place}",
         ("care.day_care", "relief.family_carers"),
         "Tagespflege mit Fahrdienst, Mittagstisch und Aktivierung.",
