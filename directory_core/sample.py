@@ -191,7 +191,7 @@ NAMES = (
     "Ruhrblick",
     "Kastanienhof",
     "Zeche",
-    "Phoenix",
+    "Hohensyburg",
     "Rombergpark",
     "Hellweg",
 )

@@ -4,11 +4,27 @@ SQLite in one file (WAL) by default, PostgreSQL where several processes share a
 directory. The schema is created and changed only by Alembic migrations. The store
 does not validate: ``directory.Directory`` validates every write before it gets here.
 Every offer write records an outbox row in the same transaction (see ``sync.py``).
+
+PostgreSQL specifics:
+
+* Outbox ids come from a sequence, and a sequence hands out ids in the order
+  transactions *ask* for them, not in the order they commit: a reader could see id 8
+  while id 7 is still uncommitted, move its position to 8 and never see 7. So every
+  offer write first takes a transaction-scoped advisory lock (``OUTBOX_LOCK``): offer
+  writes run one at a time, each one's outbox ids are drawn and committed before the
+  next one draws any, and an id below a visible one never turns up later (as with
+  SQLite, which has one writer at a time anyway).
+* ``sync_lock`` serialises the processes that feed the same search index, so a slow
+  syncer never overwrites a newer document with an older one.
+* Every session runs in UTC; times come back as aware UTC datetimes on both dialects.
 """
 
 from __future__ import annotations
 
+import hashlib
+import re
 import sqlite3
+import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
@@ -21,6 +37,8 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from sqlalchemy.dialects import postgresql as pg_dialect
+from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.engine.url import make_url
 
@@ -42,6 +60,19 @@ from .model import (
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 _CHUNK = 500
+# seconds libpq waits for a PostgreSQL server (unless the URL sets connect_timeout)
+PG_CONNECT_TIMEOUT = 10
+
+
+def advisory_key(name: str) -> int:
+    """A stable signed 64-bit key for ``pg_advisory_lock`` from a name."""
+    digest = hashlib.blake2b(name.encode("utf-8"), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+# PostgreSQL advisory locks (per database): offer writes (outbox order), migrations.
+OUTBOX_LOCK = advisory_key("directory_core.store:outbox")
+MIGRATION_LOCK = advisory_key("directory_core.store:migrations")
 
 
 class StoreError(Exception):
@@ -52,10 +83,23 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def _aware(value: datetime | None) -> datetime | None:
-    if value is not None and value.tzinfo is None:
+def _utc(value: datetime | None) -> datetime | None:
+    """An aware UTC datetime (naive values are taken as UTC). Used both ways: SQLite
+    keeps the wall-clock digits of a written value and drops its offset, so everything
+    is written in UTC; it gives naive values back, PostgreSQL aware ones."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
         return value.replace(tzinfo=UTC)
-    return value
+    return value.astimezone(UTC)
+
+
+def display_url(url: str) -> str:
+    """``url`` for messages and logs: the password replaced by ``***``."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # not parseable: mask anything that looks like user:password@
+        return re.sub(r"(//[^/:@]*:)[^@/]*@", r"\1***@", url)
 
 
 def _sqlite_path(url: str) -> Path | None:
@@ -98,6 +142,52 @@ def _check_sqlite_file(path: Path) -> None:
         )
 
 
+def _pg_session(dbapi_connection: Any, _record: Any) -> None:
+    """Every PostgreSQL session in UTC (outside a transaction, so it sticks)."""
+    autocommit = dbapi_connection.autocommit
+    dbapi_connection.autocommit = True
+    try:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("SET TIME ZONE 'UTC'")
+        cursor.close()
+    finally:
+        dbapi_connection.autocommit = autocommit
+
+
+def _connect_error(url: str, exc: BaseException) -> StoreError:
+    """A ``StoreError`` saying what went wrong when connecting, with the URL but never
+    its password."""
+    shown = display_url(url)
+    detail = str(getattr(exc, "orig", None) or exc).strip()
+    try:
+        parsed = make_url(url)
+    except Exception:
+        parsed = None
+    if parsed is None or parsed.get_backend_name() != "postgresql":
+        return StoreError(f"cannot connect to the store at {shown}: {detail}")
+    where = f"{parsed.host or 'localhost'}:{parsed.port or 5432}"
+    first = detail.splitlines()[0] if detail else type(exc).__name__
+    missing = re.search(r'database "([^"]+)" does not exist', detail)
+    if missing:
+        return StoreError(
+            f"the store database {missing.group(1)!r} does not exist on the PostgreSQL "
+            f"server at {where} (store URL {shown}); create it (e.g. `createdb -h "
+            f"{parsed.host or 'localhost'} -p {parsed.port or 5432} -U "
+            f"{parsed.username or '<user>'} {missing.group(1)}`) or fix the store URL"
+        )
+    if re.search(r"authentication failed|role .* does not exist|no pg_hba.conf entry", detail):
+        return StoreError(
+            f"the PostgreSQL server at {where} refused the login of the store URL {shown}: "
+            f"{first.split('failed: ')[-1].removeprefix('FATAL:').strip()}; check user, "
+            "password and the server's access rules"
+        )
+    return StoreError(
+        f"cannot reach the PostgreSQL server of the store at {where} (store URL {shown}): "
+        f"{first.removeprefix('connection failed: ')}; is the server running and reachable "
+        "from here?"
+    )
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
@@ -113,6 +203,17 @@ class Store:
     def __init__(self, engine: Engine, url: str):
         self.engine = engine
         self.url = url
+        self._sync_locks: dict[str, threading.Lock] = {}
+        self._sync_locks_guard = threading.Lock()
+
+    @property
+    def display_url(self) -> str:
+        """The store URL for messages (password hidden)."""
+        return display_url(self.url)
+
+    @property
+    def is_postgresql(self) -> bool:
+        return self.engine.dialect.name == "postgresql"
 
     @classmethod
     def open(cls, url: str, *, create: bool = True, migrate: bool = True) -> Store:
@@ -120,7 +221,9 @@ class Store:
 
         A missing SQLite file is created only with ``create=True``; a file that is not a
         SQLite database, or fails its integrity check, raises ``StoreError`` and is never
-        written to.
+        written to. A PostgreSQL database must exist (``create`` does not create it; the
+        migrations create the tables in it); an unreachable server, a missing database
+        or a refused login raise ``StoreError`` naming the URL without its password.
         """
         path = _sqlite_path(url)
         if path is not None:
@@ -131,22 +234,36 @@ class Store:
                 )
             _check_sqlite_file(path)
             path.parent.mkdir(parents=True, exist_ok=True)
+        shown = display_url(url)
         try:
-            engine = sa.create_engine(url, future=True)
-        except (sa.exc.ArgumentError, ModuleNotFoundError) as exc:
-            raise StoreError(f"cannot use store URL {url!r}: {exc}") from exc
+            parsed = make_url(url)
+            options: dict[str, Any] = {}
+            if parsed.get_backend_name() == "postgresql":
+                options["pool_pre_ping"] = True  # survive a restarted server
+                if "connect_timeout" not in parsed.query:
+                    options["connect_args"] = {"connect_timeout": PG_CONNECT_TIMEOUT}
+            engine = sa.create_engine(url, **options)
+        except ModuleNotFoundError as exc:
+            hint = ""
+            if make_url(url).get_backend_name() == "postgresql":
+                hint = " (for PostgreSQL: pip install 'seniorennetz-directory[postgres]')"
+            raise StoreError(f"cannot use store URL {shown!r}: {exc}{hint}") from exc
+        except sa.exc.ArgumentError as exc:
+            raise StoreError(f"cannot use store URL {shown!r}: {exc}") from exc
         if engine.dialect.name == "sqlite":
             sa.event.listen(engine, "connect", _sqlite_pragmas)
+        elif engine.dialect.name == "postgresql":
+            sa.event.listen(engine, "connect", _pg_session)
         store = cls(engine, url)
         try:
             with engine.connect() as connection:
                 connection.execute(sa.text("SELECT 1"))
         except sa.exc.OperationalError as exc:
             engine.dispose()
-            raise StoreError(f"cannot connect to the store at {url!r}: {exc.orig}") from exc
+            raise _connect_error(url, exc) from exc
         except sa.exc.DatabaseError as exc:
             engine.dispose()
-            raise StoreError(f"store at {url!r} is not usable: {exc.orig}") from exc
+            raise StoreError(f"store at {shown} is not usable: {exc.orig}") from exc
         if migrate:
             store.migrate()
         return store
@@ -163,8 +280,15 @@ class Store:
         return config
 
     def migrate(self) -> None:
-        """Bring the schema to the newest migration."""
+        """Bring the schema to the newest migration.
+
+        On PostgreSQL the migration runs under an advisory lock, so several processes
+        starting at once on a new database do not create the tables twice (the DDL is
+        transactional: the second one finds the schema at head).
+        """
         with self.engine.begin() as connection:
+            if connection.dialect.name == "postgresql":
+                connection.execute(sa.select(sa.func.pg_advisory_xact_lock(MIGRATION_LOCK)))
             command.upgrade(self._alembic_config(connection), "head")
 
     def schema_revision(self) -> str | None:
@@ -184,6 +308,38 @@ class Store:
         any exception (so a failed import leaves nothing half-written)."""
         with self.engine.begin() as connection:
             yield connection
+
+    def lock_outbox(self, conn: Connection) -> None:
+        """Wait until no other transaction is writing offers, and keep others waiting
+        until this transaction ends (PostgreSQL; a no-op on SQLite, which has one writer
+        at a time). ``write_offers`` and ``delete_offers`` call it before they touch a
+        row, so outbox ids become visible in increasing order (see the module doc)."""
+        if conn.dialect.name == "postgresql":
+            conn.execute(sa.select(sa.func.pg_advisory_xact_lock(OUTBOX_LOCK)))
+
+    @contextmanager
+    def sync_lock(self, name: str) -> Iterator[None]:
+        """Hold the lock of the sync position ``name`` (one index): among the threads of
+        this process, and on PostgreSQL among all processes sharing the database
+        (a session advisory lock on a connection kept for the duration)."""
+        with self._sync_locks_guard:
+            local = self._sync_locks.setdefault(name, threading.Lock())
+        with local:
+            if not self.is_postgresql:
+                yield
+                return
+            key = advisory_key(f"directory_core.sync:{name}")
+            with self.engine.connect() as conn:
+                conn.execute(sa.select(sa.func.pg_advisory_lock(key)))
+                conn.commit()  # the session lock outlives the transaction
+                try:
+                    yield
+                finally:
+                    try:
+                        conn.execute(sa.select(sa.func.pg_advisory_unlock(key)))
+                        conn.commit()
+                    except sa.exc.DBAPIError:  # connection lost: its session lock is gone
+                        conn.invalidate()
 
     # -- reference data -----------------------------------------------------------
 
@@ -290,6 +446,7 @@ class Store:
         """
         if not offers:
             return set()
+        self.lock_outbox(conn)
         now = utcnow()
         ids = [o.id for o in offers]
         existing: dict[str, datetime] = {}
@@ -298,7 +455,7 @@ class Store:
             for row in conn.execute(
                 sa.select(t.offers.c.id, t.offers.c.created_at).where(t.offers.c.id.in_(chunk))
             ):
-                existing[row.id] = _aware(row.created_at)
+                existing[row.id] = _utc(row.created_at)
         inserts, updates = [], []
         for offer in offers:
             offer.created_at = existing.get(offer.id) or offer.created_at or now
@@ -334,6 +491,9 @@ class Store:
     def delete_offers(self, conn: Connection, ids: list[str]) -> None:
         """Remove offers for good (only for tests and data-protection requests; the
         normal way out is ``status = archived``)."""
+        if not ids:
+            return
+        self.lock_outbox(conn)
         now = utcnow()
         for start in range(0, len(ids), _CHUNK):
             chunk = ids[start : start + _CHUNK]
@@ -364,6 +524,22 @@ class Store:
                 return
             yield ids
             last = ids[-1]
+
+    def offer_versions(
+        self, ids: Iterable[str], conn: Connection | None = None
+    ) -> dict[str, datetime]:
+        """``updated_at`` of the offers with these ids (missing ids are left out): a cheap
+        way to tell whether an ``Offer`` in memory is still the stored one."""
+        ids = list(dict.fromkeys(ids))
+        found: dict[str, datetime] = {}
+        with self._conn(conn) as c:
+            for start in range(0, len(ids), _CHUNK):
+                chunk = ids[start : start + _CHUNK]
+                for row in c.execute(
+                    sa.select(t.offers.c.id, t.offers.c.updated_at).where(t.offers.c.id.in_(chunk))
+                ):
+                    found[row.id] = _utc(row.updated_at)
+        return found
 
     def count_offers(self, status: str | None = None) -> int:
         query = sa.select(sa.func.count()).select_from(t.offers)
@@ -440,7 +616,27 @@ class Store:
 
 
 def _upsert(conn: Connection, table: sa.Table, key: str, rows: list[dict[str, Any]]) -> None:
+    """Insert ``rows``, or update those whose ``key`` exists. One atomic statement
+    (``INSERT ... ON CONFLICT DO UPDATE``) on PostgreSQL and SQLite, so processes that
+    start at the same time and write the same reference data do not collide."""
     if not rows:
+        return
+    insert = {"postgresql": pg_dialect.insert, "sqlite": sqlite_dialect.insert}.get(
+        conn.dialect.name
+    )
+    if insert is not None:
+        groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        for row in rows:
+            groups.setdefault(tuple(row), []).append(row)
+        for columns, group in groups.items():
+            statement = insert(table)
+            updates = {c: statement.excluded[c] for c in columns if c != key}
+            statement = (
+                statement.on_conflict_do_update(index_elements=[key], set_=updates)
+                if updates
+                else statement.on_conflict_do_nothing(index_elements=[key])
+            )
+            conn.execute(statement, group)
         return
     keys = [row[key] for row in rows]
     present = set(conn.execute(sa.select(table.c[key]).where(table.c[key].in_(keys))).scalars())
@@ -499,12 +695,12 @@ def _offer_to_row(offer: Offer) -> dict[str, Any]:
         "free_of_charge": offer.cost.free_of_charge,
         "cost_note": offer.cost.note,
         "target_groups": list(offer.target_groups),
-        "verified_at": offer.verified_at,
+        "verified_at": _utc(offer.verified_at),
         "status": offer.status,
         "external_id": offer.external_id,
         "extra": dict(offer.extra),
-        "created_at": offer.created_at,
-        "updated_at": offer.updated_at,
+        "created_at": _utc(offer.created_at),
+        "updated_at": _utc(offer.updated_at),
     }
 
 
@@ -535,10 +731,10 @@ def _row_to_offer(row: Any, categories: list[str]) -> Offer:
         ),
         cost=Cost(free_of_charge=row.free_of_charge, note=row.cost_note),
         target_groups=list(row.target_groups),
-        verified_at=_aware(row.verified_at),
+        verified_at=_utc(row.verified_at),
         status=row.status,
         external_id=row.external_id,
         extra=dict(row.extra),
-        created_at=_aware(row.created_at),
-        updated_at=_aware(row.updated_at),
+        created_at=_utc(row.created_at),
+        updated_at=_utc(row.updated_at),
     )

@@ -4,6 +4,18 @@ Every offer write adds an outbox row in the same transaction (``store.write_offe
 ``sync_index`` pushes the rows after the index's recorded position in bulk and then
 moves the position on: at least once, so a crash between the two only re-sends
 documents (indexing is idempotent), and nothing is lost while a backend is down.
+
+This needs two things from the store, on SQLite and PostgreSQL alike:
+
+* outbox ids become visible in increasing order, so nothing below the position can
+  still appear (``Store.lock_outbox``: offer writes commit one at a time);
+* one syncer per index at a time (``Store.sync_lock``): otherwise a process that read
+  an offer before a change could index it after a process that read it after the
+  change, and the older document would stay while the position moves past the change.
+
+Offers just written by this process (``known``) are reused only while they are still
+the stored version (same ``updated_at``): another process may have written the same
+offer since.
 """
 
 from __future__ import annotations
@@ -30,6 +42,18 @@ def sync_index(
     back from the store. Raises the backend's error (e.g. ``SearchUnavailable``) without
     moving the position.
     """
+    with store.sync_lock(position_name):
+        return _sync(store, backend, position_name, build, batch, known)
+
+
+def _sync(
+    store: Store,
+    backend: SearchBackend,
+    position_name: str,
+    build: Callable[[Offer], SearchDocument],
+    batch: int,
+    known: Mapping[str, Offer] | None,
+) -> int:
     applied = 0
     position = store.sync_position(position_name)
     while True:
@@ -37,8 +61,16 @@ def sync_index(
         if not rows:
             return applied
         ids = list(dict.fromkeys(offer_id for _, offer_id, _ in rows))
-        deleted = {offer_id for _, offer_id, action in rows if action == "delete"}
-        reuse = {i: known[i] for i in ids if known and i in known and i not in deleted}
+        reuse: dict[str, Offer] = {}
+        if known:
+            candidates = [i for i in ids if i in known]
+            if candidates:
+                stored = store.offer_versions(candidates)
+                reuse = {
+                    i: known[i]
+                    for i in candidates
+                    if known[i].updated_at is not None and stored.get(i) == known[i].updated_at
+                }
         offers = {**store.get_offers([i for i in ids if i not in reuse]), **reuse}
         documents = [build(offers[i]) for i in ids if i in offers]
         gone = [i for i in ids if i not in offers]
@@ -63,14 +95,15 @@ def rebuild_index(
 
     Large batches let a backend use its bulk path (the embedded one numbers a batch of
     20,000 or more in spatial order, which keeps nearby queries fast at 1M offers)."""
-    head = store.outbox_head()  # rows after this are picked up by the next sync
-    backend.clear()
-    count = 0
-    for ids in store.iter_offer_ids(batch):
-        offers = store.get_offers(ids)
-        backend.index([build(offers[i]) for i in ids if i in offers])
-        count += len(ids)
-        if progress:
-            progress(count)
-    store.set_sync_position(position_name, head)
-    return count
+    with store.sync_lock(position_name):  # no sync of the same index meanwhile
+        head = store.outbox_head()  # rows after this are picked up by the next sync
+        backend.clear()
+        count = 0
+        for ids in store.iter_offer_ids(batch):
+            offers = store.get_offers(ids)
+            backend.index([build(offers[i]) for i in ids if i in offers])
+            count += len(ids)
+            if progress:
+                progress(count)
+        store.set_sync_position(position_name, head)
+        return count

@@ -66,6 +66,39 @@ class ValidationContext:
     checks: list[Callable[[Offer], Iterable[FieldError]]] = field(default_factory=list)
 
 
+# The longest value each text field may hold (the store's column sizes; PostgreSQL
+# enforces them, so one overlong value must be a clear rejection, not a failed write).
+MAX_LENGTHS: dict[str, int] = {
+    "title": 300,
+    "address.street": 300,
+    "address.city": 200,
+    "contact.phone": 100,
+    "contact.email": 300,
+    "contact.website": 500,
+    "external_id": 200,
+}
+
+
+def _text_values(offer: Offer) -> list[tuple[str, object]]:
+    """(field, value) of every free-text field of an offer, lists item by item."""
+    values: list[tuple[str, object]] = [
+        ("title", offer.title),
+        ("description", offer.description),
+        ("address.street", offer.address.street),
+        ("address.postcode", offer.address.postcode),
+        ("address.city", offer.address.city),
+        ("contact.phone", offer.contact.phone),
+        ("contact.email", offer.contact.email),
+        ("contact.website", offer.contact.website),
+        ("accessibility.note", offer.accessibility.note),
+        ("cost.note", offer.cost.note),
+        ("schedule.note", offer.schedule.note),
+        ("external_id", offer.external_id),
+    ]
+    values += [("target_groups", group) for group in offer.target_groups]
+    return values
+
+
 def minutes(value: str) -> int:
     hours, mins = value.split(":")
     return int(hours) * 60 + int(mins)
@@ -78,10 +111,17 @@ def validate_offer(offer: Offer, context: ValidationContext) -> list[FieldError]
     def err(field_name: str, message: str) -> None:
         errors.append(FieldError(field_name, message))
 
-    if not isinstance(offer.title, str) or not offer.title.strip():
+    for name, value in _text_values(offer):
+        if value is None:
+            continue
+        if not isinstance(value, str):
+            err(name, f"must be text, got {type(value).__name__}")
+        elif "\x00" in value:
+            err(name, "must not contain NUL characters")
+        elif name in MAX_LENGTHS and len(value) > MAX_LENGTHS[name]:
+            err(name, f"must be at most {MAX_LENGTHS[name]} characters, got {len(value)}")
+    if isinstance(offer.title, str) and not offer.title.strip():
         err("title", "must not be empty")
-    elif len(offer.title) > 300:
-        err("title", f"must be at most 300 characters, got {len(offer.title)}")
     if offer.kind not in KINDS:
         err("kind", f"unknown kind {offer.kind!r}; allowed: {', '.join(KINDS)}")
     if offer.status not in STATUSES:

@@ -9,7 +9,11 @@ forgets those offers. So a cached offer is never older than the outbox position 
 the start of the request: the same guarantee the search index has.
 
 Like the index sync (``directory_core.sync``), this relies on outbox ids becoming
-visible in increasing order, which holds for SQLite (one writer at a time).
+visible in increasing order: SQLite has one writer at a time, and on PostgreSQL offer
+writes take an advisory lock first (``Store.lock_outbox``), so one transaction's outbox
+ids are committed before the next one draws any. Without that a sequence id could
+become visible after a higher one, and moving the position past it would keep a stale
+offer here for good.
 """
 
 from __future__ import annotations

@@ -31,9 +31,7 @@ def instance_data(tmp_path: Path, **sections: Any) -> dict[str, Any]:
     return data
 
 
-def make_directory(
-    tmp_path: Path, extra_plugins: Any = (), **sections: Any
-) -> Directory:
+def make_directory(tmp_path: Path, extra_plugins: Any = (), **sections: Any) -> Directory:
     """A real directory (SQLite store and embedded index in ``tmp_path``)."""
     instance = parse_instance(instance_data(tmp_path, **sections))
     return open_directory(instance, extra_plugins=extra_plugins)

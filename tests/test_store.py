@@ -1,11 +1,16 @@
-"""The store of record: round trips, transactions, outbox, bad files."""
+"""The store of record: round trips, transactions, outbox, bad files.
+
+Every test that does not concern SQLite files runs on SQLite and on PostgreSQL
+(``stores.store_url``); PostgreSQL-only behaviour is in ``test_store_postgres.py``.
+"""
 
 from __future__ import annotations
 
 import sqlite3
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
+import sqlalchemy as sa
 
 from directory_core.categories import default_categories
 from directory_core.model import (
@@ -23,9 +28,15 @@ from directory_core.model import (
 )
 from directory_core.store import Store, StoreError
 
+from . import stores
 
-def _store(path) -> Store:
-    store = Store.open(f"sqlite:///{path}")
+store_url = stores.store_url
+
+
+def _store(where) -> Store:
+    """A store with reference data at ``where`` (a URL, or the path of a SQLite file)."""
+    url = where if isinstance(where, str) and "://" in where else f"sqlite:///{where}"
+    store = Store.open(url)
     store.replace_reference_data(
         [District("hoerde", "Hörde", 51.4833, 7.5)],
         [Carrier("awo", "AWO")],
@@ -64,19 +75,20 @@ def _offer(**changes) -> Offer:
     return Offer(**values)
 
 
-def test_round_trip_keeps_every_field(tmp_path):
-    store = _store(tmp_path / "s.sqlite")
+def test_round_trip_keeps_every_field(store_url):
+    store = _store(store_url)
     offer = _offer()
     with store.transaction() as conn:
         store.write_offers(conn, [offer])
     loaded = store.get_offer(offer.id)
     assert loaded == offer
-    assert loaded.created_at is not None and loaded.created_at.tzinfo is not None
+    for value in (loaded.created_at, loaded.updated_at, loaded.verified_at):
+        assert value is not None and value.utcoffset() == timedelta(0)
     store.close()
 
 
-def test_update_keeps_created_at_and_replaces_categories(tmp_path):
-    store = _store(tmp_path / "s.sqlite")
+def test_update_keeps_created_at_and_replaces_categories(store_url):
+    store = _store(store_url)
     offer = _offer()
     with store.transaction() as conn:
         store.write_offers(conn, [offer])
@@ -94,8 +106,8 @@ def test_update_keeps_created_at_and_replaces_categories(tmp_path):
     store.close()
 
 
-def test_failed_transaction_writes_nothing(tmp_path):
-    store = _store(tmp_path / "s.sqlite")
+def test_failed_transaction_writes_nothing(store_url):
+    store = _store(store_url)
     good, bad = _offer(), _offer(external_id="awo-18", carrier="nobody")
     with pytest.raises(Exception), store.transaction() as conn:  # noqa: B017 - FK error
         store.write_offers(conn, [good, bad])
@@ -104,8 +116,8 @@ def test_failed_transaction_writes_nothing(tmp_path):
     store.close()
 
 
-def test_external_ids_are_unique_per_carrier(tmp_path):
-    store = _store(tmp_path / "s.sqlite")
+def test_external_ids_are_unique_per_carrier(store_url):
+    store = _store(store_url)
     with store.transaction() as conn:
         store.write_offers(conn, [_offer()])
     with pytest.raises(Exception), store.transaction() as conn:  # noqa: B017
@@ -114,8 +126,8 @@ def test_external_ids_are_unique_per_carrier(tmp_path):
     store.close()
 
 
-def test_sync_positions_and_geocode_cache(tmp_path):
-    store = _store(tmp_path / "s.sqlite")
+def test_sync_positions_and_geocode_cache(store_url):
+    store = _store(store_url)
     assert store.sync_position("x") == 0
     store.set_sync_position("x", 5)
     store.set_sync_position("x", 7)
@@ -128,11 +140,12 @@ def test_sync_positions_and_geocode_cache(tmp_path):
     store.close()
 
 
-def test_schema_is_at_the_newest_migration(tmp_path):
-    store = _store(tmp_path / "s.sqlite")
+def test_schema_is_at_the_newest_migration(store_url):
+    store = _store(store_url)
     assert store.schema_revision() == store.head_revision()
-    with store.engine.connect() as conn:
-        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+    if store.engine.dialect.name == "sqlite":
+        with store.engine.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
     store.close()
 
 
@@ -175,3 +188,93 @@ def test_missing_file_is_an_error_unless_created(tmp_path):
 def test_bad_url_is_a_clear_error():
     with pytest.raises(StoreError, match="cannot use store URL"):
         Store.open("nosuchdb://x/y")
+
+
+def test_times_with_an_offset_keep_their_instant_and_come_back_in_utc(store_url):
+    store = _store(store_url)
+    berlin = timezone(timedelta(hours=2))
+    offer = _offer(verified_at=datetime(2026, 6, 1, 12, 30, 15, 123456, tzinfo=berlin))
+    with store.transaction() as conn:
+        store.write_offers(conn, [offer])
+    loaded = store.get_offer(offer.id)
+    assert loaded.verified_at == datetime(2026, 6, 1, 10, 30, 15, 123456, tzinfo=UTC)
+    assert loaded.verified_at.tzinfo == UTC
+    assert loaded.updated_at == offer.updated_at  # to the microsecond
+    assert store.offer_versions([offer.id, "nope"]) == {offer.id: offer.updated_at}
+    store.close()
+
+
+def test_json_columns_keep_structure_and_text(store_url):
+    store = _store(store_url)
+    extra = {
+        "awo.transport_service": True,
+        "note": "Fußweg über die Brücke, 5 € – „Kaffee“ 🙂",
+        "nested": {"list": [1, 2.5, None, "x"], "empty": {}},
+        "zero": 0,
+    }
+    offer = _offer(extra=extra, target_groups=["Angehörige", "Menschen mit Demenz"])
+    with store.transaction() as conn:
+        store.write_offers(conn, [offer])
+    loaded = store.get_offer(offer.id)
+    assert loaded.extra == extra
+    assert loaded.target_groups == ["Angehörige", "Menschen mit Demenz"]
+    assert loaded.schedule == offer.schedule
+    store.close()
+
+
+def test_reference_data_is_upserted_never_deleted(store_url):
+    store = _store(store_url)
+    polygon = [[(51.48, 7.49), (51.49, 7.5), (51.48, 7.51)]]
+    store.replace_reference_data(
+        [District("hoerde", "Dortmund-Hörde", 51.48, 7.5, polygon=polygon, point_note="neu")],
+        [Carrier("caritas", "Caritas", "https://caritas.example")],
+        [],
+    )
+    districts = store.districts()
+    assert [(d.key, d.name, d.point_note) for d in districts] == [
+        ("hoerde", "Dortmund-Hörde", "neu")
+    ]
+    assert districts[0].polygon == polygon
+    assert {c.key: c.website for c in store.carriers()} == {
+        "awo": "",
+        "caritas": "https://caritas.example",
+    }
+    assert len(store.categories()) == len(default_categories())
+    store.close()
+
+
+def test_outbox_records_every_write_and_delete_in_order(store_url):
+    store = _store(store_url)
+    first, second = _offer(), _offer(external_id="awo-18")
+    with store.transaction() as conn:
+        store.write_offers(conn, [first, second])
+    with store.transaction() as conn:
+        store.delete_offers(conn, [first.id])
+    rows = store.outbox_after(0)
+    assert [(r[1], r[2]) for r in rows] == [
+        (first.id, "upsert"),
+        (second.id, "upsert"),
+        (first.id, "delete"),
+    ]
+    assert [r[0] for r in rows] == sorted(r[0] for r in rows)
+    assert store.outbox_head() == rows[-1][0]
+    assert store.outbox_pending(rows[0][0]) == 2
+    assert store.get_offer(first.id) is None
+    assert store.count_offers() == 1
+    with store.engine.connect() as conn:
+        links = conn.execute(sa.text("SELECT count(*) FROM offer_categories")).scalar()
+    assert links == 2
+    store.close()
+
+
+def test_paging_through_offer_ids(store_url):
+    store = _store(store_url)
+    offers = [_offer(external_id=f"awo-{i}") for i in range(25)]
+    with store.transaction() as conn:
+        store.write_offers(conn, offers)
+    batches = list(store.iter_offer_ids(batch=10))
+    assert [len(b) for b in batches] == [10, 10, 5]
+    ids = [i for b in batches for i in b]
+    assert len(ids) == 25 and set(ids) == {o.id for o in offers}  # order: the collation's
+    assert store.carrier_offer_ids("awo").keys() == {o.id for o in offers}
+    store.close()

@@ -24,7 +24,10 @@ def context() -> ValidationContext:
 
 
 def fields(offer, context):
-    return {error.field: error.message for error in validate_offer(offer, context)}
+    found: dict[str, str] = {}
+    for error in validate_offer(offer, context):
+        found[error.field] = "; ".join(filter(None, (found.get(error.field), error.message)))
+    return found
 
 
 def test_a_good_offer_passes(context):
@@ -49,6 +52,13 @@ def test_a_good_offer_passes(context):
     [
         ({"title": " "}, "title", "must not be empty"),
         ({"title": "x" * 301}, "title", "at most 300"),
+        ({"title": 17}, "title", "must be text"),
+        ({"description": "a\x00b"}, "description", "NUL"),
+        ({"address": Address(street="s" * 301)}, "address.street", "at most 300"),
+        ({"contact": Contact(phone="0" * 101)}, "contact.phone", "at most 100"),
+        ({"contact": Contact(website="https://x.de/" + "a" * 500)}, "contact.website", "500"),
+        ({"external_id": "e" * 201}, "external_id", "at most 200"),
+        ({"target_groups": ["ok", "x\x00"]}, "target_groups", "NUL"),
         ({"kind": "shop"}, "kind", "unknown kind 'shop'"),
         ({"status": "deleted"}, "status", "unknown status"),
         ({"carrier": "nobody"}, "carrier", "unknown carrier 'nobody'"),
