@@ -101,6 +101,20 @@ class Directory:
     def sync_name(self) -> str:
         return f"search:{self.search_backend.name}:{self.instance.key}"
 
+    @property
+    def fallback_sync_name(self) -> str | None:
+        """The fallback's own sync position (it is kept in step separately)."""
+        if self.fallback is None:
+            return None
+        return f"search:{self.fallback.name}:{self.instance.key}"
+
+    def _backends(self) -> list[tuple[str, SearchBackend, str]]:
+        """``(role, backend, sync position name)`` of the primary and the fallback."""
+        found = [("primary", self.search_backend, self.sync_name)]
+        if self.fallback is not None and self.fallback_sync_name is not None:
+            found.append(("fallback", self.fallback, self.fallback_sync_name))
+        return found
+
     def document_builder(self) -> DocumentBuilder:
         return DocumentBuilder(
             self.taxonomy,
@@ -225,25 +239,59 @@ class Directory:
     # -- index maintenance ----------------------------------------------------------
 
     def sync(self, known: dict[str, Offer] | None = None) -> int:
-        """Bring the search index up to date with the store (see ``sync.py``)."""
-        return sync_index(
-            self.store, self.search_backend, self.sync_name, self.document_builder(), known=known
-        )
+        """Bring the search index up to date with the store (see ``sync.py``); return
+        the number of outbox rows applied to the primary backend.
 
-    def reindex(self, progress: Callable[[int], None] | None = None) -> int:
-        return rebuild_index(
-            self.store,
-            self.search_backend,
-            self.sync_name,
-            self.document_builder(),
-            progress=progress,
-        )
+        The fallback (if any) is synced too, from its own position, even when the primary
+        is down; a ``SearchUnavailable`` of the primary is raised after that."""
+        build = self.document_builder()
+        applied = 0
+        down: SearchUnavailable | None = None
+        for role, backend, name in self._backends():
+            try:
+                count = sync_index(self.store, backend, name, build, known=known)
+            except SearchUnavailable as exc:
+                if role != "primary" or self.fallback is None:
+                    raise
+                down = exc
+                continue
+            if role == "primary":
+                applied = count
+        if down is not None:
+            raise down
+        return applied
+
+    def reindex(self, progress: Callable[[int], None] | None = None, fallback: bool = True) -> int:
+        """Rebuild the primary index from the store (and the fallback's, unless
+        ``fallback=False``); return the number of offers."""
+        build = self.document_builder()
+        count = 0
+        for role, backend, name in self._backends():
+            if role == "fallback" and not fallback:
+                continue
+            indexed = rebuild_index(self.store, backend, name, build, progress=progress)
+            if role == "primary":
+                count = indexed
+        return count
 
     def sync_lag(self) -> int:
+        """Outbox rows the primary backend has not seen yet."""
         return self.store.outbox_pending(self.store.sync_position(self.sync_name))
 
+    def sync_lags(self) -> dict[str, int]:
+        """Outbox rows not yet applied, per backend role (``primary``, ``fallback``)."""
+        return {
+            role: self.store.outbox_pending(self.store.sync_position(name))
+            for role, _, name in self._backends()
+        }
+
     def health(self) -> dict[str, Any]:
+        """The ``/healthz`` report. ``sync_lag`` is the primary's; ``search`` and
+        ``fallback`` carry their own ``lag``. With a working fallback the directory
+        still answers searches while the primary is down: ``ok`` stays true and
+        ``degraded`` says so."""
         status: dict[str, Any] = {"instance": self.instance.key, "ok": True}
+        lags: dict[str, int] = {}
         try:
             status["store"] = {
                 "ok": True,
@@ -251,15 +299,27 @@ class Directory:
                 "revision": self.store.schema_revision(),
                 "offers": self.store.count_offers(),
             }
-            status["sync_lag"] = self.sync_lag()
+            lags = self.sync_lags()
+            status["sync_lag"] = lags["primary"]
         except Exception as exc:  # health must report, not raise
             status["ok"] = False
             status["store"] = {"ok": False, "error": str(exc)}
-        try:
-            status["search"] = {"ok": True, **self.search_backend.health()}
-        except Exception as exc:
-            status["ok"] = False
-            status["search"] = {"ok": False, "backend": self.search_backend.name, "error": str(exc)}
+        working = {}
+        for role, backend, _ in self._backends():
+            key = "search" if role == "primary" else "fallback"
+            try:
+                report = {"ok": True, **backend.health()}
+            except Exception as exc:
+                report = {"ok": False, "backend": backend.name, "error": str(exc)}
+            if role in lags:
+                report["lag"] = lags[role]
+            status[key] = report
+            working[role] = report["ok"]
+        if not working["primary"]:
+            if working.get("fallback"):
+                status["degraded"] = True
+            else:
+                status["ok"] = False
         return status
 
     def close(self) -> None:

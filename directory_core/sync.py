@@ -20,7 +20,7 @@ offer since.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 
 from directory_search.base import SearchBackend, SearchDocument
 
@@ -91,19 +91,26 @@ def rebuild_index(
     batch: int = 25000,
     progress: Callable[[int], None] | None = None,
 ) -> int:
-    """Clear ``backend`` and index every offer of the store; return the count.
+    """Rebuild ``backend`` from every offer of the store; return the count.
 
-    Large batches let a backend use its bulk path (the embedded one numbers a batch of
-    20,000 or more in spatial order, which keeps nearby queries fast at 1M offers)."""
+    The documents go to ``backend.rebuild`` batch by batch: the default clears the index
+    first, Elasticsearch builds a new index next to the old one and swaps its alias, so
+    searches keep working. Large batches let a backend use its bulk path (the embedded
+    one numbers a batch of 20,000 or more in spatial order, which keeps nearby queries
+    fast at 1M offers)."""
     with store.sync_lock(position_name):  # no sync of the same index meanwhile
         head = store.outbox_head()  # rows after this are picked up by the next sync
-        backend.clear()
         count = 0
-        for ids in store.iter_offer_ids(batch):
-            offers = store.get_offers(ids)
-            backend.index([build(offers[i]) for i in ids if i in offers])
-            count += len(ids)
-            if progress:
-                progress(count)
+
+        def batches() -> Iterator[list[SearchDocument]]:
+            nonlocal count
+            for ids in store.iter_offer_ids(batch):
+                offers = store.get_offers(ids)
+                yield [build(offers[i]) for i in ids if i in offers]
+                count += len(ids)
+                if progress:
+                    progress(count)
+
+        backend.rebuild(batches())
         store.set_sync_position(position_name, head)
         return count

@@ -29,6 +29,7 @@ semantics below are the contract:
 from __future__ import annotations
 
 import abc
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -164,6 +165,19 @@ class SearchBackend(abc.ABC):
     @abc.abstractmethod
     def clear(self) -> None:
         """Remove every document (used before a full rebuild)."""
+
+    def rebuild(self, batches: Iterable[list[SearchDocument]]) -> int:
+        """Replace every document with those of ``batches``; return how many were given.
+
+        Used by ``directory reindex``. The default clears the index and indexes batch by
+        batch, so searches meanwhile see a partial index; a backend that can build a new
+        index next to the old one and switch atomically (Elasticsearch) overrides it."""
+        self.clear()
+        count = 0
+        for batch in batches:
+            self.index(batch)
+            count += len(batch)
+        return count
 
     def count(self) -> int:
         return self.search(SearchQuery(limit=0, include_archived=True)).total or 0

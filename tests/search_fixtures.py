@@ -8,17 +8,23 @@ text rules (``Straße``/``Strasse``, ``Fußpflege``/``Fusspflege``, ``Demenzcaf�
 
 ``BACKEND_FACTORIES`` maps a backend name to a factory ``(tmp_dir) -> SearchBackend``; the
 conformance suite runs once per entry. To add a backend, append a factory (it may call
-``pytest.skip`` when its server is not available).
+``pytest.skip`` when its server is not available). The Elasticsearch entries use the
+servers named by ``DIRECTORY_TEST_ES_URL`` (one node) and ``DIRECTORY_TEST_ES3_URL``
+(three nodes); each backend gets its own index prefix and deletes its indices on
+``close``.
 """
 
 from __future__ import annotations
 
 import datetime
+import os
 import random
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
 from directory_search.base import GeoPoint, ScheduleSlot, SearchBackend, SearchDocument
 from directory_search.embedded import EmbeddedBackend
 
@@ -308,6 +314,64 @@ def embedded_factory(tmp_dir: Path) -> SearchBackend:
     return EmbeddedBackend(tmp_dir / "search.sqlite")
 
 
+# -- Elasticsearch ---------------------------------------------------------------------------
+
+ES_URL_VARIABLE = "DIRECTORY_TEST_ES_URL"  # one node (.ci/elasticsearch.sh start)
+ES3_URL_VARIABLE = "DIRECTORY_TEST_ES3_URL"  # three nodes (ES_NODES=3 ... start)
+
+
+def elasticsearch_url(variable: str = ES_URL_VARIABLE) -> str:
+    """The Elasticsearch URL in the environment variable ``variable``. Without it the test
+    is skipped, or fails when ``CI`` is set (CI must not skip the real-server tests)."""
+    url = os.environ.get(variable)
+    if not url:
+        message = (
+            f"{variable} is not set: these tests need a real Elasticsearch "
+            '(eval "$(.ci/elasticsearch.sh start)"; export ' + variable + '="$ES_URL")'
+        )
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return url
+
+
+def unique_prefix(label: str) -> str:
+    """An index prefix no other test (or test run) uses."""
+    return f"test-{label}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+
+
+def _disposable_elasticsearch(url: str, label: str, **options: Any) -> SearchBackend:
+    """An Elasticsearch backend on a fresh prefix whose ``close`` deletes its indices."""
+    from directory_search.elastic import ElasticsearchBackend
+
+    class Disposable(ElasticsearchBackend):
+        def close(self) -> None:
+            try:
+                self.drop()
+            finally:
+                super().close()
+
+    return Disposable(url, unique_prefix(label), bulk_chunk=2000, **options)
+
+
+def elasticsearch_factory(tmp_dir: Path) -> SearchBackend:
+    """One node, one shard, no replica."""
+    return _disposable_elasticsearch(elasticsearch_url(ES_URL_VARIABLE), "conf", replicas=0)
+
+
+def elasticsearch_3nodes_factory(tmp_dir: Path) -> SearchBackend:
+    """Three nodes, two shards (hits, totals and facets merged across shards), one replica."""
+    url = elasticsearch_url(ES3_URL_VARIABLE)
+    return _disposable_elasticsearch(url, "conf3", shards=2, replicas=1)
+
+
 BACKEND_FACTORIES: dict[str, Callable[[Path], SearchBackend]] = {
     "embedded": embedded_factory,
+    "elasticsearch": elasticsearch_factory,
+    "elasticsearch-3nodes": elasticsearch_3nodes_factory,
+}
+# pytest marks of the backends' parameters (select or deselect with -m)
+BACKEND_MARKS: dict[str, tuple[pytest.MarkDecorator, ...]] = {
+    "elasticsearch": (pytest.mark.elasticsearch,),
+    "elasticsearch-3nodes": (pytest.mark.elasticsearch,),
 }

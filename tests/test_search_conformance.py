@@ -76,7 +76,14 @@ def brute(documents) -> BruteForceBackend:
     return b
 
 
-@pytest.fixture(scope="module", params=list(fx.BACKEND_FACTORIES))
+def _backend_params() -> list:
+    """One parameter per backend, with its marks (``elasticsearch`` for a real server)."""
+    return [
+        pytest.param(name, marks=fx.BACKEND_MARKS.get(name, ())) for name in fx.BACKEND_FACTORIES
+    ]
+
+
+@pytest.fixture(scope="module", params=_backend_params())
 def backend(request, tmp_path_factory, documents):
     b = fx.BACKEND_FACTORIES[request.param](tmp_path_factory.mktemp(request.param))
     try:
@@ -86,7 +93,7 @@ def backend(request, tmp_path_factory, documents):
         b.close()
 
 
-@pytest.fixture(params=list(fx.BACKEND_FACTORIES))
+@pytest.fixture(params=_backend_params())
 def fresh_backend(request, tmp_path):
     """An empty backend of its own, for tests that change the index."""
     b = fx.BACKEND_FACTORIES[request.param](tmp_path)
