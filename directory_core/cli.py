@@ -60,7 +60,7 @@ def init(ctx: click.Context) -> None:
     directory = _open(ctx, create=True)
     try:
         click.echo(
-            f"{directory.instance.name}: store {directory.store.url} at schema "
+            f"{directory.instance.name}: store {directory.store.display_url} at schema "
             f"{directory.store.schema_revision()}, {len(directory.districts)} districts, "
             f"{len(directory.carriers)} carriers, {len(directory.taxonomy)} categories"
         )
@@ -117,13 +117,25 @@ def serve(ctx: click.Context, with_demo: bool, host: str, port: int, workers: in
 
 
 @cli.command()
+@click.option(
+    "--no-fallback", is_flag=True, help="Rebuild only the primary index, not the fallback's."
+)
 @click.pass_context
-def reindex(ctx: click.Context) -> None:
-    """Rebuild the search index from the store."""
+def reindex(ctx: click.Context, no_fallback: bool) -> None:
+    """Rebuild the search index from the store.
+
+    Elasticsearch: a new index is built next to the current one and the instance's alias
+    is switched to it in one step, so searches keep working meanwhile. A configured
+    fallback index is rebuilt too (unless --no-fallback)."""
+    from directory_search.base import SearchError
+
     directory = _open(ctx)
     try:
         started = time.perf_counter()
-        count = directory.reindex()
+        try:
+            count = directory.reindex(fallback=not no_fallback)
+        except SearchError as exc:
+            raise click.ClickException(f"reindex failed: {exc}") from exc
         click.echo(f"indexed {count} offers in {time.perf_counter() - started:.1f} s")
     finally:
         directory.close()
@@ -134,7 +146,8 @@ def reindex(ctx: click.Context) -> None:
 @click.option("--interval", default=2.0, show_default=True)
 @click.pass_context
 def sync(ctx: click.Context, loop: bool, interval: float) -> None:
-    """Push pending store changes (the outbox) to the search index."""
+    """Push pending store changes (the outbox) to the search index (and to the fallback
+    index, if one is configured)."""
     from directory_search.base import SearchUnavailable
 
     directory = _open(ctx)
@@ -142,7 +155,11 @@ def sync(ctx: click.Context, loop: bool, interval: float) -> None:
         while True:
             try:
                 applied = directory.sync()
-                click.echo(f"applied {applied} changes; lag {directory.sync_lag()}")
+                lags = directory.sync_lags()
+                line = f"applied {applied} changes; lag {lags['primary']}"
+                if "fallback" in lags:
+                    line += f"; fallback lag {lags['fallback']}"
+                click.echo(line)
             except SearchUnavailable as exc:
                 if not loop:
                     raise click.ClickException(f"search backend unavailable: {exc}") from exc
@@ -383,6 +400,125 @@ def import_runs_command(
         if rejections:
             for line in run["rejections"]:
                 click.echo(f"    {line}")
+
+
+def _sizes(value: str | None) -> list[int] | None:
+    if value is None:
+        return None
+    try:
+        sizes = [int(part.replace("_", "")) for part in value.split(",") if part.strip()]
+    except ValueError:
+        raise click.BadParameter(f"must be numbers separated by commas, got {value!r}") from None
+    if not sizes:
+        raise click.BadParameter("must name at least one size")
+    return sizes
+
+
+@cli.command("bench")
+@click.option(
+    "--sizes",
+    default=None,
+    help="Numbers of offers, separated by commas.  [default: 10000,100000,1000000; "
+    "with --quick: 10000]",
+)
+@click.option(
+    "--backends",
+    default=None,
+    help="embedded and/or elasticsearch, separated by commas.  [default: embedded, "
+    "and elasticsearch when an Elasticsearch URL is given]",
+)
+@click.option(
+    "--es-url",
+    envvar="DIRECTORY_BENCH_ES_URL",
+    default=None,
+    help="Elasticsearch on this machine, e.g. http://127.0.0.1:9200 (also DIRECTORY_BENCH_ES_URL).",
+)
+@click.option(
+    "--es-sizes",
+    default=None,
+    help="Sizes for Elasticsearch.  [default: the sizes up to 100000]",
+)
+@click.option(
+    "--repeat",
+    type=click.IntRange(min=3),
+    default=None,
+    help="Measured requests per latency figure.  [default: 300; with --quick: 20]",
+)
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("bench-results"),
+    show_default=True,
+    help="Where the JSON and markdown reports go.",
+)
+@click.option("--quick", is_flag=True, help="The reduced smoke run: 10,000 offers, few requests.")
+@click.option("--keep", is_flag=True, help="Keep each size's store, CSV files and server logs.")
+@click.option(
+    "--profile",
+    is_flag=True,
+    help="Also write pyinstrument profiles of the search, the server and the import to "
+    "--out/profiles (after the measurements; needs pyinstrument).",
+)
+@click.option(
+    "--instances",
+    "instances_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Folder with dortmund.toml and bochum.toml.  [default: the repository's instances/]",
+)
+def bench_command(
+    sizes: str | None,
+    backends: str | None,
+    es_url: str | None,
+    es_sizes: str | None,
+    repeat: int | None,
+    out: Path,
+    quick: bool,
+    keep: bool,
+    profile: bool,
+    instances_dir: Path | None,
+) -> None:
+    """Measure search latency, import throughput, memory and errors under load.
+
+    For each backend and size: generate offers over the districts of Dortmund and
+    Bochum, import them from CSV into a fresh store and index, start the real server
+    on 127.0.0.1 and measure it next to the same search in-process and a brute-force
+    scan. Prints a markdown table with the targets and writes JSON to --out. The
+    global --instance is not used: the run writes its own instance file. See
+    docs/benchmarks.md.
+    """
+    from .bench import BenchConfig, run_bench
+    from .bench.errors import BenchError
+
+    names = [b.strip() for b in backends.split(",") if b.strip()] if backends else None
+    if names is None:
+        names = ["embedded"] + (["elasticsearch"] if es_url else [])
+    options = {
+        "sizes": _sizes(sizes),
+        "es_sizes": _sizes(es_sizes),
+        "repeat": repeat,
+        "backends": names,
+        "es_url": es_url,
+        "out": out,
+        "keep": keep,
+        "profile": profile,
+        "instances": instances_dir,
+    }
+    if quick:
+        config = BenchConfig.quick_config(**options)
+    else:
+        config = BenchConfig(**{k: v for k, v in options.items() if v is not None})
+    try:
+        from .bench.report import render_markdown
+
+        report, path = run_bench(config, log=lambda message: click.echo(message, err=True))
+    except BenchError as exc:
+        raise click.ClickException(str(exc)) from exc
+    except KeyboardInterrupt:
+        click.echo(f"interrupted; partial results in {out}", err=True)
+        sys.exit(130)
+    click.echo(render_markdown(report))
+    click.echo(f"JSON: {path}")
 
 
 def main() -> None:
