@@ -13,11 +13,8 @@ compared (scores are engine specific), but pagination must still be consistent.
 from __future__ import annotations
 
 import datetime
-import importlib.util
 import random
-import sys
 from dataclasses import replace
-from pathlib import Path
 
 import pytest
 from directory_search.base import (
@@ -32,20 +29,7 @@ from directory_search.base import (
 from directory_search.brute import BruteForceBackend
 from directory_search.semantics import haversine_km
 
-
-def _load_fixtures():
-    name = "search_fixtures"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(
-            name, Path(__file__).with_name("search_fixtures.py")
-        )
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-fx = _load_fixtures()
+from . import search_fixtures as fx
 
 N_DOCS = 10_000
 SEED = 20240611

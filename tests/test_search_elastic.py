@@ -11,16 +11,13 @@ from __future__ import annotations
 
 import ast
 import bisect
-import importlib.util
 import inspect
 import re
 import socket
-import sys
 import threading
 import time
 import unicodedata
 from dataclasses import replace
-from pathlib import Path
 
 import elasticsearch
 import httpx
@@ -37,20 +34,7 @@ from directory_search.base import (
 from directory_search.brute import BruteForceBackend
 from directory_search.elastic import ElasticsearchBackend
 
-
-def _load_fixtures():
-    name = "search_fixtures"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(
-            name, Path(__file__).with_name("search_fixtures.py")
-        )
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-fx = _load_fixtures()
+from . import search_fixtures as fx
 
 needs_es = pytest.mark.elasticsearch
 HOERDE = GeoPoint(51.4870, 7.5080)

@@ -3,12 +3,9 @@
 
 from __future__ import annotations
 
-import importlib.util
 import sqlite3
-import sys
 import threading
 from dataclasses import replace
-from pathlib import Path
 
 import pytest
 from directory_search import embedded
@@ -22,20 +19,7 @@ from directory_search.base import (
 from directory_search.brute import BruteForceBackend
 from directory_search.embedded import EmbeddedBackend
 
-
-def _load_fixtures():
-    name = "search_fixtures"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(
-            name, Path(__file__).with_name("search_fixtures.py")
-        )
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-fx = _load_fixtures()
+from . import search_fixtures as fx
 
 HOERDE = GeoPoint(51.4870, 7.5080)
 DORTMUND_HBF = GeoPoint(51.5175, 7.4589)

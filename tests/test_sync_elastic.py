@@ -6,10 +6,8 @@ parsed with ``parse_instance``). Needs ``DIRECTORY_TEST_ES_URL`` (see
 from __future__ import annotations
 
 import dataclasses
-import importlib.util
 import logging
 import socket
-import sys
 import threading
 import tomllib
 from pathlib import Path
@@ -26,22 +24,8 @@ from directory_core.directory import Directory, open_directory
 from directory_core.instance import Instance, parse_instance
 from directory_core.sample import generate_offers
 
+from . import search_fixtures as fx
 from .conftest import DORTMUND_FILE, HOERDE_44263, build_known_offers
-
-
-def _load_fixtures():
-    name = "search_fixtures"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(
-            name, Path(__file__).with_name("search_fixtures.py")
-        )
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-fx = _load_fixtures()
 
 pytestmark = pytest.mark.elasticsearch
 
