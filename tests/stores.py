@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import csv
 import os
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -94,16 +95,33 @@ def _sweep(admin: psycopg.Connection) -> None:
 
 
 def _drop(admin: psycopg.Connection, name: str) -> None:
-    """Drop a database, ending the sessions still connected to it."""
+    """Drop a database, ending the sessions still connected to it.
+
+    ``WITH (FORCE)`` refuses when one of those sessions belongs to a superuser, such as an
+    autovacuum worker busy after a big import; a plain ``DROP`` cancels autovacuum by
+    itself, so that is tried next, a few times while sessions are still closing."""
     if admin.info.server_version >= 130000:
+        try:
+            admin.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+            )
+            return
+        except psycopg.errors.InsufficientPrivilege:
+            pass
+    else:
         admin.execute(
-            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = %s AND usename = current_user",
+            (name,),
         )
-        return
-    admin.execute(
-        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (name,)
-    )
-    admin.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name)))
+    for attempt in range(20):
+        try:
+            admin.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name)))
+            return
+        except psycopg.errors.ObjectInUse:
+            if attempt == 19:
+                raise
+            time.sleep(0.25)
 
 
 @contextmanager
