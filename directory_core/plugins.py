@@ -43,6 +43,29 @@ def installed_plugins() -> dict[str, Any]:
     return {ep.name: ep for ep in entry_points(group=ENTRY_POINT_GROUP)}
 
 
+def describe_distribution(ep: Any) -> str:
+    """``name version (folder)`` of the distribution that declares entry point ``ep``."""
+    dist = getattr(ep, "dist", None)
+    if dist is None:
+        return "an unknown distribution"
+    return f"{dist.name} {dist.version} (in {dist.locate_file('')})"
+
+
+def plugin_conflicts() -> dict[str, list[str]]:
+    """Plugin names that several installed distributions declare, with those
+    distributions (``describe_distribution``): only one of them could be loaded, so such
+    a name is refused rather than one of them silently winning."""
+    by_name: dict[str, dict[str, Any]] = {}
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        dist = getattr(ep, "dist", None)
+        by_name.setdefault(ep.name, {})[dist.name if dist else ep.value] = ep
+    return {
+        name: [describe_distribution(ep) for _, ep in sorted(found.items())]
+        for name, found in sorted(by_name.items())
+        if len(found) > 1
+    }
+
+
 def _builtin_name(module_path: str) -> str:
     return module_path.rsplit(".", 1)[-1]
 
@@ -71,9 +94,16 @@ def get_plugin_manager(
         if name not in disabled:
             _register(pm, importlib.import_module(module_path), name)
     available = installed_plugins()
+    conflicts = plugin_conflicts()
     for name in enabled:
         if name in builtin_names:
             continue
+        if name in conflicts:
+            raise PluginError(
+                f"plugin {name!r} is declared by {len(conflicts[name])} installed "
+                f"distributions: {' and '.join(conflicts[name])}; uninstall all but one "
+                "(pip uninstall NAME), or rename one entry point"
+            )
         if name not in available:
             raise PluginError(
                 f"plugin {name!r} is enabled in the instance but not installed; installed: "

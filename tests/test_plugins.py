@@ -258,3 +258,36 @@ def test_trace_switch_prints_hook_calls(monkeypatch, capsys):
     monkeypatch.setenv("DIRECTORY_TRACE_HOOKS", "1")
     collect(get_plugin_manager())
     assert "[hook] register_importers -> csv_importer" in capsys.readouterr().err
+
+
+# -- traps of plugin authors (issue 12) ---------------------------------------------------
+
+
+def install_dist(site, dist: str, version: str, entry_points: dict[str, str], module: str = ""):
+    """A distribution as pip leaves it: ``<name>-<version>.dist-info`` with METADATA and
+    entry_points.txt, and a module, in ``site`` (a folder on sys.path)."""
+    info = site / f"{dist.replace('-', '_')}-{version}.dist-info"
+    info.mkdir(parents=True)
+    (info / "METADATA").write_text(
+        f"Metadata-Version: 2.1\nName: {dist}\nVersion: {version}\n", encoding="utf-8"
+    )
+    lines = "".join(f"{name} = {target}\n" for name, target in entry_points.items())
+    (info / "entry_points.txt").write_text(f"[directory.plugins]\n{lines}", encoding="utf-8")
+    if module:
+        (site / f"{module}.py").write_text(
+            "from directory_core import hookimpl\n", encoding="utf-8"
+        )
+
+
+def test_two_distributions_with_one_plugin_name_is_an_error_naming_both(tmp_path, monkeypatch):
+    site = tmp_path / "site"
+    install_dist(site, "directory-carrier-a", "1.0", {"shared": "carrier_a"}, "carrier_a")
+    install_dist(site, "directory-carrier-b", "2.0", {"shared": "carrier_b"}, "carrier_b")
+    install_dist(site, "directory-carrier-c", "0.3", {"other": "carrier_c"}, "carrier_c")
+    monkeypatch.syspath_prepend(str(site))
+    with pytest.raises(PluginError) as info:
+        get_plugin_manager(enabled=["shared"])
+    message = str(info.value)
+    assert "'shared'" in message
+    assert "directory-carrier-a 1.0" in message and "directory-carrier-b 2.0" in message
+    get_plugin_manager(enabled=["other"])  # an unambiguous name still loads
