@@ -173,6 +173,12 @@ class Registry:
     fields: CustomFieldSet = field(default_factory=CustomFieldSet)
     categories: list[Category] = field(default_factory=list)
     category_plugins: dict[str, str] = field(default_factory=dict)
+    namespace_plugins: dict[str, str] = field(default_factory=dict)  # custom-field namespaces
+
+
+def field_namespace(plugin: str) -> str:
+    """The namespace of a plugin's custom fields: its name with ``-`` as ``_``."""
+    return plugin.replace("-", "_")
 
 
 def collect(pm: pluggy.PluginManager, core_category_keys: Iterable[str] = ()) -> Registry:
@@ -203,8 +209,15 @@ def collect(pm: pluggy.PluginManager, core_category_keys: Iterable[str] = ()) ->
         def register(declared: CustomField) -> None:
             if not isinstance(declared, CustomField):
                 raise PluginError(f"plugin {plugin!r} registered {declared!r}, not a CustomField")
+            namespace = field_namespace(plugin)
+            owner = registry.namespace_plugins.setdefault(namespace, plugin)
+            if owner != plugin:
+                raise PluginError(
+                    f"plugins {owner!r} and {plugin!r} share the namespace {namespace!r} of "
+                    "custom fields after normalisation ('-' becomes '_'); rename one entry point"
+                )
             try:
-                registry.fields.add(replace(declared, namespace=plugin.replace("-", "_")))
+                registry.fields.add(replace(declared, namespace=namespace))
             except CustomFieldError as exc:
                 raise PluginError(str(exc)) from exc
 

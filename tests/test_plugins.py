@@ -291,3 +291,23 @@ def test_two_distributions_with_one_plugin_name_is_an_error_naming_both(tmp_path
     assert "'shared'" in message
     assert "directory-carrier-a 1.0" in message and "directory-carrier-b 2.0" in message
     get_plugin_manager(enabled=["other"])  # an unambiguous name still loads
+
+
+def test_two_plugins_sharing_a_namespace_after_normalisation():
+    def fields(register):
+        register(CustomField("zone", "string", "Zone"))
+
+    def other_fields(register):
+        register(CustomField("zone", "string", "Zone"))
+
+    pm = get_plugin_manager(
+        extra=[
+            plugin("drk-x", register_custom_fields=fields),
+            plugin("drk_x", register_custom_fields=other_fields),
+        ]
+    )
+    with pytest.raises(PluginError) as info:
+        collect(pm)
+    message = str(info.value)
+    assert "declared twice" not in message
+    assert "plugins 'drk-x' and 'drk_x' share the namespace 'drk_x'" in message
