@@ -13,6 +13,7 @@ import inspect
 import logging
 import os
 import sys
+import types
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from importlib.metadata import entry_points
@@ -143,25 +144,85 @@ def call_each(
     per_plugin: Callable[[str], dict[str, Any]] | None = None,
     **kwargs: Any,
 ) -> list[tuple[str, Any]]:
-    """Call every implementation of ``hook_name`` separately, in registration order, and
-    return (plugin name, result) pairs; each gets only the arguments it asks for
-    (pluggy's rule). ``per_plugin(name)`` adds arguments bound to the calling plugin
-    (the ``register`` callbacks). With ``log_errors`` a failing plugin is logged and
-    skipped."""
-    results = []
-    for impl in getattr(pm.hook, hook_name).get_hookimpls():  # registration order
-        if os.environ.get("DIRECTORY_TRACE_HOOKS"):
-            sys.stderr.write(f"[hook] {hook_name} -> {impl.plugin_name}\n")
-        arguments = {**kwargs, **(per_plugin(impl.plugin_name) if per_plugin else {})}
-        try:
-            result = impl.function(**{name: arguments[name] for name in impl.argnames})
-        except Exception:
-            if not log_errors:
-                raise
-            log.exception("plugin %r failed in %s", impl.plugin_name, hook_name)
-            continue
-        results.append((impl.plugin_name, result))
+    """Call ``hook_name`` through pluggy and return (plugin name, result) pairs in call
+    order.
+
+    ``per_plugin(name)`` adds arguments bound to the calling plugin (the ``register``
+    callbacks). With ``log_errors`` a failing implementation is logged and skipped, and
+    the others still run. Pluggy has no per-implementation arguments, so this builds a
+    throw-away manager holding one proxy per implementation of ``pm`` with the same
+    options (``tryfirst``, ``trylast``, ``hookwrapper``, ``wrapper``), registered in the
+    same order: pluggy itself then orders the calls and runs the wrappers, exactly as
+    ``pm.hook.NAME(...)`` would (``validate_offer`` is called that way directly).
+    """
+    caller = getattr(pm.hook, hook_name)
+    mirror = pluggy.PluginManager(hookspecs.PROJECT)
+    mirror.add_hookspecs(hookspecs)
+    results: list[tuple[str, Any]] = []
+    for index, impl in enumerate(caller.get_hookimpls()):
+        proxy = _proxy(impl, hook_name, per_plugin, log_errors, results)
+        options = {k: v for k, v in impl.opts.items() if k != "specname"}
+        mirror.register(
+            types.SimpleNamespace(**{hook_name: hookspecs.hookimpl(**options)(proxy)}),
+            name=f"{impl.plugin_name}#{index}",
+        )
+    spec_arguments = getattr(mirror.hook, hook_name).spec.argnames
+    arguments = {name: None for name in spec_arguments}  # bound per plugin by the proxies
+    arguments.update(kwargs)
+    try:
+        getattr(mirror.hook, hook_name)(**arguments)
+    except Exception:
+        if not log_errors:
+            raise
+        log.exception("a hook wrapper failed in %s", hook_name)
     return results
+
+
+def _proxy(
+    impl: pluggy.HookImpl,
+    hook_name: str,
+    per_plugin: Callable[[str], dict[str, Any]] | None,
+    log_errors: bool,
+    results: list[tuple[str, Any]],
+) -> Callable[..., Any]:
+    """A stand-in for ``impl`` that takes the same arguments, replaces the per-plugin
+    ones and records the result (see ``call_each``)."""
+    name = impl.plugin_name
+    wrapping = bool(impl.opts.get("hookwrapper") or impl.opts.get("wrapper"))
+
+    def arguments(args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[list, dict]:
+        if os.environ.get("DIRECTORY_TRACE_HOOKS"):
+            sys.stderr.write(f"[hook] {hook_name} -> {name}\n")
+        bound = per_plugin(name) if per_plugin is not None else {}
+        positional = [
+            bound.get(argument, value) for argument, value in zip(impl.argnames, args, strict=True)
+        ]
+        return positional, {k: bound.get(k, v) for k, v in kwargs.items()}
+
+    if wrapping:
+
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            positional, keywords = arguments(args, kwargs)
+            return (yield from impl.function(*positional, **keywords))
+
+        proxy = wrapper
+    else:
+
+        def plain(*args: Any, **kwargs: Any) -> Any:
+            positional, keywords = arguments(args, kwargs)
+            try:
+                result = impl.function(*positional, **keywords)
+            except Exception:
+                if not log_errors:
+                    raise
+                log.exception("plugin %r failed in %s", name, hook_name)
+                return None
+            results.append((name, result))
+            return result
+
+        proxy = plain
+    proxy.__wrapped__ = impl.function  # type: ignore[attr-defined]  # pluggy reads its argnames
+    return proxy
 
 
 @dataclass
@@ -196,9 +257,10 @@ def collect(pm: pluggy.PluginManager, core_category_keys: Iterable[str] = ()) ->
             if not inspect.isclass(importer) or not callable(getattr(importer, "read", None)):
                 raise PluginError(f"importer {name!r} of plugin {plugin!r} has no read()")
             if name in registry.importers:
+                first, second = sorted((registry.importer_plugins[name], plugin))
                 raise PluginError(
-                    f"importer {name!r} is registered twice: by plugin "
-                    f"{registry.importer_plugins[name]!r} and by plugin {plugin!r}"
+                    f"importer {name!r} is registered twice: by plugin {first!r} and by "
+                    f"plugin {second!r}"
                 )
             registry.importers[name] = importer
             registry.importer_plugins[name] = plugin
@@ -212,8 +274,9 @@ def collect(pm: pluggy.PluginManager, core_category_keys: Iterable[str] = ()) ->
             namespace = field_namespace(plugin)
             owner = registry.namespace_plugins.setdefault(namespace, plugin)
             if owner != plugin:
+                first, second = sorted((owner, plugin))
                 raise PluginError(
-                    f"plugins {owner!r} and {plugin!r} share the namespace {namespace!r} of "
+                    f"plugins {first!r} and {second!r} share the namespace {namespace!r} of "
                     "custom fields after normalisation ('-' becomes '_'); rename one entry point"
                 )
             try:
@@ -233,9 +296,10 @@ def collect(pm: pluggy.PluginManager, core_category_keys: Iterable[str] = ()) ->
                     "the core or the instance"
                 )
             if category.key in registry.category_plugins:
+                first, second = sorted((registry.category_plugins[category.key], plugin))
                 raise PluginError(
-                    f"category {category.key!r} is registered twice: by plugin "
-                    f"{registry.category_plugins[category.key]!r} and by plugin {plugin!r}"
+                    f"category {category.key!r} is registered twice: by plugin {first!r} "
+                    f"and by plugin {second!r}"
                 )
             registry.categories.append(category)
             registry.category_plugins[category.key] = plugin

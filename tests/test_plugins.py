@@ -311,3 +311,56 @@ def test_two_plugins_sharing_a_namespace_after_normalisation():
     message = str(info.value)
     assert "declared twice" not in message
     assert "plugins 'drk-x' and 'drk_x' share the namespace 'drk_x'" in message
+
+
+def ordered_plugins(hook: str, calls: list[str]) -> list[tuple[str, types.SimpleNamespace]]:
+    """Plugins implementing ``hook``: plain ones, ``tryfirst``, ``trylast`` and an old-style
+    hook wrapper, each noting its name in ``calls``."""
+
+    def implementation(tag: str, **options):
+        def function(register=None, offers=None):
+            calls.append(tag)
+
+        return types.SimpleNamespace(**{hook: hookimpl(**options)(function)})
+
+    def wrapper(register=None, offers=None):
+        calls.append("wrapper-before")
+        yield
+        calls.append("wrapper-after")
+
+    return [
+        ("early", implementation("early", tryfirst=True)),
+        ("plain-1", implementation("plain-1")),
+        ("late", implementation("late", trylast=True)),
+        ("plain-2", implementation("plain-2")),
+        ("wrapping", types.SimpleNamespace(**{hook: hookimpl(hookwrapper=True)(wrapper)})),
+    ]
+
+
+def test_registration_hooks_run_in_pluggys_order_with_wrappers():
+    calls: list[str] = []
+    pm = get_plugin_manager(extra=ordered_plugins("register_categories", calls))
+    pm.hook.register_categories(register=lambda category: None)
+    by_pluggy = [c for c in calls]
+    assert by_pluggy[0] == "wrapper-before" and by_pluggy[-1] == "wrapper-after"
+    assert by_pluggy[1] == "early" and by_pluggy[-2] == "late"
+    calls.clear()
+    collect(pm)
+    assert calls == by_pluggy
+
+
+def test_offer_changed_runs_in_pluggys_order(tmp_path):
+    calls: list[str] = []
+    directory = make_directory(tmp_path, ordered_plugins("offer_changed", calls))
+    try:
+        directory.save([Offer(title="Treff", kind="meeting_place", location=Location(51.48, 7.5))])
+        assert calls == [
+            "wrapper-before",
+            "early",
+            "plain-2",
+            "plain-1",
+            "late",
+            "wrapper-after",
+        ]
+    finally:
+        directory.close()
