@@ -35,6 +35,9 @@ class ImportRecord:
     location: str  # "row 17", "line 3", "event 4": shown in reports
     offer: Offer | None = None
     errors: list[FieldError] = field(default_factory=list)
+    #: the entry's id in the source when it is known but the entry is rejected (no
+    #: ``offer``): ``--full`` then keeps the offer with this id instead of archiving it
+    external_id: str | None = None
 
 
 class Importer(abc.ABC):

@@ -46,7 +46,7 @@ from typing import Any
 from .. import hookimpl
 from ..validation import FieldError
 from .base import Importer, ImportRecord, SourceError, decode_text, read_source
-from .mapping import FIELDS, ColumnMapping
+from .mapping import FIELDS, ColumnMapping, is_blank
 
 # nested key → mapping field
 NESTED: dict[str, str] = {
@@ -205,7 +205,12 @@ class JsonImporter(Importer):
                         continue
                     cells[field] = (path, value)
                 if errors:
-                    yield ImportRecord(location, errors=errors)
+                    given_id = cells.get("external_id", ("", None))[1]
+                    yield ImportRecord(
+                        location,
+                        errors=errors,
+                        external_id=None if is_blank(given_id) else str(given_id),
+                    )
                     continue
                 yield mapping.convert_cells(cells, location)
         finally:
