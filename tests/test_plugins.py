@@ -15,7 +15,7 @@ from directory_core.model import Category, Location, Offer
 from directory_core.plugins import PluginError, collect, get_plugin_manager
 from directory_core.validation import FieldError, OfferValidationError
 
-from .helpers import make_directory
+from .helpers import install_dist, make_directory
 
 HOOKS = sorted(
     name
@@ -261,22 +261,6 @@ def test_trace_switch_prints_hook_calls(monkeypatch, capsys):
 
 
 # -- traps of plugin authors (issue 12) ---------------------------------------------------
-
-
-def install_dist(site, dist: str, version: str, entry_points: dict[str, str], module: str = ""):
-    """A distribution as pip leaves it: ``<name>-<version>.dist-info`` with METADATA and
-    entry_points.txt, and a module, in ``site`` (a folder on sys.path)."""
-    info = site / f"{dist.replace('-', '_')}-{version}.dist-info"
-    info.mkdir(parents=True)
-    (info / "METADATA").write_text(
-        f"Metadata-Version: 2.1\nName: {dist}\nVersion: {version}\n", encoding="utf-8"
-    )
-    lines = "".join(f"{name} = {target}\n" for name, target in entry_points.items())
-    (info / "entry_points.txt").write_text(f"[directory.plugins]\n{lines}", encoding="utf-8")
-    if module:
-        (site / f"{module}.py").write_text(
-            "from directory_core import hookimpl\n", encoding="utf-8"
-        )
 
 
 def test_two_distributions_with_one_plugin_name_is_an_error_naming_both(tmp_path, monkeypatch):
