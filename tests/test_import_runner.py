@@ -407,3 +407,23 @@ def test_an_importer_that_crashes_records_a_failed_run_and_writes_nothing(make_d
     assert "KeyError: 'Title'" in failed["error"] and failed["records"] == 1
     assert failed["created"] == 0 and failed["archived"] == 0
     assert import_runs(directory)[1]["status"] == "completed"
+
+
+def test_a_row_without_any_place_is_rejected_unless_its_channels_need_none(
+    make_directory, tmp_path
+):
+    settings = {**CSV_SETTINGS, "columns": {**CSV_SETTINGS["columns"], "channels": "Wege"}}
+    directory = make_directory(importers={"csv": settings})
+    header = [*CSV_HEADER, "Wege"]
+    nowhere = {"Straße": "", "PLZ": "", "Ort": ""}
+    rows = [
+        [*csv_row(1), "vor Ort"],
+        [*csv_row(2, **nowhere), "vor Ort"],
+        [*csv_row(3, **nowhere, Art="Treff"), "Telefon, Hausbesuch"],
+    ]
+    report = run_import(directory, "awo", "csv", write_csv(tmp_path / "a.csv", rows, header=header))
+    assert [str(r) for r in report.rejected] == [
+        "row 3, field address: no address, coordinates or district, so no search by place can "
+        "find the offer; give one, or channels that need no place (phone, online or home_visit)"
+    ]
+    assert sorted(o.external_id for o in report.created) == ["1", "3"]

@@ -191,8 +191,8 @@ def test_hook_validate_offer(tmp_path):
 
     directory = make_directory(tmp_path, [plugin("awo", validate_offer=validate_offer)])
     with pytest.raises(OfferValidationError, match="contact.phone: AWO services need a phone"):
-        directory.save([Offer(title="Fahrdienst", kind="service")])
-    directory.save([Offer(title="Treff", kind="meeting_place")])
+        directory.save([Offer(title="Fahrdienst", kind="service", channels=["home_visit"])])
+    directory.save([Offer(title="Treff", kind="meeting_place", location=Location(51.48, 7.5))])
     directory.close()
 
 
@@ -209,7 +209,7 @@ def test_hook_offer_changed(tmp_path):
         tmp_path,
         [plugin("listener", offer_changed=offer_changed), plugin("broken", offer_changed=broken)],
     )
-    offer = Offer(title="Treff", kind="meeting_place")
+    offer = Offer(title="Treff", kind="meeting_place", location=Location(51.48, 7.5))
     directory.save([offer])
     offer.title = "Treff am Markt"
     directory.save([offer])
