@@ -45,7 +45,7 @@ from typing import Any
 
 from .. import hookimpl
 from ..validation import FieldError
-from .base import Importer, ImportRecord, SourceError, decode_text, read_source
+from .base import Importer, ImportRecord, SourceError
 from .mapping import FIELDS, ColumnMapping, is_blank
 
 # nested key → mapping field
@@ -174,7 +174,7 @@ class JsonImporter(Importer):
 
     def _load(self, source: str) -> list[tuple[str, Any]]:
         if source not in self._entries:
-            text = decode_text(read_source(source), source, self.settings.get("encoding", "utf-8"))
+            text = self.read_text(source)
             self._entries[source] = entries(text, source, "offers")
         return self._entries[source]
 
