@@ -404,6 +404,27 @@ def importers_command(ctx: click.Context) -> None:
         click.echo("  ".join([*cells, row[3]]))
 
 
+@cli.command("plugins")
+@click.pass_context
+def plugins_command(ctx: click.Context) -> None:
+    """List the built-in and installed plugins: status (built-in, disabled, enabled,
+    installed, conflict), the distribution and version that provides each, and the hooks
+    each implements. A running server keeps the plugins it started with: restart it
+    after installing or updating one."""
+    from .plugins import plugin_overview
+
+    instance = _instance(ctx)
+    rows, error = plugin_overview(instance.plugins, instance.disabled_plugins)
+    table = [("NAME", "STATUS", "DISTRIBUTION", "HOOKS")]
+    table += [(r.name, r.status, r.distribution, ", ".join(r.hooks) or "-") for r in rows]
+    widths = [max(len(row[i]) for row in table) for i in range(3)]
+    for row in table:
+        cells = [v.ljust(w) for v, w in zip(row[:3], widths, strict=True)]
+        click.echo("  ".join([*cells, row[3]]))
+    if error is not None:
+        raise _config_error(ctx, error)
+
+
 @cli.command("schema")
 @click.pass_context
 def schema_command(ctx: click.Context) -> None:

@@ -313,3 +313,69 @@ def collect(pm: pluggy.PluginManager, core_category_keys: Iterable[str] = ()) ->
     ):
         call_each(pm, hook, per_plugin=lambda name, f=factory: {"register": f(name)})
     return registry
+
+
+# -- the overview of `directory plugins` ---------------------------------------------------
+
+
+@dataclass
+class PluginInfo:
+    """One row of ``directory plugins``."""
+
+    name: str
+    status: str  # built-in, disabled, enabled, installed, conflict
+    distribution: str  # "name version" of the package that provides it
+    hooks: list[str]  # "hook" or "hook(tryfirst, ...)"; empty if not loaded
+
+
+def _hook_names(pm: pluggy.PluginManager, plugin: object, name: str) -> list[str]:
+    found = []
+    for attribute in dir(plugin):
+        options = pm.parse_hookimpl_opts(plugin, attribute)
+        if options is None:
+            continue
+        flags = [
+            flag for flag in ("tryfirst", "trylast", "hookwrapper", "wrapper") if options.get(flag)
+        ]
+        hook = options.get("specname") or attribute
+        found.append(f"{hook}({', '.join(flags)})" if flags else hook)
+    return sorted(found)
+
+
+def plugin_overview(
+    enabled: Iterable[str] = (), disabled: Iterable[str] = ()
+) -> tuple[list[PluginInfo], PluginError | None]:
+    """Built-in and installed plugins with status, distribution and implemented hooks,
+    and the error that stops the enabled ones from loading (if any). Plugins that are
+    installed but not enabled are not imported, so their hooks are not listed."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    enabled, disabled = list(enabled), set(disabled)
+    try:
+        core = f"seniorennetz-directory {version('seniorennetz-directory')}"
+    except PackageNotFoundError:  # pragma: no cover - running from a plain checkout
+        core = "seniorennetz-directory"
+    error: PluginError | None = None
+    try:
+        pm = get_plugin_manager(enabled, disabled)
+    except PluginError as exc:
+        pm, error = pluggy.PluginManager(hookspecs.PROJECT), exc
+    rows = []
+    for module_path in DEFAULT_PLUGINS:
+        name = _builtin_name(module_path)
+        module = importlib.import_module(module_path)
+        status = "disabled" if name in disabled else "built-in"
+        rows.append(PluginInfo(name, status, core, _hook_names(pm, module, name)))
+    conflicts = plugin_conflicts()
+    for name, ep in sorted(installed_plugins().items()):
+        loaded = pm.get_plugin(name)
+        if name in conflicts:
+            rows.append(PluginInfo(name, "conflict", " and ".join(conflicts[name]), []))
+            continue
+        dist = getattr(ep, "dist", None)
+        distribution = f"{dist.name} {dist.version}" if dist is not None else ep.value
+        hooks = _hook_names(pm, loaded, name) if loaded is not None else []
+        rows.append(
+            PluginInfo(name, "enabled" if name in enabled else "installed", distribution, hooks)
+        )
+    return rows, error

@@ -122,3 +122,49 @@ def test_a_graphql_name_collision_is_one_line_naming_plugin_and_fields(
         "Error: custom fields 'level_1' and 'level1' of plugin 'kurse' both become the "
         "GraphQL field 'level1'; rename one of them\n"
     )
+
+
+LISTENER = """
+from directory_core import hookimpl
+
+
+@hookimpl(tryfirst=True)
+def offer_changed(offers, change):
+    pass
+
+
+@hookimpl
+def register_categories(register):
+    pass
+"""
+
+
+def test_plugins_lists_builtins_installed_and_enabled_with_versions_and_hooks(
+    run, tmp_path, monkeypatch
+):
+    site = tmp_path / "site"
+    install_dist(
+        site,
+        "directory-listener",
+        "1.2.0",
+        {"listener": "listener_plugin"},
+        "listener_plugin",
+        LISTENER,
+    )
+    install_dist(site, "directory-idle", "0.9", {"idle": "idle_plugin"}, "idle_plugin")
+    monkeypatch.syspath_prepend(str(site))
+    instance = instance_with(
+        tmp_path, "enabled = []", 'enabled = ["listener"]\ndisabled = ["xlsx_importer"]'
+    )
+    result = run("plugins", instance=instance)
+    assert result.exit_code == 0, result.output
+    rows = {line.split()[0]: line for line in result.output.splitlines()[1:]}
+    assert result.output.splitlines()[0].split() == ["NAME", "STATUS", "DISTRIBUTION", "HOOKS"]
+    assert rows["listener"].split() == [
+        "listener", "enabled", "directory-listener", "1.2.0",
+        "offer_changed(tryfirst),", "register_categories",
+    ]  # fmt: skip
+    assert rows["idle"].split()[:4] == ["idle", "installed", "directory-idle", "0.9"]
+    assert rows["csv_importer"].split()[:2] == ["csv_importer", "built-in"]
+    assert "register_importers(trylast)" in rows["csv_importer"]
+    assert rows["xlsx_importer"].split()[:2] == ["xlsx_importer", "disabled"]

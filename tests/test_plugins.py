@@ -12,7 +12,7 @@ from directory_core.custom_fields import CustomField
 from directory_core.geocoding import GeocodeResult
 from directory_core.importers.base import Importer, ImportRecord
 from directory_core.model import Category, Location, Offer
-from directory_core.plugins import PluginError, collect, get_plugin_manager
+from directory_core.plugins import PluginError, collect, get_plugin_manager, plugin_overview
 from directory_core.validation import FieldError, OfferValidationError
 
 from .helpers import install_dist, make_directory
@@ -275,6 +275,10 @@ def test_two_distributions_with_one_plugin_name_is_an_error_naming_both(tmp_path
     assert "'shared'" in message
     assert "directory-carrier-a 1.0" in message and "directory-carrier-b 2.0" in message
     get_plugin_manager(enabled=["other"])  # an unambiguous name still loads
+    rows, error = plugin_overview(enabled=["shared"])
+    assert "directory-carrier-a 1.0" in str(error)
+    [shared] = [row for row in rows if row.name == "shared"]
+    assert shared.status == "conflict" and "directory-carrier-b 2.0" in shared.distribution
 
 
 def test_two_plugins_sharing_a_namespace_after_normalisation():
