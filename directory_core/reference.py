@@ -133,7 +133,7 @@ def render_reference() -> str:
     }
     if stale:
         raise KeyError(f"MEANINGS names fields that do not exist: {', '.join(sorted(stale))}")
-    names = ", ".join(cls.__name__ for cls in CLASSES)
+    names = "".join(f"    {name},\n" for name in ["Category", *(c.__name__ for c in CLASSES)])
     lines = [
         "# Offer model reference",
         "",
@@ -143,7 +143,7 @@ def render_reference() -> str:
         "What an importer builds, field by field. The classes are plain dataclasses:",
         "",
         "```python",
-        f"from directory_core.model import Category, {names}",
+        f"from directory_core.model import (\n{names})",
         "```",
         "",
         "Text fields have these limits: "

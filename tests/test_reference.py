@@ -25,7 +25,7 @@ def test_every_field_kind_and_category_is_in_it():
         assert f"| `{f.name}` |" in text
     assert "| `dementia_group` | Demenzgruppe |" in text
     assert "| `advice.care_counselling` | Senioren- und Pflegefachberatung | `advice` |" in text
-    assert "from directory_core.model import Category, Offer, Address" in text
+    assert "from directory_core.model import (\n    Category,\n    Offer,\n    Address," in text
 
 
 def test_a_field_without_a_meaning_is_refused(monkeypatch):
