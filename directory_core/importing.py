@@ -118,7 +118,6 @@ def run_import(
     settings = dict(directory.instance.importers.get(importer_name, {}))
     per_carrier = settings.pop("carriers", {}).get(carrier, {})
     settings.update(per_carrier)
-    importer: Importer = importers[importer_name](carrier, settings, directory)
 
     started_at = utcnow()
     started = time.perf_counter()
@@ -130,6 +129,7 @@ def run_import(
     unidentified: list[str] = []  # rejected entries without an id: might be any offer
     location: str | None = None
     try:
+        importer: Importer = importers[importer_name](carrier, settings, directory)
         total = importer.count(source)
         for record in importer.read(source):  # SourceError propagates: nothing is written
             location = record.location

@@ -427,3 +427,22 @@ def test_a_row_without_any_place_is_rejected_unless_its_channels_need_none(
         "find the offer; give one, or channels that need no place (phone, online or home_visit)"
     ]
     assert sorted(o.external_id for o in report.created) == ["1", "3"]
+
+
+class BrokenSetupImporter(CrashingImporter):
+    name = "broken-setup"
+
+    def __init__(self, carrier, settings, directory):
+        super().__init__(carrier, settings, directory)
+        self.delimiter = settings["delimiter"]  # a setting the instance file does not have
+
+
+def test_an_importer_that_crashes_when_set_up_is_named_too(make_directory):
+    directory = make_directory(plugins=[one_importer_plugin("carrier-y", BrokenSetupImporter)])
+    with pytest.raises(ImporterCrashed) as caught:
+        run_import(directory, "awo", "broken-setup", "anything.csv")
+    assert str(caught.value) == (
+        "importer 'broken-setup' of plugin 'carrier-y' failed before its first record: "
+        "KeyError: 'delimiter'; nothing was written"
+    )
+    assert import_runs(directory)[0]["status"] == "failed"
