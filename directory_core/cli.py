@@ -16,23 +16,50 @@ from .store import StoreError
 
 DEFAULT_INSTANCE = "instances/dortmund.toml"
 
+#: Exit statuses (docs/plugins.md lists them): 1 rows were rejected (or another failure),
+#: 2 the source could not be imported at all, 3 the instance, store or plugins are wrong.
+EXIT_REJECTED = 1
+EXIT_SOURCE = 2
+EXIT_CONFIG = 3
+
+
+class ConfigError(click.ClickException):
+    """The instance file, the store or the plugins are wrong: nothing ran."""
+
+    exit_code = EXIT_CONFIG
+
+
+def _debug_traceback(ctx: click.Context, exc: BaseException) -> None:
+    """With ``--debug``, the traceback of ``exc`` on stderr (before the one-line error)."""
+    if (ctx.find_root().obj or {}).get("debug"):
+        import traceback
+
+        click.echo("".join(traceback.format_exception(exc)).rstrip(), err=True)
+
+
+def _config_error(ctx: click.Context, exc: BaseException) -> ConfigError:
+    _debug_traceback(ctx, exc)
+    return ConfigError(str(exc))
+
 
 def _instance(ctx: click.Context):
     path = ctx.obj["instance_path"]
     try:
         return load_instance(path)
     except InstanceError as exc:
-        raise click.ClickException(str(exc)) from exc
+        raise _config_error(ctx, exc) from exc
 
 
 def _open(ctx: click.Context, create: bool = False):
+    """The instance's directory; a wrong store or plugin is a one-line error (exit 3)."""
     from .directory import open_directory
+    from .plugins import PluginError
 
     instance = _instance(ctx)
     try:
         return open_directory(instance, create=create)
-    except StoreError as exc:
-        raise click.ClickException(str(exc)) from exc
+    except (StoreError, PluginError) as exc:
+        raise _config_error(ctx, exc) from exc
 
 
 @click.group()
@@ -45,11 +72,18 @@ def _open(ctx: click.Context, create: bool = False):
     type=click.Path(dir_okay=False),
     help="The instance file (TOML) of the city to work on.",
 )
+@click.option(
+    "--debug",
+    is_flag=True,
+    envvar="DIRECTORY_DEBUG",
+    help="Show the traceback of an error, not only its one-line message.",
+)
 @click.pass_context
-def cli(ctx: click.Context, instance_path: str) -> None:
+def cli(ctx: click.Context, instance_path: str, debug: bool) -> None:
     """The network and resource directory for advice offices for older people."""
     ctx.ensure_object(dict)
     ctx.obj["instance_path"] = instance_path
+    ctx.obj["debug"] = debug
 
 
 @cli.command()
@@ -92,10 +126,17 @@ def demo(ctx: click.Context, samples: int) -> None:
 def serve(ctx: click.Context, with_demo: bool, host: str, port: int, workers: int) -> None:
     """Run the GraphQL server (GraphiQL at /graphql, status at /healthz)."""
     import uvicorn
+    from directory_schema.extra import ExtraTypes
+
+    from .plugins import PluginError
 
     instance_path = ctx.obj["instance_path"]
     directory = _open(ctx, create=with_demo)
     try:
+        try:  # the server builds these types in each worker: fail here, in one line
+            ExtraTypes(directory.custom_fields)
+        except PluginError as exc:
+            raise _config_error(ctx, exc) from exc
         if with_demo:
             from .demo import load_demo
 
@@ -255,13 +296,8 @@ class _ImportProgress:
 
 
 def _open_with_plugins(ctx: click.Context):
-    """``_open``, with a missing or broken plugin as a one-line error."""
-    from .plugins import PluginError
-
-    try:
-        return _open(ctx)
-    except PluginError as exc:
-        raise click.ClickException(str(exc)) from exc
+    """``_open`` (which reports a missing or broken plugin as a one-line error)."""
+    return _open(ctx)
 
 
 def _natural(location: str) -> tuple[int, ...]:
@@ -289,7 +325,7 @@ def import_command(
     read at all.
     """
     from .importers.base import SourceError
-    from .importing import ImportFailed, run_import
+    from .importing import ImporterCrashed, ImportFailed, run_import
 
     directory = _open_with_plugins(ctx)
     progress = _ImportProgress(sys.stdout.isatty())
@@ -299,8 +335,13 @@ def import_command(
         )
     except (SourceError, ImportFailed) as exc:
         progress.finish(announce=False)
-        click.echo(f"Error: {exc}", err=True)
-        ctx.exit(2)
+        hint = ""
+        if isinstance(exc, ImporterCrashed):
+            _debug_traceback(ctx, exc)
+            if not ctx.find_root().obj.get("debug"):
+                hint = " (--debug shows the traceback)"
+        click.echo(f"Error: {exc}{hint}", err=True)
+        ctx.exit(EXIT_SOURCE)
     finally:
         directory.close()
     progress.finish(announce=False)  # a count() that was off: close the bar all the same
@@ -322,23 +363,36 @@ def import_command(
         click.echo(f"rejected ({count} record{'s' if count != 1 else ''}):")
         for rejection in sorted(report.rejected, key=lambda r: _natural(r.location)):
             click.echo(f"  {rejection}")
+    for note in report.notes:
+        click.echo(note)
     if report.run_id is not None:
         click.echo(f"recorded as import run {report.run_id} (directory import-runs)")
     if report.rejected:
-        ctx.exit(1)
+        ctx.exit(EXIT_REJECTED)
+
+
+def _registry(ctx: click.Context, instance):
+    """What the instance's plugins register, checked as the server would check it (the
+    GraphQL types of their custom fields too); a problem is a one-line error (exit 3)."""
+    from directory_schema.extra import ExtraTypes
+
+    from .plugins import PluginError, collect, get_plugin_manager
+
+    try:
+        pm = get_plugin_manager(instance.plugins, instance.disabled_plugins)
+        registry = collect(pm, (c.key for c in instance.categories))
+        ExtraTypes(registry.fields)
+    except PluginError as exc:
+        raise _config_error(ctx, exc) from exc
+    return registry
 
 
 @cli.command("importers")
 @click.pass_context
 def importers_command(ctx: click.Context) -> None:
     """List the importers of the enabled plugins (name, plugin, formats, description)."""
-    from .plugins import PluginError, collect, get_plugin_manager
-
     instance = _instance(ctx)
-    try:
-        registry = collect(get_plugin_manager(instance.plugins, instance.disabled_plugins))
-    except PluginError as exc:
-        raise click.ClickException(str(exc)) from exc
+    registry = _registry(ctx, instance)
     rows = [
         (name, registry.importer_plugins[name], ", ".join(cls.formats), cls.description)
         for name, cls in sorted(registry.importers.items())
@@ -350,6 +404,27 @@ def importers_command(ctx: click.Context) -> None:
         click.echo("  ".join([*cells, row[3]]))
 
 
+@cli.command("plugins")
+@click.pass_context
+def plugins_command(ctx: click.Context) -> None:
+    """List the built-in and installed plugins: status (built-in, disabled, enabled,
+    installed, conflict), the distribution and version that provides each, and the hooks
+    each implements. A running server keeps the plugins it started with: restart it
+    after installing or updating one."""
+    from .plugins import plugin_overview
+
+    instance = _instance(ctx)
+    rows, error = plugin_overview(instance.plugins, instance.disabled_plugins)
+    table = [("NAME", "STATUS", "DISTRIBUTION", "HOOKS")]
+    table += [(r.name, r.status, r.distribution, ", ".join(r.hooks) or "-") for r in rows]
+    widths = [max(len(row[i]) for row in table) for i in range(3)]
+    for row in table:
+        cells = [v.ljust(w) for v, w in zip(row[:3], widths, strict=True)]
+        click.echo("  ".join([*cells, row[3]]))
+    if error is not None:
+        raise _config_error(ctx, error)
+
+
 @cli.command("schema")
 @click.pass_context
 def schema_command(ctx: click.Context) -> None:
@@ -357,13 +432,8 @@ def schema_command(ctx: click.Context) -> None:
     from directory_schema.app import build_schema
     from directory_schema.extra import ExtraTypes
 
-    from .plugins import PluginError, collect, get_plugin_manager
-
     instance = _instance(ctx)
-    try:
-        registry = collect(get_plugin_manager(instance.plugins, instance.disabled_plugins))
-    except PluginError as exc:
-        raise click.ClickException(str(exc)) from exc
+    registry = _registry(ctx, instance)
     click.echo(str(build_schema(instance.limits, ExtraTypes(registry.fields))))
 
 
@@ -396,6 +466,7 @@ def import_runs_command(
             f"#{run['id']}  {run['started_at']:%Y-%m-%d %H:%M}  {run['carrier']} "
             f"{run['importer']}{mode}  {run['records']} records: {counts}  by {run['user']}  "
             f"from {run['source']}"
+            + (f"  FAILED: {run['error']}" if run.get("status") == "failed" else "")
         )
         if rejections:
             for line in run["rejections"]:

@@ -11,6 +11,8 @@ A plugin is a module (or object) with functions marked ``@hookimpl``::
 Hook implementations may accept fewer arguments than listed here, so new arguments can
 be added without breaking plugins. Registration hooks receive a ``register`` callback:
 the core records which plugin supplied what and rejects duplicates, naming both plugins.
+Every hook is called through pluggy (``plugins.call_each`` for the ones with per-plugin
+arguments), so ``tryfirst``, ``trylast`` and hook wrappers work as pluggy documents.
 """
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 
 from . import tables as t
-from .importers.base import Importer
+from .importers.base import Importer, SourceError
 from .model import Offer
 from .store import utcnow
 
@@ -26,6 +26,12 @@ if TYPE_CHECKING:  # pragma: no cover
 
 class ImportFailed(Exception):
     """The import cannot run at all (unknown carrier or importer, unreadable source)."""
+
+
+class ImporterCrashed(ImportFailed):
+    """The importer raised something other than ``SourceError`` (a bug in it, e.g. a
+    ``KeyError`` for a misspelt column). Nothing was written; the run is recorded as
+    failed. The message names importer and plugin; ``__cause__`` is the original error."""
 
 
 @dataclass(frozen=True)
@@ -50,6 +56,7 @@ class ImportReport:
     unchanged: int = 0
     archived: list[Offer] = field(default_factory=list)
     rejected: list[Rejection] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # about the run as a whole
     records: int = 0
     seconds: float = 0.0
     run_id: int | None = None
@@ -111,49 +118,74 @@ def run_import(
     settings = dict(directory.instance.importers.get(importer_name, {}))
     per_carrier = settings.pop("carriers", {}).get(carrier, {})
     settings.update(per_carrier)
-    importer: Importer = importers[importer_name](carrier, settings, directory)
 
+    started_at = utcnow()
     started = time.perf_counter()
     report = ImportReport(carrier, importer_name, source, full, dry_run)
-    total = importer.count(source)
     first_seen: dict[str, str] = {}
     candidates: list[tuple[str, Offer]] = []
-    for record in importer.read(source):  # SourceError propagates: nothing is written
-        report.records += 1
-        if progress:
-            progress(report.records, total)
-        if record.errors:
-            report.rejected.extend(
-                Rejection(record.location, e.field, e.message) for e in record.errors
-            )
-            continue
-        if record.offer is None:
-            report.rejected.append(Rejection(record.location, "-", "no offer in this entry"))
-            continue
-        offer = record.offer
-        offer.carrier = carrier
-        if not offer.external_id:
-            report.rejected.append(
-                Rejection(record.location, "external_id", "is required for imports")
-            )
-            continue
-        if offer.external_id in first_seen:
-            report.rejected.append(
-                Rejection(
-                    record.location,
-                    "external_id",
-                    f"duplicate {offer.external_id!r}, first used at "
-                    f"{first_seen[offer.external_id]}",
+    # ids of entries rejected at any stage: still in the source, so never archived
+    protected: set[str] = set()
+    unidentified: list[str] = []  # rejected entries without an id: might be any offer
+    location: str | None = None
+    try:
+        importer: Importer = importers[importer_name](carrier, settings, directory)
+        total = importer.count(source)
+        for record in importer.read(source):  # SourceError propagates: nothing is written
+            location = record.location
+            report.records += 1
+            if progress:
+                progress(report.records, total)
+            offer = record.offer
+            external_id = record.external_id or (offer.external_id if offer else None)
+            if record.errors or offer is None or not offer.external_id:
+                if external_id:
+                    protected.add(str(external_id))
+                else:
+                    unidentified.append(record.location)
+            if record.errors:
+                report.rejected.extend(
+                    Rejection(record.location, e.field, e.message) for e in record.errors
                 )
-            )
-            continue
-        first_seen[offer.external_id] = record.location
-        candidates.append((record.location, offer))
+                continue
+            if offer is None:
+                report.rejected.append(Rejection(record.location, "-", "no offer in this entry"))
+                continue
+            offer.carrier = carrier
+            if not offer.external_id:
+                report.rejected.append(
+                    Rejection(record.location, "external_id", "is required for imports")
+                )
+                continue
+            if offer.external_id in first_seen:
+                report.rejected.append(
+                    Rejection(
+                        record.location,
+                        "external_id",
+                        f"duplicate {offer.external_id!r}, first used at "
+                        f"{first_seen[offer.external_id]}",
+                    )
+                )
+                continue
+            first_seen[offer.external_id] = record.location
+            candidates.append((record.location, offer))
+    except SourceError:
+        raise
+    except Exception as exc:
+        plugin = directory.registry.importer_plugins.get(importer_name, "?")
+        where = f"after {location}" if location else "before its first record"
+        message = (
+            f"importer {importer_name!r} of plugin {plugin!r} failed {where}: "
+            f"{type(exc).__name__}: {exc}; nothing was written"
+        )
+        if not dry_run:
+            _record_run(directory, report, started_at, user, status="failed", error=message)
+        raise ImporterCrashed(message) from exc
 
     store = directory.store
     known = store.find_external(carrier, [o.external_id for _, o in candidates])
     existing = store.get_offers(known.values())
-    accepted_external: set[str] = set()
+    accepted_external: set[str] = set(protected)
     for location, offer in candidates:
         old_id = known.get(offer.external_id)
         old = existing.get(old_id) if old_id else None
@@ -175,7 +207,14 @@ def run_import(
         else:
             report.updated.append(offer)
 
-    if full:
+    if full and unidentified:
+        report.notes.append(
+            f"--full: no offer was archived, because {len(unidentified)} rejected "
+            f"record(s) have no external id ({', '.join(unidentified[:5])}"
+            f"{', ...' if len(unidentified) > 5 else ''}) and could be any of the carrier's "
+            "offers; fix them and import again"
+        )
+    elif full:
         current = store.carrier_offer_ids(carrier, status="active")
         gone = [i for i, ext in current.items() if ext not in accepted_external]
         for offer in store.get_offers(gone).values():
@@ -187,24 +226,50 @@ def run_import(
         return report
     with store.transaction() as conn:
         store.write_offers(conn, report.created + report.updated + report.archived)
-        report.run_id = conn.execute(
-            sa.insert(t.import_runs).values(
-                carrier=carrier,
-                importer=importer_name,
-                source=source,
-                user=user or _user(),
-                started_at=utcnow(),
-                full=full,
-                records=report.records,
-                **report.counts(),
-                rejections=[str(r) for r in report.rejected[:1000]],
-            )
-        ).inserted_primary_key[0]
+        report.run_id = _insert_run(conn, report, started_at, user)
     directory.after_write(
         {"created": report.created, "updated": report.updated, "archived": report.archived}
     )
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _insert_run(
+    conn: sa.Connection,
+    report: ImportReport,
+    started_at: Any,
+    user: str | None,
+    status: str = "completed",
+    error: str | None = None,
+) -> int:
+    return conn.execute(
+        sa.insert(t.import_runs).values(
+            carrier=report.carrier,
+            importer=report.importer,
+            source=report.source,
+            user=user or _user(),
+            started_at=started_at,
+            full=report.full,
+            records=report.records,
+            **report.counts(),
+            rejections=[str(r) for r in report.rejected[:1000]] + report.notes,
+            status=status,
+            error=error,
+        )
+    ).inserted_primary_key[0]
+
+
+def _record_run(
+    directory: Directory,
+    report: ImportReport,
+    started_at: Any,
+    user: str | None,
+    status: str,
+    error: str,
+) -> None:
+    """Record a run that wrote no offers (a failed one)."""
+    with directory.store.transaction() as conn:
+        report.run_id = _insert_run(conn, report, started_at, user, status, error)
 
 
 def _user() -> str:

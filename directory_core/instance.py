@@ -1,11 +1,20 @@
 """An instance: one city's directory, configured by one TOML file.
 
 See ``instances/dortmund.toml`` for a commented example. ``load_instance`` checks the
-whole file and reports every problem with its place in the file.
+whole file and reports every problem with its place in the file, unknown keys too
+(``[limts]``, ``max_radius``), with the closest known key.
+
+Adding a setting: read it in ``parse_instance`` through the reader, e.g.
+``r.get(r.table(data, "web"), "port", int, "web", 8000)`` (or ``r.require``); that one
+call both reads the key and declares it (and its table), so it is known to the
+unknown-key check; there is no second list to keep in step. Read it unconditionally
+(an environment override goes *after* the read: ``os.environ.get(...) or value``), and
+mark free-form tables with ``r.free(...)``.
 """
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
 import tomllib
@@ -78,17 +87,49 @@ def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower().translate(table)).strip("-")
 
 
+def _table_path(where: str) -> str:
+    """``districts[3]`` -> ``districts[]``: one path for every entry of an array."""
+    return re.sub(r"\[\d+\]", "[]", where)
+
+
 class _Reader:
-    """Pulls typed values out of the parsed TOML and collects errors with their place."""
+    """Pulls typed values out of the parsed TOML and collects errors with their place.
+
+    Every key asked for (``get``, ``require``, ``table``, ``tables``) is recorded with its
+    table, so ``check_unknown`` can name the keys of the file that nothing read."""
 
     def __init__(self, source: str):
         self.source = source
         self.errors: list[str] = []
+        self.known: dict[str, set[str]] = {"": set()}  # table path -> keys read in it
+        self.free_tables: dict[str, bool] = {}  # table path -> only sub-tables are free
 
     def fail(self, where: str, message: str) -> None:
         self.errors.append(f"{self.source}: {where}: {message}")
 
+    def declare(self, where: str, key: str) -> None:
+        """``key`` is a setting of the table at ``where`` (and that table one of its
+        parent's)."""
+        path = _table_path(where)
+        parts = path.split(".") if path else []
+        for i, part in enumerate(parts):
+            self.known.setdefault(".".join(parts[:i]), set()).add(part.removesuffix("[]"))
+        self.known.setdefault(path, set()).add(key)
+
+    def free(self, where: str, tables_only: bool = False) -> None:
+        """The table at ``where`` holds keys of others' choosing (all of them, or with
+        ``tables_only`` its sub-tables: ``[plugins.NAME]``)."""
+        self.free_tables[_table_path(where)] = tables_only
+
+    def table(self, data: dict, key: str, where: str = "") -> Any:
+        """The sub-table ``key`` (empty if absent), declared as a table."""
+        path = f"{where}.{key}" if where else key
+        self.declare(where, key)
+        self.known.setdefault(_table_path(path), set())
+        return data.get(key, {})
+
     def get(self, table: dict, key: str, kind: type | tuple, where: str, default: Any = None):
+        self.declare(where, key)
         if key not in table:
             return default
         value = table[key]
@@ -101,10 +142,41 @@ class _Reader:
         return value
 
     def require(self, table: dict, key: str, kind: type | tuple, where: str):
+        self.declare(where, key)
         if key not in table:
             self.fail(f"{where}.{key}", "is required")
             return None
         return self.get(table, key, kind, where)
+
+    def check_unknown(self, data: dict[str, Any]) -> None:
+        """An error for every key of ``data`` that nothing declared, naming its table
+        and the closest known key."""
+        self._walk(data, "", "")
+
+    def _walk(self, table: dict[str, Any], path: str, shown: str) -> None:
+        known = self.known.get(path, set())
+        for key, value in table.items():
+            child = f"{path}.{key}" if path else key
+            place = f"{shown}.{key}" if shown else key
+            if key in known:
+                if isinstance(value, dict) and child in self.known:
+                    self._walk(value, child, place)
+                elif isinstance(value, list) and f"{child}[]" in self.known:
+                    for i, item in enumerate(value):
+                        if isinstance(item, dict):
+                            self._walk(item, f"{child}[]", f"{place}[{i}]")
+                continue
+            if path in self.free_tables and (not self.free_tables[path] or isinstance(value, dict)):
+                continue
+            if not path:
+                what = "unknown table" if isinstance(value, dict | list) else "unknown key"
+            elif path.endswith("[]"):
+                what = f"unknown key in [[{path[:-2]}]]"
+            else:
+                what = f"unknown key in [{path}]"
+            close = difflib.get_close_matches(key, sorted(known), n=1)
+            hint = f"did you mean {close[0]!r}?" if close else f"known: {', '.join(sorted(known))}"
+            self.fail(place, f"{what}; {hint}")
 
 
 def load_instance(path: str | os.PathLike[str]) -> Instance:
@@ -123,24 +195,23 @@ def load_instance(path: str | os.PathLike[str]) -> Instance:
 
 def parse_instance(data: dict[str, Any], source: str = "<instance>", path: Path | None = None):
     r = _Reader(source)
-    head = data.get("instance", {})
+    head = r.table(data, "instance")
     name = r.require(head, "name", str, "instance") or "?"
     city = r.get(head, "city", str, "instance", name)
     key = r.get(head, "key", str, "instance", _slug(name))
     if key and not KEY.match(key):
         r.fail("instance.key", f"must be lower-case letters, digits, '-', '_' or '.', got {key!r}")
 
-    store = data.get("store", {})
-    store_url = os.environ.get("DIRECTORY_STORE_URL") or r.get(
-        store, "url", str, "store", f"sqlite:///var/{key}.sqlite"
-    )
+    store = r.table(data, "store")
+    configured_store = r.get(store, "url", str, "store", f"sqlite:///var/{key}.sqlite")
+    store_url = os.environ.get("DIRECTORY_STORE_URL") or configured_store
 
-    search_table = data.get("search", {})
+    search_table = r.table(data, "search")
+    configured_url = r.get(search_table, "url", str, "search")
     search = SearchSettings(
         backend=r.get(search_table, "backend", str, "search", "embedded"),
         path=r.get(search_table, "path", str, "search"),
-        url=os.environ.get("DIRECTORY_ELASTICSEARCH_URL")
-        or r.get(search_table, "url", str, "search"),
+        url=os.environ.get("DIRECTORY_ELASTICSEARCH_URL") or configured_url,
         index_prefix=r.get(search_table, "index_prefix", str, "search") or f"directory-{key}",
         fallback=r.get(search_table, "fallback", str, "search"),
     )
@@ -151,7 +222,7 @@ def parse_instance(data: dict[str, Any], source: str = "<instance>", path: Path 
     if search.fallback not in (None, "embedded"):
         r.fail("search.fallback", f"must be 'embedded' if given, got {search.fallback!r}")
 
-    geo = data.get("geocoder", {})
+    geo = r.table(data, "geocoder")
     geocoder = GeocoderSettings(
         nominatim_url=r.get(geo, "nominatim_url", str, "geocoder") or None,
         user_agent=r.get(geo, "user_agent", str, "geocoder", "seniorennetz-directory"),
@@ -160,7 +231,7 @@ def parse_instance(data: dict[str, Any], source: str = "<instance>", path: Path 
         country_codes=r.get(geo, "country_codes", str, "geocoder", "de"),
     )
 
-    lim = data.get("limits", {})
+    lim = r.table(data, "limits")
     defaults = Limits()
     limits = Limits(
         **{
@@ -185,7 +256,8 @@ def parse_instance(data: dict[str, Any], source: str = "<instance>", path: Path 
             r.fail(f"{where}.lat", f"must be between -90 and 90, got {lat}")
         if lon is not None and not -180 <= lon <= 180:
             r.fail(f"{where}.lon", f"must be between -180 and 180, got {lon}")
-        polygon = _polygon(r, d.get("polygon"), where) if "polygon" in d else None
+        polygon_value = r.get(d, "polygon", list, where)
+        polygon = _polygon(r, polygon_value, where) if polygon_value is not None else None
         if dname and lat is not None and lon is not None:
             districts.append(
                 District(
@@ -212,7 +284,7 @@ def parse_instance(data: dict[str, Any], source: str = "<instance>", path: Path 
             )
     _unique(r, "carriers", [c.key for c in carriers])
 
-    cat_table = data.get("categories", {})
+    cat_table = r.table(data, "categories")
     categories = (
         []
         if r.get(cat_table, "replace_defaults", bool, "categories", False)
@@ -232,15 +304,18 @@ def parse_instance(data: dict[str, Any], source: str = "<instance>", path: Path 
         except ValueError as exc:
             r.fail("categories", str(exc))
 
-    plugin_table = data.get("plugins", {})
+    plugin_table = r.table(data, "plugins")
+    r.free("plugins", tables_only=True)  # [plugins.NAME]: each plugin's own settings
     plugins = r.get(plugin_table, "enabled", list, "plugins", [])
     disabled = r.get(plugin_table, "disabled", list, "plugins", [])
     settings = {k: v for k, v in plugin_table.items() if isinstance(v, dict)}
-    importers = data.get("importers", {})
+    importers = r.table(data, "importers")
+    r.free("importers")  # checked by each importer (mapping.py) when it runs
     if not isinstance(importers, dict):
         r.fail("importers", "must be a table of importer settings")
         importers = {}
 
+    r.check_unknown(data)
     if r.errors:
         raise InstanceError("\n".join(r.errors))
     return Instance(
@@ -263,6 +338,9 @@ def parse_instance(data: dict[str, Any], source: str = "<instance>", path: Path 
 
 
 def _table_list(r: _Reader, data: dict, key: str, where: str | None = None) -> list[dict]:
+    path = where or key
+    r.declare(path.rpartition(".")[0], key)
+    r.known.setdefault(f"{path}[]", set())
     value = data.get(key, [])
     if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
         r.fail(where or key, "must be an array of tables ([[...]])")

@@ -157,4 +157,7 @@ import_runs = Table(
     Column("archived", Integer, nullable=False),
     Column("rejected", Integer, nullable=False),
     Column("rejections", JSON, nullable=False),
+    # "completed", or "failed" when the importer itself broke (nothing was written then)
+    Column("status", String(20), nullable=False, server_default="completed"),
+    Column("error", Text, nullable=True),
 )

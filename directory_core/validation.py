@@ -163,7 +163,26 @@ def _known(keys: set[str]) -> str:
     return ", ".join(listed[:12]) + (" ..." if len(listed) > 12 else "") if listed else "none"
 
 
+#: Channels through which an offer reaches people without a place of its own: an offer
+#: reached only through these may have no address, coordinates or district.
+PLACELESS_CHANNELS = (Channel.PHONE.value, Channel.ONLINE.value, Channel.HOME_VISIT.value)
+
+
+def _check_place(offer: Offer, err: Callable[[str, str], None]) -> None:
+    """An offer nobody can find by place must say that it needs none (its channels)."""
+    if offer.location is not None or not offer.address.is_empty() or offer.district:
+        return
+    if offer.channels and all(c in PLACELESS_CHANNELS for c in offer.channels):
+        return
+    err(
+        "address",
+        "no address, coordinates or district, so no search by place can find the offer; "
+        "give one, or channels that need no place (phone, online or home_visit)",
+    )
+
+
 def _check_address(offer: Offer, err: Callable[[str, str], None]) -> None:
+    _check_place(offer, err)
     postcode = offer.address.postcode
     if postcode and not POSTCODE.match(postcode):
         err("address.postcode", f"must be five digits, got {postcode!r}")

@@ -6,6 +6,14 @@ filterable fields, an input type (``filter: {extra: {awo: {transportService: tru
 Each field keeps its declared type: ``Boolean``, ``Int``, ``Decimal``, ``Date``, ``String``
 or an enum type of its own; no JSON blobs. Values are turned into plain objects when an
 offer node is built, so the fast path of ``execution.py`` reads them like any attribute.
+
+Type names are derived from plugin and field names (``ExtraAwo``, ``ExtraAwoFilter``,
+``ExtraAwoMealsOnWheelsZone``) and can spell the same name for different things (an enum
+field ``filter`` of plugin ``x`` and the filter type of ``x``; field ``zone`` of ``awo``
+and plugin ``awo_zone``). ``_TypeNames`` hands out each name once, never a core type's:
+the object and filter types of every plugin first, then the enums, which fall back to
+``...Enum`` (then a number). Field names cannot be renamed (they are the API): two that
+become the same GraphQL name stop the start with a ``PluginError`` naming both.
 """
 
 from __future__ import annotations
@@ -19,8 +27,10 @@ from typing import Any
 
 import strawberry
 from directory_search.base import ExtraFilter
+from strawberry.utils.str_converters import to_camel_case
 
 from directory_core.custom_fields import CustomField, CustomFieldSet
+from directory_core.plugins import PluginError
 
 from .errors import InputError
 
@@ -73,6 +83,65 @@ def _new_type(name: str, annotations: dict[str, Any], fields: dict[str, Any], **
     return decorate(cls, name=name, **options)
 
 
+def core_type_names() -> set[str]:
+    """The names of the static schema's types (``types.py``, ``inputs.py`` and this
+    module): generated types never take them."""
+    from . import inputs
+    from . import types as core_types
+
+    names = {"Query", "Offer", "OfferEdge", "OfferConnection", "OfferFilter"}
+    names |= {"OfferExtra", "OfferExtraFilter"}
+    for module in (core_types, inputs, __import__(__name__, fromlist=["_"])):
+        for value in vars(module).values():
+            definition = getattr(value, "__strawberry_definition__", None)
+            definition = definition or getattr(value, "_enum_definition", None)
+            name = getattr(definition, "name", None)
+            if isinstance(name, str):
+                names.add(name)
+    return names
+
+
+class _TypeNames:
+    """Each GraphQL type name at most once (see the module docstring)."""
+
+    def __init__(self, reserved: set[str]):
+        self.owners = {name: "the core schema" for name in reserved}
+
+    def claim(self, preferred: str, fallback: str, owner: str) -> str:
+        for name in (preferred, fallback):
+            if name not in self.owners:
+                self.owners[name] = owner
+                return name
+        number = 2
+        while f"{fallback}{number}" in self.owners:
+            number += 1
+        self.owners[f"{fallback}{number}"] = owner
+        return f"{fallback}{number}"
+
+
+def _check_field_names(custom_fields: CustomFieldSet) -> None:
+    """Two plugins, or two fields of one plugin, that become one GraphQL field name."""
+    seen: dict[str, str] = {}
+    for namespace in sorted(custom_fields.by_namespace):
+        graphql = to_camel_case(namespace)
+        if graphql in seen:
+            raise PluginError(
+                f"plugins {seen[graphql]!r} and {namespace!r} both become the GraphQL field "
+                f"'extra {{ {graphql} }}'; rename one plugin (its entry-point name)"
+            )
+        seen[graphql] = namespace
+    for namespace, declared in sorted(custom_fields.by_namespace.items()):
+        fields: dict[str, str] = {}
+        for name in declared:
+            graphql = to_camel_case(name)
+            if graphql in fields:
+                raise PluginError(
+                    f"custom fields {fields[graphql]!r} and {name!r} of plugin {namespace!r} "
+                    f"both become the GraphQL field {graphql!r}; rename one of them"
+                )
+            fields[graphql] = name
+
+
 @dataclass
 class _Namespace:
     name: str
@@ -87,9 +156,31 @@ class ExtraTypes:
     ``None`` when no plugin declares fields)."""
 
     def __init__(self, custom_fields: CustomFieldSet):
+        _check_field_names(custom_fields)
+        names = _TypeNames(core_type_names())
+        ordered = sorted(custom_fields.by_namespace.items())
+        outputs, filters, enums = {}, {}, {}
+        for namespace, _ in ordered:  # plugins' own types first, enums after
+            prefix = f"Extra{_pascal(namespace)}"
+            outputs[namespace] = names.claim(prefix, f"{prefix}Fields", f"plugin {namespace}")
+        for namespace, declared in ordered:
+            if any(spec.filterable for spec in declared.values()):
+                prefix = f"Extra{_pascal(namespace)}"
+                filters[namespace] = names.claim(
+                    f"{prefix}Filter", f"{prefix}FilterInput", f"filter of plugin {namespace}"
+                )
+        for namespace, declared in ordered:
+            for name, spec in declared.items():
+                if spec.type in ("enum", "enum_list"):
+                    wanted = f"Extra{_pascal(namespace)}{_pascal(name)}"
+                    enums[namespace, name] = names.claim(
+                        wanted, f"{wanted}Enum", f"field {namespace}.{name}"
+                    )
         self.namespaces: dict[str, _Namespace] = {}
-        for namespace, declared in sorted(custom_fields.by_namespace.items()):
-            self.namespaces[namespace] = self._namespace_types(namespace, declared)
+        for namespace, declared in ordered:
+            self.namespaces[namespace] = self._namespace_types(
+                namespace, declared, outputs[namespace], filters.get(namespace), enums
+            )
         self.output: type | None = None
         self.filter: type | None = None
         if not self.namespaces:
@@ -110,8 +201,14 @@ class ExtraTypes:
                 is_input=True,
             )
 
-    def _namespace_types(self, namespace: str, declared: dict[str, CustomField]) -> _Namespace:
-        prefix = f"Extra{_pascal(namespace)}"
+    def _namespace_types(
+        self,
+        namespace: str,
+        declared: dict[str, CustomField],
+        output_name: str,
+        filter_name: str | None,
+        enum_names: dict[tuple[str, str], str],
+    ) -> _Namespace:
         enums: dict[str, type[enum.Enum]] = {}
         outputs: dict[str, Any] = {}
         filters: dict[str, Any] = {}
@@ -121,7 +218,7 @@ class ExtraTypes:
             if spec.type in ("enum", "enum_list"):
                 members = [(value.upper(), value) for value in spec.values]
                 enum_type = strawberry.enum(
-                    enum.Enum(f"{prefix}{_pascal(name)}", members, type=str),  # type: ignore[misc]
+                    enum.Enum(enum_names[namespace, name], members, type=str),  # type: ignore[misc]
                     description=f"Values of {namespace}.{name} ({spec.label}).",
                 )
                 enums[name] = enum_type
@@ -133,7 +230,7 @@ class ExtraTypes:
                 if spec.filterable:
                     filters[name] = RANGES.get(spec.type, SCALARS[spec.type])
         output = _new_type(
-            prefix,
+            output_name,
             {name: kind | None for name, kind in outputs.items()},
             {
                 name: strawberry.field(default=None, description=descriptions[name])
@@ -142,9 +239,9 @@ class ExtraTypes:
             description=f"Custom fields of plugin {namespace}.",
         )
         filter_type = None
-        if filters:
+        if filters and filter_name is not None:
             filter_type = _new_type(
-                f"{prefix}Filter",
+                filter_name,
                 {name: kind | None for name, kind in filters.items()},
                 {
                     name: strawberry.field(default=None, description=_filter_help(declared[name]))

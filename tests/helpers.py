@@ -35,3 +35,25 @@ def make_directory(tmp_path: Path, extra_plugins: Any = (), **sections: Any) -> 
     """A real directory (SQLite store and embedded index in ``tmp_path``)."""
     instance = parse_instance(instance_data(tmp_path, **sections))
     return open_directory(instance, extra_plugins=extra_plugins)
+
+
+def install_dist(
+    site: Path,
+    dist: str,
+    version: str,
+    entry_points: dict[str, str],
+    module: str = "",
+    source: str = "from directory_core import hookimpl\n",
+) -> None:
+    """A distribution as pip leaves it, without pip: ``<name>-<version>.dist-info`` with
+    METADATA and entry_points.txt (group ``directory.plugins``) and a module ``module``
+    holding ``source``, in ``site`` (put it on sys.path: ``monkeypatch.syspath_prepend``)."""
+    info = site / f"{dist.replace('-', '_')}-{version}.dist-info"
+    info.mkdir(parents=True)
+    (info / "METADATA").write_text(
+        f"Metadata-Version: 2.1\nName: {dist}\nVersion: {version}\n", encoding="utf-8"
+    )
+    lines = "".join(f"{name} = {target}\n" for name, target in entry_points.items())
+    (info / "entry_points.txt").write_text(f"[directory.plugins]\n{lines}", encoding="utf-8")
+    if module:
+        (site / f"{module}.py").write_text(source, encoding="utf-8")

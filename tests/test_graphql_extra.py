@@ -203,3 +203,63 @@ def test_the_readme_custom_field_example_works(plugin_directory, serve, graphql_
     assert [e["node"]["extra"]["awo"] for e in edges] == [
         {"transportService": True, "mealsOnWheelsZone": "SUED"}
     ]
+
+
+# -- generated names never collide (issue 12) ---------------------------------------------
+
+
+def sdl_of(*plugins):
+    from directory_core.plugins import collect, get_plugin_manager
+
+    registry = collect(get_plugin_manager(extra=list(plugins)))
+    return str(
+        build_schema(
+            dortmund_instance_at(Path("unused.sqlite")).limits, ExtraTypes(registry.fields)
+        )
+    )
+
+
+def test_an_enum_field_named_filter_gets_a_type_name_of_its_own():
+    sdl = sdl_of(
+        _plugin(
+            "x",
+            CustomField("filter", "enum", "Filter", values=("fein", "grob"), filterable=True),
+            CustomField("open", "boolean", "Offen", filterable=True),
+        )
+    )
+    assert "input ExtraXFilter {" in sdl
+    enum_name = re.search(r"filter: \[(\w+)!\]", sdl).group(1)
+    assert enum_name != "ExtraXFilter" and f"enum {enum_name} {{" in sdl
+
+
+def test_namespaces_and_fields_that_spell_the_same_type_name():
+    # awo's enum field "zone_x" and plugin "awo_zone"'s own type and filter, plugin
+    # "awo_filter"'s output type and awo's filter: all want the same names
+    sdl = sdl_of(
+        _plugin("awo", CustomField("zone", "enum", "Zone", values=("nord",), filterable=True)),
+        _plugin("awo_zone", CustomField("nord", "boolean", "Nord", filterable=True)),
+        _plugin("awo_filter", CustomField("fein", "boolean", "Fein", filterable=True)),
+    )
+    names = re.findall(r"^(?:type|input|enum) (\w+)", sdl, re.M)
+    assert len(names) == len(set(names))
+    assert {"ExtraAwo", "ExtraAwoZone", "ExtraAwoFilter"} <= set(names)
+
+
+def test_an_unavoidable_collision_names_plugin_and_fields():
+    with pytest.raises(PluginError) as info:
+        sdl_of(
+            _plugin(
+                "kurse",
+                CustomField("level_1", "string", "Stufe 1"),
+                CustomField("level1", "string", "Stufe eins"),
+            )
+        )
+    message = str(info.value)
+    assert "plugin 'kurse'" in message and "'level_1'" in message and "'level1'" in message
+    assert "level1" in message
+    with pytest.raises(PluginError) as info:
+        sdl_of(
+            _plugin("kurs_1", CustomField("a", "string", "A")),
+            _plugin("kurs1", CustomField("b", "string", "B")),
+        )
+    assert "'kurs_1'" in str(info.value) and "'kurs1'" in str(info.value)

@@ -5,15 +5,19 @@ from __future__ import annotations
 import csv
 import re
 import time
+import types
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
+from directory_core import hookimpl
 from directory_core import plugins as plugin_module
 from directory_core.cli import cli
 from directory_core.gazetteer import Gazetteer
+from directory_core.importers.base import Importer, ImportRecord
 from directory_core.instance import load_instance
+from directory_core.model import Offer
 from directory_core.sample import generate_offers
 from directory_core.schedule_text import format_rules
 
@@ -248,8 +252,58 @@ def test_a_plugin_that_is_not_installed_is_a_one_line_error(instance_file, tmp_p
     runner = CliRunner()
     for args in (["importers"], ["import", "awo", "csv", "a.csv"], ["import-runs"]):
         result = runner.invoke(cli, ["--instance", str(broken), *args])
-        assert result.exit_code == 1, args
+        assert result.exit_code == 3, args  # configuration, not rejected rows (1)
         assert result.stderr == (
             "Error: plugin 'drk' is enabled in the instance but not installed; installed: awo "
             "(pip install the plugin's package)\n"
         )
+
+
+class CrashingImporter(Importer):
+    """Trips over a misspelt column name in its first row."""
+
+    name = "crashing"
+    description = "A bug in a plugin"
+    formats = ("csv",)
+
+    def read(self, source):
+        row = {"Titel": "Treff"}
+        yield ImportRecord("row 2", Offer(title=row["Title"], kind="meeting_place"))
+
+
+def test_an_importer_that_crashes_is_one_line_and_a_failed_run(instance_file, monkeypatch):
+    @hookimpl
+    def register_importers(register):
+        register(CrashingImporter)
+
+    crashing = types.SimpleNamespace(register_importers=register_importers)
+    awo = load_plugin("awo_spreadsheet", "directory_plugin_awo")
+    monkeypatch.setattr(
+        plugin_module,
+        "installed_plugins",
+        lambda: {"awo": EntryPoint(awo), "carrier-x": EntryPoint(crashing)},
+    )
+    text = Path(instance_file).read_text(encoding="utf-8")
+    Path(instance_file).write_text(
+        text.replace('enabled = ["awo"]', 'enabled = ["awo", "carrier-x"]'), encoding="utf-8"
+    )
+    runner = CliRunner()
+
+    def invoke(*args):
+        return runner.invoke(cli, ["--instance", instance_file, *args])
+
+    assert invoke("init").exit_code == 0
+    result = invoke("import", "awo", "crashing", "a.csv")
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert result.stderr == (
+        "Error: importer 'crashing' of plugin 'carrier-x' failed before its first record: "
+        "KeyError: 'Title'; nothing was written (--debug shows the traceback)\n"
+    )
+    debug = runner.invoke(
+        cli, ["--debug", "--instance", instance_file, "import", "awo", "crashing", "a.csv"]
+    )
+    assert debug.exit_code == 2 and "Traceback (most recent call last)" in debug.stderr
+    assert 'row["Title"]' in debug.stderr
+    runs = invoke("import-runs").stdout.splitlines()
+    assert len(runs) == 2 and all("FAILED: importer 'crashing'" in line for line in runs)

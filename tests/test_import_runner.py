@@ -7,9 +7,10 @@ import types
 import pytest
 
 from directory_core import hookimpl
-from directory_core.importers.base import Importer, SourceError
+from directory_core.importers.base import Importer, ImportRecord, SourceError
 from directory_core.importers.csv_importer import CsvImporter
-from directory_core.importing import ImportFailed, import_runs, run_import
+from directory_core.importing import ImporterCrashed, ImportFailed, import_runs, run_import
+from directory_core.model import Location, Offer
 from directory_core.validation import FieldError
 
 from .import_fixtures import (
@@ -303,3 +304,145 @@ def test_unknown_carrier_or_importer_fails_before_reading(directory, tmp_path):
         run_import(directory, "nobody", "csv", source)
     with pytest.raises(ImportFailed, match="unknown importer 'xml'; available: csv, json, xlsx"):
         run_import(directory, "awo", "xml", source)
+
+
+# -- traps (issue 12) --------------------------------------------------------------------
+
+
+def test_full_import_keeps_offers_whose_row_has_a_mapping_error(directory, tmp_path):
+    run_import(directory, "awo", "csv", write_csv(tmp_path / "a.csv", [csv_row(1), csv_row(2)]))
+    # a typo in one cell (an unknown kind) is rejected while the row is read, before the
+    # offer exists: its id still protects offer 2 from being archived
+    rows = [csv_row(1), csv_row(2, Art="Tanzkurs")]
+    report = run_import(directory, "awo", "csv", write_csv(tmp_path / "b.csv", rows), full=True)
+    assert report.counts()["rejected"] == 1 and report.counts()["archived"] == 0
+    assert directory.store.count_offers(status="active") == 2
+
+
+def test_full_import_archives_nothing_while_a_rejected_row_has_no_id(directory, tmp_path):
+    run_import(directory, "awo", "csv", write_csv(tmp_path / "a.csv", [csv_row(1), csv_row(2)]))
+    # row 3 might be offer 2 with its id cell emptied by mistake: archive nothing
+    rows = [csv_row(1), csv_row(2, Nr="")]
+    report = run_import(directory, "awo", "csv", write_csv(tmp_path / "b.csv", rows), full=True)
+    assert report.counts()["archived"] == 0
+    assert any("no offer was archived" in note for note in report.notes)
+    assert directory.store.count_offers(status="active") == 2
+    complete = run_import(
+        directory, "awo", "csv", write_csv(tmp_path / "c.csv", [csv_row(1)]), full=True
+    )
+    assert complete.counts()["archived"] == 1 and complete.notes == []
+
+
+class ClockImporter(Importer):
+    """Notes the time when its first record is read."""
+
+    name = "clock"
+    description = "One offer, and the time it was read"
+    formats = ("txt",)
+    read_at = None
+
+    def read(self, source):
+        from directory_core.store import utcnow
+
+        type(self).read_at = utcnow()
+        yield ImportRecord(
+            "line 1",
+            Offer(
+                title="Treff", kind="meeting_place", external_id="1", location=Location(51.48, 7.5)
+            ),
+        )
+
+
+def one_importer_plugin(name, importer):
+    @hookimpl
+    def register_importers(register):
+        register(importer)
+
+    return name, types.SimpleNamespace(register_importers=register_importers)
+
+
+def test_started_at_is_taken_at_the_start(make_directory):
+    directory = make_directory(plugins=[one_importer_plugin("clocks", ClockImporter)])
+    run_import(directory, "awo", "clock", "anything")
+    started = import_runs(directory)[0]["started_at"]
+    assert started.replace(tzinfo=None) <= ClockImporter.read_at.replace(tzinfo=None)
+
+
+class CrashingImporter(Importer):
+    """Reads one good row, then trips over a misspelt column name."""
+
+    name = "crashing"
+    description = "A bug in a plugin"
+    formats = ("csv",)
+
+    def read(self, source):
+        yield ImportRecord(
+            "row 2",
+            Offer(
+                title="Treff", kind="meeting_place", external_id="9", location=Location(51.48, 7.5)
+            ),
+        )
+        row = {"Titel": "Treff"}
+        yield ImportRecord("row 3", Offer(title=row["Title"], kind="meeting_place"))
+
+
+def test_an_importer_that_crashes_records_a_failed_run_and_writes_nothing(make_directory, tmp_path):
+    directory = make_directory(
+        importers={"csv": CSV_SETTINGS},
+        plugins=[one_importer_plugin("carrier-x", CrashingImporter)],
+    )
+    run_import(directory, "awo", "csv", write_csv(tmp_path / "a.csv", [csv_row(1)]))
+    before = dump(directory)
+    with pytest.raises(ImporterCrashed) as caught:
+        run_import(directory, "awo", "crashing", "anything.csv", full=True, user="tester")
+    message = str(caught.value)
+    assert "importer 'crashing' of plugin 'carrier-x'" in message
+    assert "after row 2" in message and "KeyError: 'Title'" in message
+    assert isinstance(caught.value.__cause__, KeyError)  # the traceback for --debug
+    after = dump(directory)
+    for table in ("offers", "offer_categories", "outbox"):
+        assert after[table] == before[table]
+    failed = import_runs(directory)[0]
+    assert failed["status"] == "failed" and failed["importer"] == "crashing"
+    assert "KeyError: 'Title'" in failed["error"] and failed["records"] == 1
+    assert failed["created"] == 0 and failed["archived"] == 0
+    assert import_runs(directory)[1]["status"] == "completed"
+
+
+def test_a_row_without_any_place_is_rejected_unless_its_channels_need_none(
+    make_directory, tmp_path
+):
+    settings = {**CSV_SETTINGS, "columns": {**CSV_SETTINGS["columns"], "channels": "Wege"}}
+    directory = make_directory(importers={"csv": settings})
+    header = [*CSV_HEADER, "Wege"]
+    nowhere = {"Straße": "", "PLZ": "", "Ort": ""}
+    rows = [
+        [*csv_row(1), "vor Ort"],
+        [*csv_row(2, **nowhere), "vor Ort"],
+        [*csv_row(3, **nowhere, Art="Treff"), "Telefon, Hausbesuch"],
+    ]
+    report = run_import(directory, "awo", "csv", write_csv(tmp_path / "a.csv", rows, header=header))
+    assert [str(r) for r in report.rejected] == [
+        "row 3, field address: no address, coordinates or district, so no search by place can "
+        "find the offer; give one, or channels that need no place (phone, online or home_visit)"
+    ]
+    assert sorted(o.external_id for o in report.created) == ["1", "3"]
+
+
+class BrokenSetupImporter(CrashingImporter):
+    name = "broken-setup"
+
+    def __init__(self, carrier, settings, directory):
+        super().__init__(carrier, settings, directory)
+        self.delimiter = settings["delimiter"]  # a setting the instance file does not have
+
+
+def test_an_importer_that_crashes_when_set_up_is_named_too(make_directory):
+    directory = make_directory(plugins=[one_importer_plugin("carrier-y", BrokenSetupImporter)])
+    with pytest.raises(ImporterCrashed) as caught:
+        run_import(directory, "awo", "broken-setup", "anything.csv")
+    assert str(caught.value) == (
+        "importer 'broken-setup' of plugin 'carrier-y' failed before its first record: "
+        "KeyError: 'delimiter'; nothing was written"
+    )
+    assert import_runs(directory)[0]["status"] == "failed"

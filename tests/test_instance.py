@@ -86,3 +86,72 @@ def test_categories_can_be_extended_and_cycles_are_refused():
 def test_environment_overrides_store_url(monkeypatch):
     monkeypatch.setenv("DIRECTORY_STORE_URL", "sqlite:////tmp/other.sqlite")
     assert load_instance("instances/dortmund.toml").store_url == "sqlite:////tmp/other.sqlite"
+
+
+def test_unknown_keys_are_named_with_their_table_and_the_closest_known_key(tmp_path):
+    path = tmp_path / "typos.toml"
+    path.write_text(
+        """
+[instance]
+name = "Testhausen"
+citty = "Testhausen"
+[limts]
+max_radius_km = 20
+[limits]
+max_radius = 20
+[search]
+backend = "embedded"
+[[districts]]
+name = "Mitte"
+lat = 51.5
+lon = 7.4
+polygone = [[[51.5, 7.4], [51.6, 7.4], [51.6, 7.5]]]
+[[carriers]]
+key = "awo"
+name = "AWO"
+webseite = "https://awo.example"
+[categories]
+replace_default = true
+[plugins]
+enable = ["awo"]
+[plugins.awo]
+carrier = "awo-do"
+[importers.csv]
+delimiter = ";"
+""",
+        encoding="utf-8",
+    )
+    with pytest.raises(InstanceError) as info:
+        load_instance(path)
+    lines = str(info.value).splitlines()
+    expected = [
+        "instance.citty: unknown key in [instance]; did you mean 'city'?",
+        "limts: unknown table; did you mean 'limits'?",
+        "limits.max_radius: unknown key in [limits]; did you mean 'max_radius_km'?",
+        "districts[0].polygone: unknown key in [[districts]]; did you mean 'polygon'?",
+        "carriers[0].webseite: unknown key in [[carriers]]; did you mean 'website'?",
+        "categories.replace_default: unknown key in [categories]; did you mean 'replace_defaults'?",
+        "plugins.enable: unknown key in [plugins]; did you mean 'enabled'?",
+    ]
+    for line in expected:
+        assert f"{path}: {line}" in lines
+    assert len(lines) == len(expected)  # [plugins.awo] and [importers.csv] are free-form
+
+
+def test_every_shipped_key_is_known():
+    # every key the documented instance files use is read by the parser
+    for name in ("dortmund", "bochum"):
+        load_instance(f"instances/{name}.toml")
+
+
+def test_a_key_read_only_under_an_environment_override_is_still_known(monkeypatch, tmp_path):
+    monkeypatch.setenv("DIRECTORY_STORE_URL", "sqlite:////tmp/other.sqlite")
+    monkeypatch.setenv("DIRECTORY_ELASTICSEARCH_URL", "http://127.0.0.1:1")
+    instance = parse_instance(
+        {
+            "instance": {"name": "X"},
+            "store": {"url": "sqlite:///x.sqlite"},
+            "search": {"backend": "elasticsearch", "url": "http://es:9200"},
+        }
+    )
+    assert instance.store_url == "sqlite:////tmp/other.sqlite"

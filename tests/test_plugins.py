@@ -12,10 +12,10 @@ from directory_core.custom_fields import CustomField
 from directory_core.geocoding import GeocodeResult
 from directory_core.importers.base import Importer, ImportRecord
 from directory_core.model import Category, Location, Offer
-from directory_core.plugins import PluginError, collect, get_plugin_manager
+from directory_core.plugins import PluginError, collect, get_plugin_manager, plugin_overview
 from directory_core.validation import FieldError, OfferValidationError
 
-from .helpers import make_directory
+from .helpers import install_dist, make_directory
 
 HOOKS = sorted(
     name
@@ -191,8 +191,8 @@ def test_hook_validate_offer(tmp_path):
 
     directory = make_directory(tmp_path, [plugin("awo", validate_offer=validate_offer)])
     with pytest.raises(OfferValidationError, match="contact.phone: AWO services need a phone"):
-        directory.save([Offer(title="Fahrdienst", kind="service")])
-    directory.save([Offer(title="Treff", kind="meeting_place")])
+        directory.save([Offer(title="Fahrdienst", kind="service", channels=["home_visit"])])
+    directory.save([Offer(title="Treff", kind="meeting_place", location=Location(51.48, 7.5))])
     directory.close()
 
 
@@ -209,7 +209,7 @@ def test_hook_offer_changed(tmp_path):
         tmp_path,
         [plugin("listener", offer_changed=offer_changed), plugin("broken", offer_changed=broken)],
     )
-    offer = Offer(title="Treff", kind="meeting_place")
+    offer = Offer(title="Treff", kind="meeting_place", location=Location(51.48, 7.5))
     directory.save([offer])
     offer.title = "Treff am Markt"
     directory.save([offer])
@@ -258,3 +258,97 @@ def test_trace_switch_prints_hook_calls(monkeypatch, capsys):
     monkeypatch.setenv("DIRECTORY_TRACE_HOOKS", "1")
     collect(get_plugin_manager())
     assert "[hook] register_importers -> csv_importer" in capsys.readouterr().err
+
+
+# -- traps of plugin authors (issue 12) ---------------------------------------------------
+
+
+def test_two_distributions_with_one_plugin_name_is_an_error_naming_both(tmp_path, monkeypatch):
+    site = tmp_path / "site"
+    install_dist(site, "directory-carrier-a", "1.0", {"shared": "carrier_a"}, "carrier_a")
+    install_dist(site, "directory-carrier-b", "2.0", {"shared": "carrier_b"}, "carrier_b")
+    install_dist(site, "directory-carrier-c", "0.3", {"other": "carrier_c"}, "carrier_c")
+    monkeypatch.syspath_prepend(str(site))
+    with pytest.raises(PluginError) as info:
+        get_plugin_manager(enabled=["shared"])
+    message = str(info.value)
+    assert "'shared'" in message
+    assert "directory-carrier-a 1.0" in message and "directory-carrier-b 2.0" in message
+    get_plugin_manager(enabled=["other"])  # an unambiguous name still loads
+    rows, error = plugin_overview(enabled=["shared"])
+    assert "directory-carrier-a 1.0" in str(error)
+    [shared] = [row for row in rows if row.name == "shared"]
+    assert shared.status == "conflict" and "directory-carrier-b 2.0" in shared.distribution
+
+
+def test_two_plugins_sharing_a_namespace_after_normalisation():
+    def fields(register):
+        register(CustomField("zone", "string", "Zone"))
+
+    def other_fields(register):
+        register(CustomField("zone", "string", "Zone"))
+
+    pm = get_plugin_manager(
+        extra=[
+            plugin("drk-x", register_custom_fields=fields),
+            plugin("drk_x", register_custom_fields=other_fields),
+        ]
+    )
+    with pytest.raises(PluginError) as info:
+        collect(pm)
+    message = str(info.value)
+    assert "declared twice" not in message
+    assert "plugins 'drk-x' and 'drk_x' share the namespace 'drk_x'" in message
+
+
+def ordered_plugins(hook: str, calls: list[str]) -> list[tuple[str, types.SimpleNamespace]]:
+    """Plugins implementing ``hook``: plain ones, ``tryfirst``, ``trylast`` and an old-style
+    hook wrapper, each noting its name in ``calls``."""
+
+    def implementation(tag: str, **options):
+        def function(register=None, offers=None):
+            calls.append(tag)
+
+        return types.SimpleNamespace(**{hook: hookimpl(**options)(function)})
+
+    def wrapper(register=None, offers=None):
+        calls.append("wrapper-before")
+        yield
+        calls.append("wrapper-after")
+
+    return [
+        ("early", implementation("early", tryfirst=True)),
+        ("plain-1", implementation("plain-1")),
+        ("late", implementation("late", trylast=True)),
+        ("plain-2", implementation("plain-2")),
+        ("wrapping", types.SimpleNamespace(**{hook: hookimpl(hookwrapper=True)(wrapper)})),
+    ]
+
+
+def test_registration_hooks_run_in_pluggys_order_with_wrappers():
+    calls: list[str] = []
+    pm = get_plugin_manager(extra=ordered_plugins("register_categories", calls))
+    pm.hook.register_categories(register=lambda category: None)
+    by_pluggy = [c for c in calls]
+    assert by_pluggy[0] == "wrapper-before" and by_pluggy[-1] == "wrapper-after"
+    assert by_pluggy[1] == "early" and by_pluggy[-2] == "late"
+    calls.clear()
+    collect(pm)
+    assert calls == by_pluggy
+
+
+def test_offer_changed_runs_in_pluggys_order(tmp_path):
+    calls: list[str] = []
+    directory = make_directory(tmp_path, ordered_plugins("offer_changed", calls))
+    try:
+        directory.save([Offer(title="Treff", kind="meeting_place", location=Location(51.48, 7.5))])
+        assert calls == [
+            "wrapper-before",
+            "early",
+            "plain-2",
+            "plain-1",
+            "late",
+            "wrapper-after",
+        ]
+    finally:
+        directory.close()

@@ -12,7 +12,7 @@ from directory_search.base import ExtraFilter, SearchQuery
 
 from directory_core.importers.base import SourceError
 from directory_core.importing import run_import
-from directory_core.model import Contact, Offer, ScheduleRule
+from directory_core.model import Address, Contact, Offer, ScheduleRule
 from directory_core.validation import OfferValidationError
 
 from .import_fixtures import (
@@ -98,7 +98,13 @@ def test_awo_sample_spreadsheet(make_directory):
 
 def test_awo_custom_fields_are_validated_on_every_write(make_directory):
     directory = make_directory(plugins=[awo()])
-    offer = Offer(title="Mittagstisch", kind="service", carrier="awo", contact=Contact("0231 1"))
+    offer = Offer(
+        title="Mittagstisch",
+        kind="service",
+        carrier="awo",
+        contact=Contact("0231 1"),
+        address=Address(postcode="44263"),
+    )
     offer.extra = {"awo": {"transport_service": "ja", "meals_on_wheels_zone": "nordost"}}
     with pytest.raises(OfferValidationError) as caught:
         directory.save([offer])

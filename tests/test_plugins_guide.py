@@ -6,6 +6,9 @@ import importlib.util
 import re
 from pathlib import Path
 
+import pytest
+
+from directory_core.importers.base import SourceError
 from directory_core.importing import run_import
 
 from .helpers import make_directory
@@ -45,4 +48,33 @@ def test_guide_plugin_imports_and_declares_its_field(tmp_path):
     offer = report.created[0]
     assert directory.get(offer.id).extra == {"example": {"step_free": True}}
     assert directory.get(offer.id).location.precision == "postcode"
+    directory.close()
+
+
+def test_guide_plugin_honours_the_encoding_setting(tmp_path):
+    module = load_guide_plugin(tmp_path)
+    directory = make_directory(
+        tmp_path,
+        [("example", module)],
+        importers={"example-sprechstunden": {"encoding": "cp1252"}},
+    )
+    source = tmp_path / "sprechstunden.csv"
+    source.write_text(
+        "Nr;Titel;PLZ;Barrierefrei\n1;Sprechstunde Pflegeberatung Hörde;44263;ja\n",
+        encoding="cp1252",
+    )
+    report = run_import(directory, "awo", "example-sprechstunden", str(source))
+    assert report.counts()["created"] == 1, report.rejected
+    assert directory.get(report.created[0].id).title == "Sprechstunde Pflegeberatung Hörde"
+    directory.close()
+
+
+def test_a_wrong_encoding_names_the_setting_of_the_importer(tmp_path):
+    module = load_guide_plugin(tmp_path)
+    directory = make_directory(tmp_path, [("example", module)])
+    source = tmp_path / "sprechstunden.csv"
+    source.write_text("Nr;Titel;PLZ;Barrierefrei\n1;Hörde;44263;ja\n", encoding="cp1252")
+    with pytest.raises(SourceError) as info:
+        run_import(directory, "awo", "example-sprechstunden", str(source))
+    assert '[importers.example-sprechstunden] encoding = "cp1252"' in str(info.value)
     directory.close()

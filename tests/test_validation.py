@@ -115,3 +115,37 @@ def test_each_problem_is_named(context, changes, field, fragment):
 def test_all_problems_are_reported_at_once(context):
     offer = Offer(title="", kind="x", carrier="y", languages=["zz"])
     assert {"title", "kind", "carrier", "languages"} <= set(fields(offer, context))
+
+
+@pytest.mark.parametrize(
+    "channels,accepted",
+    [
+        ([], False),
+        (["in_person"], False),
+        (["in_person", "phone"], False),  # someone still has to go somewhere
+        (["phone"], True),
+        (["online", "phone"], True),
+        (["home_visit"], True),
+    ],
+)
+def test_an_offer_without_any_place_needs_channels_that_need_none(context, channels, accepted):
+    offer = Offer(title="Beratung", kind="service", channels=channels)
+    problems = fields(offer, context)
+    if accepted:
+        assert problems == {}
+    else:
+        assert set(problems) == {"address"}
+        assert "no address, coordinates or district" in problems["address"]
+        assert "phone, online or home_visit" in problems["address"]
+
+
+@pytest.mark.parametrize(
+    "place",
+    [
+        {"address": Address(postcode="44263")},
+        {"location": Location(51.48, 7.5)},
+        {"district": "hoerde", "district_manual": True},
+    ],
+)
+def test_any_place_will_do(context, place):
+    assert fields(Offer(title="Treff", kind="meeting_place", **place), context) == {}

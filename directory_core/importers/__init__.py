@@ -1,7 +1,8 @@
 """Importers: turn a carrier's source (file or URL) into offers.
 
 - ``base``: the ``Importer`` class to extend, ``ImportRecord``, ``SourceError`` and the
-  helpers ``read_source`` / ``decode_text``.
+  helpers ``Importer.read_text`` (honours the ``encoding`` setting), ``read_source``
+  and ``decode_text``.
 - ``mapping``: ``ColumnMapping``, which turns one row (column name → cell) into a record,
   with the column mapping of the instance file; shared by all table-like importers.
 - ``csv_importer``, ``xlsx_importer``, ``json_importer``: the built-in generic importers

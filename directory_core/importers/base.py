@@ -35,6 +35,9 @@ class ImportRecord:
     location: str  # "row 17", "line 3", "event 4": shown in reports
     offer: Offer | None = None
     errors: list[FieldError] = field(default_factory=list)
+    #: the entry's id in the source when it is known but the entry is rejected (no
+    #: ``offer``): ``--full`` then keeps the offer with this id instead of archiving it
+    external_id: str | None = None
 
 
 class Importer(abc.ABC):
@@ -66,6 +69,17 @@ class Importer(abc.ABC):
         """The number of entries, if cheap to know (for the progress bar)."""
         return None
 
+    def read_text(self, source: str) -> str:
+        """The text of ``source`` (file or URL) in the encoding of the instance file's
+        ``[importers.NAME] encoding`` setting (default UTF-8); a ``SourceError`` naming
+        line, byte and that setting if it does not fit."""
+        encoding = self.settings.get("encoding", "utf-8")
+        if not isinstance(encoding, str):
+            raise SourceError(f"[importers.{self.name}] encoding must be text, got {encoding!r}")
+        return decode_text(
+            read_source(source), source, encoding, setting=f"[importers.{self.name}] encoding"
+        )
+
 
 def read_source(source: str, timeout: float = 30.0) -> bytes:
     """The bytes of a file path or http(s) URL; ``SourceError`` with the reason."""
@@ -82,14 +96,20 @@ def read_source(source: str, timeout: float = 30.0) -> bytes:
     return path.read_bytes()
 
 
-def decode_text(data: bytes, source: str, encoding: str = "utf-8") -> str:
-    """Decode ``data``; a wrong encoding is a ``SourceError`` naming line and byte."""
+def decode_text(
+    data: bytes, source: str, encoding: str = "utf-8", setting: str = "encoding"
+) -> str:
+    """Decode ``data``; a wrong encoding is a ``SourceError`` naming line and byte, and
+    ``setting``, where the instance file sets the encoding. Importers call
+    ``Importer.read_text``, which passes the instance's setting."""
     try:
         return data.decode(encoding).removeprefix("\ufeff")
+    except LookupError as exc:
+        raise SourceError(f"{setting}: unknown encoding {encoding!r}") from exc
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
         raise SourceError(
             f"{source}: line {line} is not valid {encoding} (byte {exc.object[exc.start]:#x} at "
-            f"offset {exc.start}); save the file as {encoding} or set encoding in the "
-            'instance file (e.g. encoding = "cp1252")'
+            f"offset {exc.start}); save the file as {encoding} or set the encoding in the "
+            f'instance file (e.g. {setting} = "cp1252")'
         ) from exc

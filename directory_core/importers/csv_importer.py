@@ -22,7 +22,7 @@ from typing import Any
 
 from .. import hookimpl
 from ..validation import FieldError
-from .base import Importer, ImportRecord, SourceError, decode_text, read_source
+from .base import Importer, ImportRecord, SourceError
 from .mapping import ColumnMapping, is_blank
 
 DELIMITERS = (";", ",", "\t")
@@ -53,8 +53,7 @@ class CsvImporter(Importer):
 
     def _text(self, source: str) -> str:
         if source not in self._texts:
-            encoding = self.settings.get("encoding", "utf-8")
-            self._texts[source] = decode_text(read_source(source), source, encoding)
+            self._texts[source] = self.read_text(source)
         return self._texts[source]
 
     def _rows(self, source: str) -> tuple[list[str], Iterator[tuple[int, list[str]]]]:

@@ -45,8 +45,8 @@ from typing import Any
 
 from .. import hookimpl
 from ..validation import FieldError
-from .base import Importer, ImportRecord, SourceError, decode_text, read_source
-from .mapping import FIELDS, ColumnMapping
+from .base import Importer, ImportRecord, SourceError
+from .mapping import FIELDS, ColumnMapping, is_blank
 
 # nested key → mapping field
 NESTED: dict[str, str] = {
@@ -174,7 +174,7 @@ class JsonImporter(Importer):
 
     def _load(self, source: str) -> list[tuple[str, Any]]:
         if source not in self._entries:
-            text = decode_text(read_source(source), source, self.settings.get("encoding", "utf-8"))
+            text = self.read_text(source)
             self._entries[source] = entries(text, source, "offers")
         return self._entries[source]
 
@@ -205,7 +205,12 @@ class JsonImporter(Importer):
                         continue
                     cells[field] = (path, value)
                 if errors:
-                    yield ImportRecord(location, errors=errors)
+                    given_id = cells.get("external_id", ("", None))[1]
+                    yield ImportRecord(
+                        location,
+                        errors=errors,
+                        external_id=None if is_blank(given_id) else str(given_id),
+                    )
                     continue
                 yield mapping.convert_cells(cells, location)
         finally:

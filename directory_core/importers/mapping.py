@@ -479,7 +479,7 @@ class ColumnMapping:
             given_one, other = ("lat", "lon") if "lat" in seen else ("lon", "lat")
             errors.append(FieldError(other, f"{given_one} is given, so {other} is needed too"))
         if errors:
-            return ImportRecord(location, None, errors)
+            return ImportRecord(location, None, errors, external_id=offer.external_id or None)
         return ImportRecord(location, offer)
 
     def _mapped(self, field: str, value: Any) -> Any:

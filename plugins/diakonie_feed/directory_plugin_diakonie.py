@@ -36,7 +36,7 @@ from typing import Any
 
 from directory_core import hookimpl
 from directory_core.custom_fields import CustomField
-from directory_core.importers.base import Importer, ImportRecord, decode_text, read_source
+from directory_core.importers.base import Importer, ImportRecord
 from directory_core.importers.json_importer import entries
 from directory_core.importers.mapping import ColumnMapping
 from directory_core.model import Category
@@ -99,7 +99,7 @@ class DiakonieFeedImporter(Importer):
     formats = ("json",)
 
     def read(self, source: str) -> Iterator[ImportRecord]:
-        text = decode_text(read_source(source), source, self.settings.get("encoding", "utf-8"))
+        text = self.read_text(source)
         mapping = ColumnMapping.from_settings(
             self.settings,
             self.directory,
