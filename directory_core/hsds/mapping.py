@@ -4,7 +4,8 @@
 name, carriers, categories, plugin fields); build it with ``Publication.of(directory)``.
 Every HSDS id is a UUID: a service keeps the offer's id (offers have uuid4 ids; any
 other id is turned into a uuid5), and every record hanging off a service gets a uuid5
-derived from the service id and its role, so the same offer always gives the same ids.
+derived from the service id and its role, so the same offer always gives the same ids
+(the service_at_location id is reversible instead, see ``service_at_location_id``).
 Empty values are left out rather than written as empty strings, except where HSDS
 requires the property.
 """
@@ -61,6 +62,23 @@ STATUS_TO_HSDS = {"active": "active", "archived": "inactive"}
 def derived_id(*parts: str) -> str:
     """A deterministic UUID for the record named by ``parts`` (uuid5 in ``NAMESPACE``)."""
     return str(uuid.uuid5(NAMESPACE, "/".join(parts)))
+
+
+# Keeps the version and variant bits of a UUID when XOR-ed onto it.
+_KEEP_VERSION = ~((0xF << 76) | (0x3 << 62)) & ((1 << 128) - 1)
+_AT_LOCATION_MASK = uuid.uuid5(NAMESPACE, "service_at_location").int & _KEEP_VERSION
+
+
+def service_at_location_id(sid: str) -> str:
+    """The id of a service's one service_at_location: the service id XOR-ed with a fixed
+    mask. Unlike a uuid5 it can be turned back (``service_of_at_location``), so
+    ``/service_at_locations/{id}`` finds its offer without a look-up table."""
+    return str(uuid.UUID(int=uuid.UUID(sid).int ^ _AT_LOCATION_MASK))
+
+
+def service_of_at_location(at_location_id: str) -> str:
+    """The service id behind a service_at_location id (``ValueError`` if not a UUID)."""
+    return str(uuid.UUID(int=uuid.UUID(at_location_id).int ^ _AT_LOCATION_MASK))
 
 
 def service_id(offer_id: str) -> str:
@@ -261,7 +279,7 @@ class Publication:
         sid = service_id(offer.id)
         location = self.location(offer, full=full)
         record: dict[str, Any] = {
-            "id": derived_id(sid, "service_at_location"),
+            "id": service_at_location_id(sid),
             "service_id": sid,
             "location_id": location["id"],
             "location": location,
