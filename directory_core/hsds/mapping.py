@@ -57,6 +57,10 @@ BYDAY = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
 FREE_OPTION = "kostenlos"
 PAID_OPTION = "kostenpflichtig"
 STATUS_TO_HSDS = {"active": "active", "archived": "inactive"}
+#: HSDS requires street, city, postcode and state of an address, and the tabular form
+#: cannot tell an empty cell from a missing one: a part the directory does not know is
+#: written as this word (and read back as empty).
+UNKNOWN = "unbekannt"
 
 
 def derived_id(*parts: str) -> str:
@@ -113,6 +117,8 @@ class Publication:
     carriers: dict[str, Carrier]
     taxonomy: Taxonomy
     plugin_fields: dict[str, list[str]] = field(default_factory=dict)  # plugin → field paths
+    #: the state (Bundesland) of every address (``[plugins.hsds] state_province``)
+    state_province: str = UNKNOWN
     #: nest each attribute's taxonomy term (the API does; a package has taxonomy_terms)
     embed_terms: bool = True
 
@@ -128,6 +134,9 @@ class Publication:
             carriers=dict(directory.carrier_by_key),
             taxonomy=directory.taxonomy,
             plugin_fields=plugins,
+            state_province=str(
+                directory.instance.plugin_settings.get("hsds", {}).get("state_province", UNKNOWN)
+            ),
             embed_terms=embed_terms,
         )
 
@@ -314,10 +323,10 @@ class Publication:
                 {
                     "id": derived_id(sid, "address"),
                     "location_id": lid,
-                    "address_1": offer.address.street,
-                    "city": offer.address.city,
-                    "state_province": "",
-                    "postal_code": offer.address.postcode,
+                    "address_1": offer.address.street or UNKNOWN,
+                    "city": offer.address.city or UNKNOWN,
+                    "state_province": self.state_province,
+                    "postal_code": offer.address.postcode or UNKNOWN,
                     "country": "DE",
                     "address_type": "physical",
                 }

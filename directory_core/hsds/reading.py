@@ -33,7 +33,7 @@ from ..model import (
     ScheduleRule,
 )
 from ..validation import FieldError
-from .mapping import BYDAY, CATEGORIES_TAG, FIELDS_TAG, FREE_OPTION, PLUGIN_TAG
+from .mapping import BYDAY, CATEGORIES_TAG, FIELDS_TAG, FREE_OPTION, PLUGIN_TAG, UNKNOWN
 
 _BYDAY = re.compile(r"^([+-]?\d)?(MO|TU|WE|TH|FR|SA|SU)$")
 _TIME = re.compile(r"^(\d{1,2}):(\d{2})(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?$")
@@ -187,12 +187,12 @@ class ServiceReader:
             if addresses:
                 first = addresses[0]
                 street = ", ".join(
-                    p for p in (_text(first.get("address_1")), _text(first.get("address_2"))) if p
+                    p for p in (_known(first.get("address_1")), _known(first.get("address_2"))) if p
                 )
                 offer.address = Address(
                     street=street,
-                    postcode=_text(first.get("postal_code")),
-                    city=_text(first.get("city")),
+                    postcode=_known(first.get("postal_code")),
+                    city=_known(first.get("city")),
                 )
             lat, lon = location.get("latitude"), location.get("longitude")
             if lat is not None and lon is not None:
@@ -222,6 +222,12 @@ class ServiceReader:
 
 def _text(value: Any) -> str:
     return value.strip() if isinstance(value, str) else ("" if value is None else str(value))
+
+
+def _known(value: Any) -> str:
+    """An address part, empty where the source wrote that it is unknown."""
+    text = _text(value)
+    return "" if text == UNKNOWN else text
 
 
 def _moment(value: Any) -> datetime:
