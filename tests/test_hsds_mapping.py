@@ -11,6 +11,7 @@ import pytest
 from directory_core.hsds.mapping import (
     CATEGORIES_TAG,
     FIELDS_TAG,
+    NAMESPACE,
     Publication,
     byday,
     derived_id,
@@ -85,6 +86,8 @@ def test_ids_are_stable_uuids():
     other = service_id("known-7")
     assert uuid.UUID(other).version == 5 and other == service_id("known-7")
     assert derived_id(OFFER_ID, "phone") == derived_id(OFFER_ID, "phone")
+    for parts in [(OFFER_ID, "phone"), ("dortmund", "term", "x", "ü")]:
+        assert derived_id(*parts) == str(uuid.uuid5(NAMESPACE, "/".join(parts)))
     assert derived_id(OFFER_ID, "phone") != derived_id(OFFER_ID, "location")
     at = service_at_location_id(OFFER_ID)
     assert at != OFFER_ID and uuid.UUID(at).version == 4
