@@ -180,7 +180,23 @@ def test_reading_a_folder_that_is_no_package(tmp_path):
         read_package(tmp_path)
     (tmp_path / "services.json").write_text("{", encoding="utf-8")
     with pytest.raises(PackageError, match="services.json: not valid JSON at line 1"):
-        read_package(tmp_path)
+        list(read_package(tmp_path).services())
+    (tmp_path / "services.json").write_text('[\n{"id": "a"},\n{"id": \n]\n', encoding="utf-8")
+    with pytest.raises(PackageError, match="services.json: line 3 is not one JSON object"):
+        list(read_package(tmp_path).services())
+
+
+def test_services_json_in_any_layout(package, tmp_path):
+    """One service per line is streamed (other organizations skipped unparsed); any
+    other layout of the JSON array is read whole: both give the same services."""
+    lines = read_package(package)
+    services = [s for _, s in lines.services()]
+    org = services[0]["organization_id"]
+    mine = [(i, s) for i, s in enumerate(services) if s["organization_id"] == org]
+    assert list(lines.services({org})) == mine
+    (tmp_path / "services.json").write_text(json.dumps(services, indent=2), encoding="utf-8")
+    pretty = read_package(tmp_path)
+    assert pretty.path is not None and list(pretty.services({org})) == mine
 
 
 def test_a_cell_that_is_no_number_names_file_and_line(package, tmp_path):

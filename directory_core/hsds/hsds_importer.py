@@ -29,6 +29,7 @@ from .reading import ServiceReader
 
 SETTINGS = ("organization", "kind", "per_page", "timeout", "carriers")
 MAX_PAGES = 100_000
+BATCH = 1000  # services per look-up of ids already taken
 
 
 class HsdsImporter(Importer):
@@ -90,7 +91,7 @@ class HsdsImporter(Importer):
             for s in services
             if isinstance(s, dict) and isinstance(s.get("organization"), dict)
         }
-        return Package(services=services, terms={}, organizations=list(organizations.values()))
+        return Package(organizations=list(organizations.values()), terms={}, listed=services)
 
     # -- choosing the organization -------------------------------------------------------
 
@@ -119,8 +120,7 @@ class HsdsImporter(Importer):
         }
         if found:
             return found
-        service_orgs = {s.get("organization_id") for s in package.services if isinstance(s, dict)}
-        if len(orgs) <= 1 and len(service_orgs) <= 1:
+        if len(orgs) <= 1 and len(package.organization_ids_of_services()) <= 1:
             return None
         raise SourceError(
             f"the source has several organizations and none is carrier {self.carrier!r}; "
@@ -139,26 +139,32 @@ class HsdsImporter(Importer):
                 default_kind=str(self.settings.get("kind", "service")),
                 terms=package.terms,
             )
-            chosen = [
-                (i, s)
-                for i, s in enumerate(package.services)
-                if orgs is None or (isinstance(s, dict) and s.get("organization_id") in orgs)
-            ]
-            taken = self._taken_ids([s.get("id") for _, s in chosen if isinstance(s, dict)])
-            for i, service in chosen:
-                sid = service.get("id") if isinstance(service, dict) else None
-                location = f"services[{i}]" + (f" (id {sid})" if sid else "")
-                offer, errors = reader.offer(service)
-                if offer is None:
-                    yield ImportRecord(location, errors=errors)
-                    continue
-                if not _is_uuid(offer.id) or taken.get(offer.id, offer.external_id) != (
-                    offer.external_id
-                ):
-                    offer.id = str(uuid.uuid4())  # the service id belongs to another offer
-                yield ImportRecord(location, offer=offer)
+            batch: list[tuple[int, Any]] = []
+            for i, service in package.services(orgs):
+                batch.append((i, service))
+                if len(batch) == BATCH:
+                    yield from self._records(reader, batch)
+                    batch = []
+            yield from self._records(reader, batch)
         finally:
             self._loaded.pop(source, None)
+
+    def _records(
+        self, reader: ServiceReader, batch: list[tuple[int, Any]]
+    ) -> Iterator[ImportRecord]:
+        taken = self._taken_ids([s.get("id") for _, s in batch if isinstance(s, dict)])
+        for i, service in batch:
+            sid = service.get("id") if isinstance(service, dict) else None
+            location = f"services[{i}]" + (f" (id {sid})" if sid else "")
+            offer, errors = reader.offer(service)
+            if offer is None:
+                yield ImportRecord(location, errors=errors)
+                continue
+            if not _is_uuid(offer.id) or taken.get(offer.id, offer.external_id) != (
+                offer.external_id
+            ):
+                offer.id = str(uuid.uuid4())  # the service id belongs to another offer
+            yield ImportRecord(location, offer=offer)
 
     def _taken_ids(self, ids: list[Any]) -> dict[str, str | None]:
         """Service ids already used by an offer: id → that offer's external id, or None
@@ -171,9 +177,7 @@ class HsdsImporter(Importer):
         }
 
     def count(self, source: str) -> int | None:
-        if source.startswith(("http://", "https://")):
-            return None
-        return len(self._load(source).services)
+        return None  # counting would mean reading a big package twice
 
 
 def _is_uuid(value: str) -> bool:

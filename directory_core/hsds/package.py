@@ -15,7 +15,7 @@ export of a big directory needs little memory.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -139,39 +139,111 @@ def _write_json(path: Path, items: list[dict[str, Any]]) -> None:
 
 @dataclass
 class Package:
-    """What an importer needs from a package: services and the taxonomy terms by id."""
+    """What an importer needs from a source: its services (``services()`` iterates them,
+    ``organization_ids`` lets it skip the others cheaply), organizations and taxonomy
+    terms by id."""
 
-    services: list[dict[str, Any]]
-    terms: dict[str, dict[str, Any]]
     organizations: list[dict[str, Any]]
+    terms: dict[str, dict[str, Any]]
+    listed: list[dict[str, Any]] | None = None  # services held in memory
+    path: Path | None = None  # or streamed from this services.json
+
+    def services(self, organization_ids: set[str] | None = None) -> Iterator[tuple[int, Any]]:
+        """(position in the source, service) of the services (of ``organization_ids``
+        only, if given), in source order."""
+        if self.listed is not None:
+            yield from _wanted(enumerate(self.listed), organization_ids)
+            return
+        assert self.path is not None
+        yield from _stream_services(self.path, organization_ids)
+
+    def organization_ids_of_services(self) -> set[Any]:
+        if self.listed is not None:
+            return {s.get("organization_id") for s in self.listed if isinstance(s, dict)}
+        return {s.get("organization_id") for _, s in self.services() if isinstance(s, dict)}
+
+
+def _wanted(
+    items: Iterable[tuple[int, Any]], organization_ids: set[str] | None
+) -> Iterator[tuple[int, Any]]:
+    for index, item in items:
+        if organization_ids is None or (
+            isinstance(item, dict) and item.get("organization_id") in organization_ids
+        ):
+            yield index, item
+
+
+def _stream_services(
+    path: Path, organization_ids: set[str] | None
+) -> Iterator[tuple[int, Any]]:
+    """(index, item) of the items of ``services.json``. A file written one item per line
+    (as the export writes it) is read line by line, and the lines of other organizations
+    are skipped unparsed, so importing 100,000 services carrier by carrier never holds them all;
+    any other layout is parsed as a whole."""
+    markers = tuple(f'"organization_id": "{i}"' for i in organization_ids or ())
+    with path.open(encoding="utf-8-sig") as source:
+        if source.readline().strip() == "[":
+            first = source.readline().strip()
+            if first == "]":
+                return
+            try:
+                item = json.loads(first.removesuffix(","))
+            except json.JSONDecodeError:
+                item = None  # not one item per line: parse the whole file below
+            if isinstance(item, dict):
+                yield from _wanted([(0, item)], organization_ids)
+                for number, line in enumerate(source, start=3):
+                    text = line.strip().removesuffix(",")
+                    if text in ("", "]"):
+                        continue
+                    if (
+                        markers
+                        and '"organization_id": "' in text
+                        and not any(m in text for m in markers)
+                    ):
+                        continue  # another organization's service
+                    try:
+                        item = json.loads(text)
+                    except json.JSONDecodeError as exc:
+                        raise PackageError(
+                            f"{path.name}: line {number} is not one JSON object ({exc.msg}); "
+                            "write one service per line or the file as one JSON array"
+                        ) from exc
+                    yield from _wanted([(number - 2, item)], organization_ids)
+                return
+    yield from _wanted(enumerate(_read_json(path)), organization_ids)
 
 
 def read_package(folder: Path) -> Package:
-    """Read a package folder: the JSON form if ``services.json`` is there, else the
-    tabular form (``datapackage.json`` and its CSV files)."""
+    """Read a package folder: the JSON form if ``services.json`` is there (streamed),
+    else the tabular form (``datapackage.json`` and its CSV files, read whole)."""
     try:
         if (folder / "services.json").is_file():
-            services = _read_json(folder / "services.json")
             terms_file = folder / "taxonomy_terms.json"
             terms = _read_json(terms_file) if terms_file.is_file() else []
             orgs_file = folder / "organizations.json"
             organizations = _read_json(orgs_file) if orgs_file.is_file() else []
-        elif (folder / "datapackage.json").is_file():
+            return Package(
+                organizations=organizations,
+                terms=_by_id(terms),
+                path=folder / "services.json",
+            )
+        if (folder / "datapackage.json").is_file():
             tables = read_tables(folder)
-            services = nest_services(tables)
-            terms = tables.get("taxonomy_term", [])
-            organizations = tables.get("organization", [])
-        else:
-            raise PackageError(
-                f"{folder} holds neither services.json nor datapackage.json: not an HSDS package"
+            return Package(
+                organizations=tables.get("organization", []),
+                terms=_by_id(tables.get("taxonomy_term", [])),
+                listed=nest_services(tables),
             )
     except (OSError, ValueError) as exc:
         raise PackageError(f"{folder}: {exc}") from exc
-    return Package(
-        services=services,
-        terms={t["id"]: t for t in terms if isinstance(t, dict) and "id" in t},
-        organizations=organizations,
+    raise PackageError(
+        f"{folder} holds neither services.json nor datapackage.json: not an HSDS package"
     )
+
+
+def _by_id(items: list[Any]) -> dict[str, dict[str, Any]]:
+    return {t["id"]: t for t in items if isinstance(t, dict) and "id" in t}
 
 
 def _read_json(path: Path) -> list[dict[str, Any]]:
