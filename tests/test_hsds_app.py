@@ -6,6 +6,7 @@ with httpx)."""
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,7 +17,7 @@ from directory_core.hsds.mapping import CATEGORIES_TAG, Publication
 
 from . import hsds_schemas as hs
 from .asgi_client import AsgiClient
-from .conftest import HOERDE_44263
+from .conftest import HOERDE_44263, ROOT
 from .hsds_fixtures import app_of, demo_directory
 
 
@@ -359,3 +360,23 @@ def test_mounted_in_the_app_served_by_directory_serve(tmp_path: Path):
         assert {"/graphql", "/healthz", "/hsds"} <= {getattr(r, "path", "") for r in app.routes}
     finally:
         directory.close()
+
+
+def docs_curl_urls() -> list[str]:
+    """The URLs of the curl examples in docs/hsds.md and the README."""
+    text = (ROOT / "docs" / "hsds.md").read_text(encoding="utf-8")
+    text += (ROOT / "README.md").read_text(encoding="utf-8")
+    return re.findall(r"curl -s '?http://127\.0\.0\.1:8000(/hsds/[^'\s]*)'?", text)
+
+
+def test_the_documented_curl_examples_work(known_directory):
+    urls = docs_curl_urls()
+    assert len(urls) >= 10
+    org = Publication.of(known_directory).organization_id("awo")
+    with AsgiClient(app_of(known_directory)) as client:
+        for url in urls:
+            response = client.get(url.replace("ORG_ID", org))
+            expected = 400 if "per_page=500" in url else 200
+            assert response.status_code == expected, (url, response.text)
+            if expected == 200 and "contents" in response.json():
+                assert response.json()["contents"], url
