@@ -18,6 +18,7 @@ from directory_core.instance import Limits
 
 MAX_TEXT_LENGTH = 200  # as GraphQL's ``text``
 _POSTCODE = re.compile(r"^\d{5}$")
+_PLUS_OFFSET = re.compile(r"(?<=:\d\d) (\d\d:?\d\d)$")
 
 
 class ParameterError(ValueError):
@@ -37,10 +38,8 @@ class Params:
         allowed = set(allowed)
         for name in query:
             if name not in allowed:
-                raise ParameterError(
-                    name,
-                    f"is not a parameter of this endpoint; allowed: {', '.join(sorted(allowed))}",
-                )
+                known = ", ".join(sorted(allowed)) or "none"
+                raise ParameterError(name, f"is not a parameter of this endpoint; allowed: {known}")
         for name in allowed:
             if len(query.getlist(name)) > 1:
                 raise ParameterError(name, "is given more than once")
@@ -98,6 +97,8 @@ class Params:
         try:
             if len(value) == 10:
                 return datetime.combine(date.fromisoformat(value), datetime.min.time(), UTC)
+            # an unencoded "+01:00" arrives as " 01:00" (a "+" in a query string is a space)
+            value = _PLUS_OFFSET.sub(r"+\1", value)
             moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
         except ValueError:
             raise ParameterError(
