@@ -173,9 +173,7 @@ def _wanted(
             yield index, item
 
 
-def _stream_services(
-    path: Path, organization_ids: set[str] | None
-) -> Iterator[tuple[int, Any]]:
+def _stream_services(path: Path, organization_ids: set[str] | None) -> Iterator[tuple[int, Any]]:
     """(index, item) of the items of ``services.json``. A file written one item per line
     (as the export writes it) is read line by line, and the lines of other organizations
     are skipped unparsed, so importing 100,000 services carrier by carrier never holds them all;
