@@ -15,6 +15,7 @@ ROOTS = {
     "directory_core": "directory_core",
     "directory_schema": "schema",
     "directory_search": "search",
+    "directory_hsds": "hsds",
 }
 
 

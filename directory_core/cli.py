@@ -592,5 +592,37 @@ def bench_command(
     click.echo(f"JSON: {path}")
 
 
+# -- export (HSDS 3.0 open data; see docs/hsds.md) --------------------------------------
+
+
+@cli.group("export")
+def export_group() -> None:
+    """Write the directory's offers in an open format."""
+
+
+@export_group.command("hsds")
+@click.argument("out", type=click.Path(file_okay=False))
+@click.option("--carrier", default=None, help="Only the offers of this carrier (key).")
+@click.pass_context
+def export_hsds_command(ctx: click.Context, out: str, carrier: str | None) -> None:
+    """Write an Open Referral HSDS 3.0 data package into the folder OUT: JSON per entity
+    (services.json, organizations.json, ...) and the tabular form (one CSV per table and
+    datapackage.json). Active and archived offers (status inactive) are included."""
+    from .hsds.package import PackageError, export_package
+
+    directory = _open_with_plugins(ctx)
+    started = time.perf_counter()
+    try:
+        report = export_package(directory, Path(out), carrier)
+    except PackageError as exc:
+        raise click.ClickException(str(exc)) from exc
+    finally:
+        directory.close()
+    click.echo(
+        f"exported {report.services} services of {report.organizations} organizations to "
+        f"{out} in {time.perf_counter() - started:.1f} s ({len(report.files)} files)"
+    )
+
+
 def main() -> None:
     cli(prog_name="directory")

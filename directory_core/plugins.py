@@ -32,6 +32,7 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "directory_core.importers.csv_importer",
     "directory_core.importers.xlsx_importer",
     "directory_core.importers.json_importer",
+    "directory_core.hsds.hsds_importer",
 )
 
 

@@ -23,7 +23,7 @@ from graphql import GraphQLError
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import Mount, Route
 from strawberry.asgi import GraphQL
 from strawberry.extensions import MaskErrors, ParserCache, ValidationCache
 from strawberry.types import ExecutionContext
@@ -177,10 +177,15 @@ def create_app(
             if on_shutdown is not None:
                 on_shutdown()
 
+    # The HSDS 3.0 read API is another front door over the same directory, mounted
+    # here until the app assembly moves to its own module (a later refactor).
+    from directory_hsds.app import create_hsds_app
+
     return Starlette(
         routes=[
             Route("/graphql", graphql, methods=["GET", "POST"]),
             Route("/healthz", healthz, methods=["GET"]),
+            Mount("/hsds", app=create_hsds_app(directory)),
         ],
         lifespan=lifespan,
     )

@@ -174,8 +174,9 @@ def test_importers_lists_name_plugin_formats_and_description(run):
     lines = result.stdout.splitlines()
     assert re.split(r"\s{2,}", lines[0]) == ["NAME", "PLUGIN", "FORMATS", "DESCRIPTION"]
     rows = {re.split(r"\s{2,}", line)[0]: re.split(r"\s{2,}", line) for line in lines[1:]}
-    assert sorted(rows) == ["awo-xlsx", "csv", "json", "xlsx"]
+    assert sorted(rows) == ["awo-xlsx", "csv", "hsds", "json", "xlsx"]
     assert rows["awo-xlsx"][1:3] == ["awo", "xlsx"]
+    assert rows["hsds"][1:3] == ["hsds_importer", "hsds"]
     assert rows["awo-xlsx"][3].startswith("AWO-Export (.xlsx): Nr, Angebot, Art")
     assert rows["csv"][1:3] == ["csv_importer", "csv, tsv, txt"]
 

@@ -9,6 +9,7 @@ import names to the source folders).
 
 from __future__ import annotations
 
+import ast
 import json
 import shutil
 import subprocess
@@ -32,8 +33,16 @@ print(json.dumps(where))
 """
 
 
-ROOTS = {"directory_core": "directory_core", "directory_schema": "schema",
-         "directory_search": "search"}
+def _roots() -> dict[str, str]:
+    """setup.py's ``ROOTS`` (import name -> folder), read without running setup()."""
+    tree = ast.parse((ROOT / "setup.py").read_text(encoding="utf-8"))
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") == "ROOTS":
+            return ast.literal_eval(node.value)
+    raise AssertionError("setup.py defines no ROOTS")
+
+
+ROOTS = _roots()
 
 
 def _source_modules() -> set[str]:

@@ -333,6 +333,7 @@ def test_all_three_together(make_directory):
         "caritas-ical",
         "csv",
         "diakonie-json",
+        "hsds",
         "json",
         "xlsx",
     ]
