@@ -158,3 +158,13 @@ import_runs = Table(
     Column("rejected", Integer, nullable=False),
     Column("rejections", JSON, nullable=False),
 )
+
+# One row: the id of this store of record, made by migration 0003. A search index records
+# the id of the store it is built from, so two instances that share an index prefix (a
+# copied instance file with the same key) cannot write one index (search/elastic.py).
+store_identity = Table(
+    "store_identity",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
