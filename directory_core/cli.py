@@ -29,9 +29,11 @@ def _open(ctx: click.Context, create: bool = False):
     from .directory import open_directory
 
     instance = _instance(ctx)
+    from directory_search.base import SearchError
+
     try:
         return open_directory(instance, create=create)
-    except StoreError as exc:
+    except (StoreError, SearchError) as exc:
         raise click.ClickException(str(exc)) from exc
 
 
@@ -55,10 +57,16 @@ def cli(ctx: click.Context, instance_path: str) -> None:
 @cli.command()
 @click.pass_context
 def init(ctx: click.Context) -> None:
-    """Create the store (or migrate it to the newest schema) and load the instance's
-    districts, carriers and categories."""
+    """Create the store (or migrate it to the newest schema), load the instance's
+    districts, carriers and categories, and create (or catch up) the search index."""
+    from directory_search.base import SearchError
+
     directory = _open(ctx, create=True)
     try:
+        try:
+            directory.sync()  # creates a missing index (from the store)
+        except SearchError as exc:
+            raise click.ClickException(f"the search index could not be created: {exc}") from exc
         click.echo(
             f"{directory.instance.name}: store {directory.store.display_url} at schema "
             f"{directory.store.schema_revision()}, {len(directory.districts)} districts, "
@@ -91,29 +99,37 @@ def demo(ctx: click.Context, samples: int) -> None:
 @click.pass_context
 def serve(ctx: click.Context, with_demo: bool, host: str, port: int, workers: int) -> None:
     """Run the GraphQL server (GraphiQL at /graphql, status at /healthz)."""
-    import uvicorn
+    from directory_schema.serving import run_server
+    from directory_search.base import SearchMisconfigured, SearchUnavailable
+
+    from .plugins import PluginError
 
     instance_path = ctx.obj["instance_path"]
-    directory = _open(ctx, create=with_demo)
+    # Checked here, in the parent, before any worker is forked: a broken instance exits
+    # with one line and a non-zero status instead of workers that die and respawn.
+    try:
+        directory = _open(ctx, create=with_demo)
+    except (PluginError, ValueError) as exc:
+        raise click.ClickException(str(exc)) from exc
     try:
         if with_demo:
             from .demo import load_demo
 
             count = load_demo(directory)
             click.echo(f"demo data: {count} offers in {directory.instance.name}")
-        directory.sync()
+        try:
+            directory.sync()
+        except SearchMisconfigured as exc:
+            raise click.ClickException(str(exc)) from exc
+        except SearchUnavailable as exc:  # the workers' sync task retries
+            click.echo(f"warning: search index not synced at start ({exc})", err=True)
     finally:
         directory.close()
     os.environ["DIRECTORY_INSTANCE"] = str(Path(instance_path).resolve())
     click.echo(f"GraphiQL: http://{host}:{port}/graphql")
-    uvicorn.run(
-        "directory_schema.app:app_from_environment",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        log_level="info",
-    )
+    status = run_server(host=host, port=port, workers=workers)
+    if status:
+        raise click.ClickException("the server stopped: a worker could not start (see above)")
 
 
 @cli.command()

@@ -18,7 +18,7 @@ from typing import Any
 
 import anyio.to_thread
 import strawberry
-from directory_search.base import SearchError
+from directory_search.base import SearchError, SearchMisconfigured
 from graphql import GraphQLError
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -209,6 +209,9 @@ def open_from_environment() -> Directory:
         raise StartupError(f"instance {instance.key}: {exc}") from exc
     try:
         directory.sync()  # catch up before the first request
+    except SearchMisconfigured as exc:  # waiting does not help: refuse to start
+        directory.close()
+        raise StartupError(f"instance {instance.key}: {exc}") from exc
     except SearchError as exc:
         log.warning("search index not synced at startup (%s); the sync task retries", exc)
     return directory
@@ -217,11 +220,14 @@ def open_from_environment() -> Directory:
 def app_from_environment() -> Starlette:
     """The uvicorn factory: ``uvicorn --factory directory_schema.app:app_from_environment``.
 
-    Exits with a one-line message (no stack trace) when the instance file or the store is
-    missing or broken.
+    Exits with a one-line message (no stack trace) and uvicorn's ``STARTUP_FAILURE``
+    status when the instance file or the store is missing or broken: uvicorn's
+    supervisor then stops instead of respawning workers that fail the same way.
     """
+    from .serving import StartupFailure
+
     try:
         directory = open_from_environment()
-    except StartupError as exc:  # SystemExit prints the message to stderr
-        raise SystemExit(f"directory server cannot start: {exc}") from None
+    except StartupError as exc:
+        raise StartupFailure(f"directory server cannot start: {exc}") from None
     return create_app(directory, on_shutdown=directory.close)
