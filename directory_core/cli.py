@@ -164,7 +164,7 @@ def reindex(ctx: click.Context, no_fallback: bool) -> None:
 def sync(ctx: click.Context, loop: bool, interval: float) -> None:
     """Push pending store changes (the outbox) to the search index (and to the fallback
     index, if one is configured)."""
-    from directory_search.base import SearchUnavailable
+    from directory_search.base import SearchError, SearchUnavailable
 
     directory = _open(ctx)
     try:
@@ -180,6 +180,8 @@ def sync(ctx: click.Context, loop: bool, interval: float) -> None:
                 if not loop:
                     raise click.ClickException(f"search backend unavailable: {exc}") from exc
                 click.echo(f"search backend unavailable ({exc}); retrying", err=True)
+            except SearchError as exc:  # waiting does not help
+                raise click.ClickException(f"sync failed: {exc}") from exc
             if not loop:
                 return
             time.sleep(interval)
