@@ -17,7 +17,7 @@ import httpx
 import pytest
 from click.testing import CliRunner
 from directory_schema.app import create_app
-from directory_search.base import GeoPoint, IndexMissing, SearchQuery, SearchUnavailable
+from directory_search.base import GeoPoint, SearchQuery, SearchUnavailable
 from directory_search.elastic import ElasticsearchBackend
 from directory_search.embedded import EmbeddedBackend
 
@@ -374,7 +374,7 @@ def test_a_lost_index_is_never_an_empty_answer_and_is_rebuilt(
         assert httpx.delete(f"{es_url}/{index}").status_code == 200
         error = client.error(OFFERS_TOTAL)
         assert error["extensions"]["code"] == "SERVICE_UNAVAILABLE"
-        with pytest.raises(IndexMissing, match="missing"):
+        with pytest.raises(SearchUnavailable, match="missing"):
             directory.search(SearchQuery())
         response = httpx.get(f"{server.url}/healthz")
         assert response.status_code == 503
