@@ -448,3 +448,43 @@ def test_two_instances_with_one_key_cannot_write_one_index(
         assert bochum.health()["ok"] is True
     finally:
         bochum.close()
+
+
+def test_init_fails_when_the_index_cannot_be_created(store_file, es_url, prefix, tmp_path):
+    runner = CliRunner()
+    for url, message in ((dead_url(), "not reachable"), (es_url, None)):
+        instance = write_instance_file(
+            tmp_path / "city.toml",
+            f"sqlite:///{tmp_path / 'city.sqlite'}",
+            {"backend": "elasticsearch", "url": url, "index_prefix": prefix},
+        )
+        result = runner.invoke(cli, ["--instance", str(instance), "init"])
+        if message:
+            assert result.exit_code == 1, result.output
+            assert "the search index could not be created" in result.output
+            assert message in result.output
+        else:
+            assert result.exit_code == 0, result.output
+            backend = ElasticsearchBackend(es_url, prefix)
+            try:
+                assert backend.current_index() is not None and backend.count() == 0
+            finally:
+                backend.close()
+
+
+def test_init_names_client_and_server_versions_when_they_do_not_fit(
+    store_file, es_url, prefix, tmp_path, monkeypatch
+):
+    from directory_search import elastic
+
+    monkeypatch.setattr(elastic, "client_version", lambda: (9, 1, 0))
+    instance = write_instance_file(
+        tmp_path / "city.toml",
+        f"sqlite:///{tmp_path / 'city.sqlite'}",
+        {"backend": "elasticsearch", "url": es_url, "index_prefix": prefix},
+    )
+    result = CliRunner().invoke(cli, ["--instance", str(instance), "init"])
+    assert result.exit_code == 1
+    (line,) = [x for x in result.output.splitlines() if x.startswith("Error")]
+    assert "client 9.1.0 cannot talk to Elasticsearch 7.10.2" in line
+    assert "pip install 'elasticsearch>=7.17,<8'" in line
