@@ -79,6 +79,17 @@ class StoreError(Exception):
     """The store cannot be opened or used; the message says what to do."""
 
 
+def is_outage(exc: BaseException) -> bool:
+    """Whether ``exc`` means the store's database cannot be reached right now (server
+    down or restarting, connection lost) rather than a mistake in a request: the
+    driver's ``OperationalError``/``InterfaceError``, or any error that invalidated its
+    connection. Such errors go away by themselves when the server is back (the pool
+    pings connections before use), so callers report them briefly and retry."""
+    if isinstance(exc, sa.exc.OperationalError | sa.exc.InterfaceError):
+        return True
+    return isinstance(exc, sa.exc.DBAPIError) and bool(exc.connection_invalidated)
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
 
