@@ -26,11 +26,11 @@ def _instance(ctx: click.Context):
 
 
 def _open(ctx: click.Context, create: bool = False):
+    from directory_search.base import SearchError
+
     from .directory import open_directory
 
     instance = _instance(ctx)
-    from directory_search.base import SearchError
-
     try:
         return open_directory(instance, create=create)
     except (StoreError, SearchError) as exc:

@@ -18,7 +18,7 @@ from typing import Any
 
 import anyio.to_thread
 import strawberry
-from directory_search.base import SearchError, SearchMisconfigured
+from directory_search.base import SearchError, SearchMisconfigured, SearchUnavailable
 from graphql import GraphQLError
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -136,6 +136,7 @@ class DirectoryGraphQL(GraphQL):
 async def _sync_forever(directory: Directory, interval: float) -> None:
     """Apply other processes' writes to the index until cancelled; never gives up."""
     outage_log = OutageLog(log)
+    search_outage_log = OutageLog(log, subject="search backend")
     while True:
         await asyncio.sleep(interval)
         try:
@@ -145,6 +146,8 @@ async def _sync_forever(directory: Directory, interval: float) -> None:
         except Exception as exc:  # keep serving: the outbox keeps the changes for later
             if is_outage(exc):
                 outage_log.report("search index sync", exc)
+            elif isinstance(exc, SearchUnavailable):
+                search_outage_log.report("search index sync", exc)
             else:
                 log.warning("search index sync failed (%s: %s); retrying", type(exc).__name__, exc)
         else:

@@ -32,12 +32,18 @@ class StoreUnavailable(PublicError):
 
 
 class OutageLog:
-    """Logs an outage as one warning line at most every ``interval`` seconds, with the
-    number of failures since the last line."""
+    """Logs an outage of ``subject`` as one warning line at most every ``interval``
+    seconds, with the number of failures since the last line."""
 
-    def __init__(self, logger: logging.Logger, interval: float = OUTAGE_LOG_SECONDS):
+    def __init__(
+        self,
+        logger: logging.Logger,
+        interval: float = OUTAGE_LOG_SECONDS,
+        subject: str = "store",
+    ):
         self.logger = logger
         self.interval = interval
+        self.subject = subject
         self._lock = threading.Lock()
         self._last = -float("inf")
         self._suppressed = 0
@@ -53,7 +59,7 @@ class OutageLog:
                 return
             suppressed, self._suppressed, self._last = self._suppressed, 0, now
         more = f" ({suppressed} more failures since the last report)" if suppressed else ""
-        self.logger.warning("store unavailable: %s failed: %s%s", what, first, more)
+        self.logger.warning("%s unavailable: %s failed: %s%s", self.subject, what, first, more)
 
 
 def outage_of(error: GraphQLError) -> BaseException | None:
