@@ -51,14 +51,17 @@ def _instance(ctx: click.Context):
 
 
 def _open(ctx: click.Context, create: bool = False):
-    """The instance's directory; a wrong store or plugin is a one-line error (exit 3)."""
+    """The instance's directory; a wrong store, plugin or search setting is a one-line
+    error (exit 3)."""
+    from directory_search.base import SearchError
+
     from .directory import open_directory
     from .plugins import PluginError
 
     instance = _instance(ctx)
     try:
         return open_directory(instance, create=create)
-    except (StoreError, PluginError) as exc:
+    except (StoreError, PluginError, SearchError) as exc:
         raise _config_error(ctx, exc) from exc
 
 
@@ -89,10 +92,16 @@ def cli(ctx: click.Context, instance_path: str, debug: bool) -> None:
 @cli.command()
 @click.pass_context
 def init(ctx: click.Context) -> None:
-    """Create the store (or migrate it to the newest schema) and load the instance's
-    districts, carriers and categories."""
+    """Create the store (or migrate it to the newest schema), load the instance's
+    districts, carriers and categories, and create (or catch up) the search index."""
+    from directory_search.base import SearchError
+
     directory = _open(ctx, create=True)
     try:
+        try:
+            directory.sync()  # creates a missing index (from the store)
+        except SearchError as exc:
+            raise click.ClickException(f"the search index could not be created: {exc}") from exc
         click.echo(
             f"{directory.instance.name}: store {directory.store.display_url} at schema "
             f"{directory.store.schema_revision()}, {len(directory.districts)} districts, "
@@ -125,13 +134,19 @@ def demo(ctx: click.Context, samples: int) -> None:
 @click.pass_context
 def serve(ctx: click.Context, with_demo: bool, host: str, port: int, workers: int) -> None:
     """Run the GraphQL server (GraphiQL at /graphql, status at /healthz)."""
-    import uvicorn
     from directory_schema.extra import ExtraTypes
+    from directory_schema.serving import run_server
+    from directory_search.base import SearchMisconfigured, SearchUnavailable
 
     from .plugins import PluginError
 
     instance_path = ctx.obj["instance_path"]
-    directory = _open(ctx, create=with_demo)
+    # Checked here, in the parent, before any worker is forked: a broken instance exits
+    # with one line and a non-zero status instead of workers that die and respawn.
+    try:
+        directory = _open(ctx, create=with_demo)
+    except ValueError as exc:
+        raise _config_error(ctx, exc) from exc
     try:
         try:  # the server builds these types in each worker: fail here, in one line
             ExtraTypes(directory.custom_fields)
@@ -142,19 +157,19 @@ def serve(ctx: click.Context, with_demo: bool, host: str, port: int, workers: in
 
             count = load_demo(directory)
             click.echo(f"demo data: {count} offers in {directory.instance.name}")
-        directory.sync()
+        try:
+            directory.sync()
+        except SearchMisconfigured as exc:
+            raise click.ClickException(str(exc)) from exc
+        except SearchUnavailable as exc:  # the workers' sync task retries
+            click.echo(f"warning: search index not synced at start ({exc})", err=True)
     finally:
         directory.close()
     os.environ["DIRECTORY_INSTANCE"] = str(Path(instance_path).resolve())
     click.echo(f"GraphiQL: http://{host}:{port}/graphql")
-    uvicorn.run(
-        "directory_schema.app:app_from_environment",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        log_level="info",
-    )
+    status = run_server(host=host, port=port, workers=workers)
+    if status:
+        raise click.ClickException("the server stopped: a worker could not start (see above)")
 
 
 @cli.command()
@@ -189,7 +204,7 @@ def reindex(ctx: click.Context, no_fallback: bool) -> None:
 def sync(ctx: click.Context, loop: bool, interval: float) -> None:
     """Push pending store changes (the outbox) to the search index (and to the fallback
     index, if one is configured)."""
-    from directory_search.base import SearchUnavailable
+    from directory_search.base import SearchError, SearchUnavailable
 
     directory = _open(ctx)
     try:
@@ -205,6 +220,8 @@ def sync(ctx: click.Context, loop: bool, interval: float) -> None:
                 if not loop:
                     raise click.ClickException(f"search backend unavailable: {exc}") from exc
                 click.echo(f"search backend unavailable ({exc}); retrying", err=True)
+            except SearchError as exc:  # waiting does not help
+                raise click.ClickException(f"sync failed: {exc}") from exc
             if not loop:
                 return
             time.sleep(interval)

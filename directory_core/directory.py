@@ -7,12 +7,21 @@ CLI, the demo loader and the benchmark all go through ``Directory``.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from typing import Any
 
 import pluggy
-from directory_search.base import SearchBackend, SearchQuery, SearchResult, SearchUnavailable
+from directory_search.base import (
+    IndexMissing,
+    SearchBackend,
+    SearchQuery,
+    SearchResult,
+    SearchUnavailable,
+)
 
 from .categories import Taxonomy
 from .geo import assign_district
@@ -22,7 +31,7 @@ from .instance import Instance
 from .model import Carrier, District, Location, Offer, Precision
 from .plugins import Registry, call_each, collect, get_plugin_manager
 from .store import Store
-from .sync import rebuild_index, sync_index
+from .sync import rebuild_index, repair_index, sync_index
 from .validation import (
     POSTCODE,
     FieldError,
@@ -32,6 +41,12 @@ from .validation import (
 )
 
 log = logging.getLogger(__name__)
+
+
+def one_line(exc: BaseException) -> str:
+    """The first line of an error's message (driver errors add SQL and links below)."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 @dataclass
@@ -86,6 +101,7 @@ class Directory:
         self.plugins = plugins or get_plugin_manager()
         self.registry = registry or collect(self.plugins)
         self.custom_fields = self.registry.fields
+        self._health_pool: ThreadPoolExecutor | None = None
         self.reload_reference_data()
 
     # -- reference data ------------------------------------------------------------
@@ -249,7 +265,7 @@ class Directory:
         down: SearchUnavailable | None = None
         for role, backend, name in self._backends():
             try:
-                count = sync_index(self.store, backend, name, build, known=known)
+                count = self._sync_one(role, backend, name, build, known)
             except SearchUnavailable as exc:
                 if role != "primary" or self.fallback is None:
                     raise
@@ -260,6 +276,27 @@ class Directory:
         if down is not None:
             raise down
         return applied
+
+    def _sync_one(
+        self,
+        role: str,
+        backend: SearchBackend,
+        name: str,
+        build: DocumentBuilder,
+        known: dict[str, Offer] | None,
+    ) -> int:
+        """Sync one backend; a lost index is rebuilt from the store instead (searches go
+        to the fallback, or fail with a clear error, until it is back)."""
+        try:
+            return sync_index(self.store, backend, name, build, known=known)
+        except IndexMissing as exc:
+            first = self.store.sync_position(name) == 0  # never synced: a new index
+            if not first:
+                log.warning("%s search index lost (%s); rebuilding it from the store", role, exc)
+            rebuilt = repair_index(self.store, backend, name, build)
+            if rebuilt is not None and not first:
+                log.warning("%s search index rebuilt from the store: %d offers", role, rebuilt)
+        return sync_index(self.store, backend, name, build, known=known)
 
     def reindex(self, progress: Callable[[int], None] | None = None, fallback: bool = True) -> int:
         """Rebuild the primary index from the store (and the fallback's, unless
@@ -285,34 +322,83 @@ class Directory:
             for role, _, name in self._backends()
         }
 
+    def _within(self, seconds: float, call: Callable[[], Any]) -> Any:
+        """``call()`` in a thread of the health pool; ``TimeoutError`` after ``seconds``
+        (the call goes on in its thread; the pool is small, so hung calls cannot pile up
+        without bound: later ones then time out waiting for a thread)."""
+        if self._health_pool is None:
+            self._health_pool = ThreadPoolExecutor(max_workers=6, thread_name_prefix="health")
+        future = self._health_pool.submit(call)
+        try:
+            return future.result(timeout=max(seconds, 0.0))
+        except FutureTimeout:
+            future.cancel()
+            raise TimeoutError(f"did not answer within {seconds:g} s") from None
+
+    def _store_report(self) -> dict[str, Any]:
+        return {
+            "ok": True,
+            "dialect": self.store.engine.dialect.name,
+            "revision": self.store.schema_revision(),
+            "offers": self.store.count_offers(),
+            "lags": self.sync_lags(),
+        }
+
     def health(self) -> dict[str, Any]:
         """The ``/healthz`` report. ``sync_lag`` is the primary's; ``search`` and
         ``fallback`` carry their own ``lag``. With a working fallback the directory
         still answers searches while the primary is down: ``ok`` stays true and
-        ``degraded`` says so."""
+        ``degraded`` says so.
+
+        Every backend is asked in a thread of its own and given
+        ``search.health_timeout_seconds``; one that does not answer in time is reported
+        as not ok, so the report comes within about that time whatever the backends do.
+        An index whose document count differs from the store's offers although it has
+        caught up with the outbox (lag 0) is not ok either: it was lost or replaced."""
+        limit = self.instance.search.health_timeout_seconds
+        deadline = time.monotonic() + limit
         status: dict[str, Any] = {"instance": self.instance.key, "ok": True}
+        pool = self._health_pool or ThreadPoolExecutor(max_workers=6, thread_name_prefix="health")
+        self._health_pool = pool
+        store_future = pool.submit(self._store_report)
+        backend_futures = [
+            (role, backend, pool.submit(backend.health)) for role, backend, _ in self._backends()
+        ]
         lags: dict[str, int] = {}
         try:
-            status["store"] = {
-                "ok": True,
-                "dialect": self.store.engine.dialect.name,
-                "revision": self.store.schema_revision(),
-                "offers": self.store.count_offers(),
-            }
-            lags = self.sync_lags()
-            status["sync_lag"] = lags["primary"]
+            store = store_future.result(timeout=max(deadline - time.monotonic(), 0.0))
+        except FutureTimeout:
+            store = {"ok": False, "error": f"did not answer within {limit:g} s"}
         except Exception as exc:  # health must report, not raise
+            store = {"ok": False, "error": one_line(exc)}
+        if store["ok"]:
+            lags = store.pop("lags")
+            status["sync_lag"] = lags["primary"]
+        else:
             status["ok"] = False
-            status["store"] = {"ok": False, "error": str(exc)}
+        status["store"] = store
         working = {}
-        for role, backend, _ in self._backends():
+        for role, backend, future in backend_futures:
             key = "search" if role == "primary" else "fallback"
             try:
-                report = {"ok": True, **backend.health()}
+                report = {
+                    "ok": True,
+                    **future.result(timeout=max(deadline - time.monotonic(), 0.0)),
+                }
+            except FutureTimeout:
+                report = {
+                    "ok": False,
+                    "backend": backend.name,
+                    "error": f"did not answer within {limit:g} s",
+                }
             except Exception as exc:
-                report = {"ok": False, "backend": backend.name, "error": str(exc)}
+                report = {"ok": False, "backend": backend.name, "error": one_line(exc)}
             if role in lags:
                 report["lag"] = lags[role]
+                mismatch = self._count_mismatch(role, report, store, lags, backend, deadline)
+                if mismatch:
+                    report["ok"] = False
+                    report["error"] = mismatch
             status[key] = report
             working[role] = report["ok"]
         if not working["primary"]:
@@ -322,7 +408,38 @@ class Directory:
                 status["ok"] = False
         return status
 
+    def _count_mismatch(
+        self,
+        role: str,
+        report: dict[str, Any],
+        store: dict[str, Any],
+        lags: dict[str, int],
+        backend: SearchBackend,
+        deadline: float,
+    ) -> str | None:
+        """A message when an index that has caught up (lag 0) holds another number of
+        documents than the store holds offers; asked twice, so that a write between the
+        two counts is not taken for a lost index."""
+        if not report["ok"] or lags[role] != 0 or report.get("documents") == store.get("offers"):
+            return None
+
+        def again() -> tuple[int, int, int]:
+            return self.store.count_offers(), self.sync_lags()[role], backend.count()
+
+        try:
+            offers, lag, documents = self._within(deadline - time.monotonic(), again)
+        except Exception:  # noqa: BLE001 - no second look in time: no verdict
+            return None
+        if documents == offers or lag != 0:
+            return None
+        return (
+            f"the index holds {documents} documents but the store {offers} offers although "
+            "it has caught up: it was lost or replaced; run 'directory reindex'"
+        )
+
     def close(self) -> None:
+        if self._health_pool is not None:
+            self._health_pool.shutdown(wait=False, cancel_futures=True)
         self.search_backend.close()
         if self.fallback is not None:
             self.fallback.close()

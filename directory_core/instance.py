@@ -58,6 +58,15 @@ class SearchSettings:
     url: str | None = None  # elasticsearch: cluster URL
     index_prefix: str | None = None  # elasticsearch: defaults to "directory-<instance key>"
     fallback: str | None = None  # "embedded": answer from it while Elasticsearch is down
+    # elasticsearch: seconds a request may take before it counts as unanswered (a search
+    # then fails or falls back); a bulk import's requests get the same
+    timeout_seconds: float = 2.0
+    # seconds /healthz waits for each backend (store, search) before it reports it as
+    # not answering: /healthz answers within about this, whatever the backends do
+    health_timeout_seconds: float = 0.8
+    # elasticsearch: after a request got no answer, fail at once (or fall back) for this
+    # many seconds instead of waiting for the cluster again (the circuit breaker)
+    breaker_seconds: float = 5.0
 
 
 @dataclass
@@ -214,7 +223,20 @@ def parse_instance(data: dict[str, Any], source: str = "<instance>", path: Path 
         url=os.environ.get("DIRECTORY_ELASTICSEARCH_URL") or configured_url,
         index_prefix=r.get(search_table, "index_prefix", str, "search") or f"directory-{key}",
         fallback=r.get(search_table, "fallback", str, "search"),
+        **{
+            name: r.get(search_table, name, float, "search", default)
+            for name, default in (
+                ("timeout_seconds", 2.0),
+                ("health_timeout_seconds", 0.8),
+                ("breaker_seconds", 5.0),
+            )
+        },
     )
+    for name in ("timeout_seconds", "health_timeout_seconds"):
+        if getattr(search, name) <= 0:
+            r.fail(f"search.{name}", f"must be positive, got {getattr(search, name)!r}")
+    if search.breaker_seconds < 0:
+        r.fail("search.breaker_seconds", f"must be 0 (off) or more, got {search.breaker_seconds!r}")
     if search.backend not in ("embedded", "elasticsearch"):
         r.fail("search.backend", f"must be 'embedded' or 'elasticsearch', got {search.backend!r}")
     if search.backend == "elasticsearch" and not search.url:

@@ -79,6 +79,17 @@ class StoreError(Exception):
     """The store cannot be opened or used; the message says what to do."""
 
 
+def is_outage(exc: BaseException) -> bool:
+    """Whether ``exc`` means the store's database cannot be reached right now (server
+    down or restarting, connection lost) rather than a mistake in a request: the
+    driver's ``OperationalError``/``InterfaceError``, or any error that invalidated its
+    connection. Such errors go away by themselves when the server is back (the pool
+    pings connections before use), so callers report them briefly and retry."""
+    if isinstance(exc, sa.exc.OperationalError | sa.exc.InterfaceError):
+        return True
+    return isinstance(exc, sa.exc.DBAPIError) and bool(exc.connection_invalidated)
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
 
@@ -205,6 +216,7 @@ class Store:
         self.url = url
         self._sync_locks: dict[str, threading.Lock] = {}
         self._sync_locks_guard = threading.Lock()
+        self._identity: str | None = None
 
     @property
     def display_url(self) -> str:
@@ -290,6 +302,22 @@ class Store:
             if connection.dialect.name == "postgresql":
                 connection.execute(sa.select(sa.func.pg_advisory_xact_lock(MIGRATION_LOCK)))
             command.upgrade(self._alembic_config(connection), "head")
+
+    def identity(self) -> str:
+        """The id of this store (made once by migration 0003, never changed): search
+        indices record it, so that another store cannot write them."""
+        if self._identity is None:
+            with self.engine.connect() as connection:
+                found = connection.execute(
+                    sa.select(t.store_identity.c.id).order_by(t.store_identity.c.created_at)
+                ).first()
+            if found is None:
+                raise StoreError(
+                    f"the store at {self.display_url} has no identity row (table "
+                    "store_identity is empty); run `directory init` on a fresh store"
+                )
+            self._identity = str(found[0])
+        return self._identity
 
     def schema_revision(self) -> str | None:
         with self.engine.connect() as connection:

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
 
-from directory_search.base import SearchBackend, SearchDocument
+from directory_search.base import IndexMissing, SearchBackend, SearchDocument
 
 from .model import Offer
 from .store import Store
@@ -40,9 +40,12 @@ def sync_index(
 
     ``known``: offers just committed by this process, by id, so they need not be read
     back from the store. Raises the backend's error (e.g. ``SearchUnavailable``) without
-    moving the position.
+    moving the position. Looks at the index first (``backend.verify``): a lost index
+    raises ``IndexMissing`` (``repair_index`` rebuilds it), so changes are never written
+    into an index that lacks the rest of the offers.
     """
     with store.sync_lock(position_name):
+        backend.verify()
         return _sync(store, backend, position_name, build, batch, known)
 
 
@@ -99,18 +102,52 @@ def rebuild_index(
     one numbers a batch of 20,000 or more in spatial order, which keeps nearby queries
     fast at 1M offers)."""
     with store.sync_lock(position_name):  # no sync of the same index meanwhile
-        head = store.outbox_head()  # rows after this are picked up by the next sync
-        count = 0
+        return _rebuild(store, backend, position_name, build, batch, progress)
 
-        def batches() -> Iterator[list[SearchDocument]]:
-            nonlocal count
-            for ids in store.iter_offer_ids(batch):
-                offers = store.get_offers(ids)
-                yield [build(offers[i]) for i in ids if i in offers]
-                count += len(ids)
-                if progress:
-                    progress(count)
 
-        backend.rebuild(batches())
-        store.set_sync_position(position_name, head)
-        return count
+def repair_index(
+    store: Store,
+    backend: SearchBackend,
+    position_name: str,
+    build: Callable[[Offer], SearchDocument],
+) -> int | None:
+    """Rebuild ``backend`` from the store if its index is (still) missing; return the
+    number of offers indexed, ``None`` when another process repaired it first (checked
+    under the sync lock, so several servers that notice the loss rebuild it once).
+
+    An index never synced (position 0) is created empty: the outbox, which keeps every
+    change from the first one, fills it on the next sync in the usual bulk requests."""
+    with store.sync_lock(position_name):
+        try:
+            backend.verify()
+        except IndexMissing:
+            if store.sync_position(position_name) == 0:
+                backend.rebuild([])
+                return 0
+            return _rebuild(store, backend, position_name, build, 25000, None)
+        return None
+
+
+def _rebuild(
+    store: Store,
+    backend: SearchBackend,
+    position_name: str,
+    build: Callable[[Offer], SearchDocument],
+    batch: int,
+    progress: Callable[[int], None] | None,
+) -> int:
+    head = store.outbox_head()  # rows after this are picked up by the next sync
+    count = 0
+
+    def batches() -> Iterator[list[SearchDocument]]:
+        nonlocal count
+        for ids in store.iter_offer_ids(batch):
+            offers = store.get_offers(ids)
+            yield [build(offers[i]) for i in ids if i in offers]
+            count += len(ids)
+            if progress:
+                progress(count)
+
+    backend.rebuild(batches())
+    store.set_sync_position(position_name, head)
+    return count

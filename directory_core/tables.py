@@ -161,3 +161,13 @@ import_runs = Table(
     Column("status", String(20), nullable=False, server_default="completed"),
     Column("error", Text, nullable=True),
 )
+
+# One row: the id of this store of record, made by migration 0004. A search index records
+# the id of the store it is built from, so two instances that share an index prefix (a
+# copied instance file with the same key) cannot write one index (search/elastic.py).
+store_identity = Table(
+    "store_identity",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)

@@ -18,21 +18,21 @@ from typing import Any
 
 import anyio.to_thread
 import strawberry
-from directory_search.base import SearchError
+from directory_search.base import SearchError, SearchMisconfigured, SearchUnavailable
 from graphql import GraphQLError
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 from strawberry.asgi import GraphQL
-from strawberry.extensions import MaskErrors, ParserCache, ValidationCache
+from strawberry.extensions import ParserCache, ValidationCache
 from strawberry.types import ExecutionContext
 from strawberry.utils.logging import StrawberryLogger
 
 from directory_core.directory import Directory, open_directory
 from directory_core.instance import InstanceError, Limits, load_instance
 from directory_core.plugins import PluginError
-from directory_core.store import StoreError
+from directory_core.store import StoreError, is_outage
 
 from .cache import DEFAULT_SIZE as DEFAULT_CACHE_SIZE
 from .cache import OfferCache
@@ -40,6 +40,7 @@ from .errors import PublicError
 from .execution import FastExecutionContext
 from .extra import ExtraTypes, query_type
 from .limits import limit_extensions
+from .outages import MaskAndMarkOutages, OutageLog, outage_of
 from .query import Query
 
 log = logging.getLogger(__name__)
@@ -49,13 +50,21 @@ ENV_INSTANCE = "DIRECTORY_INSTANCE"
 
 
 class DirectorySchema(strawberry.Schema):
-    """Logs client mistakes briefly (no stack trace) and everything else in full."""
+    """Logs client mistakes briefly (no stack trace), a store outage as one line per
+    interval (``outages.py``) and everything else in full."""
+
+    outage_log: OutageLog | None = None
 
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:
         for error in errors:
-            if error.original_error is None or isinstance(error.original_error, PublicError):
+            outage = outage_of(error)
+            if outage is not None:
+                if self.outage_log is None:
+                    self.outage_log = OutageLog(log)
+                self.outage_log.report("GraphQL request", outage)
+            elif error.original_error is None or isinstance(error.original_error, PublicError):
                 log.info("GraphQL request refused: %s", error.message)
             else:
                 StrawberryLogger.error(error, execution_context)
@@ -91,7 +100,9 @@ def build_schema(
             *limit_extensions(limits),
             ParserCache,
             ValidationCache,
-            lambda: MaskErrors(should_mask_error=_mask, error_message="Internal server error."),
+            lambda: MaskAndMarkOutages(
+                should_mask_error=_mask, error_message="Internal server error."
+            ),
         ],
     )
 
@@ -124,6 +135,8 @@ class DirectoryGraphQL(GraphQL):
 
 async def _sync_forever(directory: Directory, interval: float) -> None:
     """Apply other processes' writes to the index until cancelled; never gives up."""
+    outage_log = OutageLog(log)
+    search_outage_log = OutageLog(log, subject="search backend")
     while True:
         await asyncio.sleep(interval)
         try:
@@ -131,7 +144,12 @@ async def _sync_forever(directory: Directory, interval: float) -> None:
             # store are safe to use from several threads)
             applied = await anyio.to_thread.run_sync(directory.sync, abandon_on_cancel=False)
         except Exception as exc:  # keep serving: the outbox keeps the changes for later
-            log.warning("search index sync failed (%s: %s); retrying", type(exc).__name__, exc)
+            if is_outage(exc):
+                outage_log.report("search index sync", exc)
+            elif isinstance(exc, SearchUnavailable):
+                search_outage_log.report("search index sync", exc)
+            else:
+                log.warning("search index sync failed (%s: %s); retrying", type(exc).__name__, exc)
         else:
             if applied:
                 log.info("search index sync: applied %d changes", applied)
@@ -214,6 +232,9 @@ def open_from_environment() -> Directory:
         raise StartupError(f"instance {instance.key}: {exc}") from exc
     try:
         directory.sync()  # catch up before the first request
+    except SearchMisconfigured as exc:  # waiting does not help: refuse to start
+        directory.close()
+        raise StartupError(f"instance {instance.key}: {exc}") from exc
     except SearchError as exc:
         log.warning("search index not synced at startup (%s); the sync task retries", exc)
     return directory
@@ -222,11 +243,14 @@ def open_from_environment() -> Directory:
 def app_from_environment() -> Starlette:
     """The uvicorn factory: ``uvicorn --factory directory_schema.app:app_from_environment``.
 
-    Exits with a one-line message (no stack trace) when the instance file or the store is
-    missing or broken.
+    Exits with a one-line message (no stack trace) and uvicorn's ``STARTUP_FAILURE``
+    status when the instance file or the store is missing or broken: uvicorn's
+    supervisor then stops instead of respawning workers that fail the same way.
     """
+    from .serving import StartupFailure
+
     try:
         directory = open_from_environment()
-    except StartupError as exc:  # SystemExit prints the message to stderr
-        raise SystemExit(f"directory server cannot start: {exc}") from None
+    except StartupError as exc:
+        raise StartupFailure(f"directory server cannot start: {exc}") from None
     return create_app(directory, on_shutdown=directory.close)

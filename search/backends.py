@@ -34,7 +34,14 @@ def open_backend(instance: Instance, store: Store) -> tuple[SearchBackend, Searc
         return EmbeddedBackend(embedded_path(instance, store)), None
     from .elastic import ElasticsearchBackend
 
-    primary = ElasticsearchBackend(settings.url, settings.index_prefix)
+    primary = ElasticsearchBackend(
+        settings.url,
+        settings.index_prefix,
+        search_timeout=settings.timeout_seconds,
+        breaker_seconds=settings.breaker_seconds,
+        owner=store.identity(),
+        create_missing=False,  # the directory rebuilds a lost index from the store
+    )
     fallback = None
     if settings.fallback == "embedded":
         fallback = EmbeddedBackend(embedded_path(instance, store))

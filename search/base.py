@@ -47,6 +47,18 @@ class SearchUnavailable(SearchError):
     """The backend is down or not reachable; the store still holds everything."""
 
 
+class IndexMissing(SearchUnavailable):
+    """The index is gone (deleted, or the cluster came back empty). Searching it would
+    answer "nothing found" for offers the store holds, so the backend refuses instead;
+    ``Directory.sync`` rebuilds it from the store."""
+
+
+class SearchMisconfigured(SearchError):
+    """The backend cannot be used as configured (a client that does not fit the server,
+    an index that belongs to another store): waiting does not help, the operator must
+    act; the message says how."""
+
+
 @dataclass(frozen=True)
 class GeoPoint:
     lat: float
@@ -185,6 +197,11 @@ class SearchBackend(abc.ABC):
     def health(self) -> dict[str, Any]:
         """A small status dict for ``/healthz``; raise ``SearchUnavailable`` when down."""
         return {"backend": self.name, "documents": self.count()}
+
+    def verify(self) -> None:  # noqa: B027 - optional hook
+        """Check that the index is there and usable, cheaply (called before every sync):
+        raise ``IndexMissing`` when it is gone, ``SearchMisconfigured`` when it must not
+        be used. The default assumes an index that cannot vanish on its own."""
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections."""

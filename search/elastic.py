@@ -71,10 +71,12 @@ from urllib.parse import urlsplit, urlunsplit
 from .base import (
     EARTH_RADIUS_KM,
     ExtraFilter,
+    IndexMissing,
     SearchBackend,
     SearchDocument,
     SearchError,
     SearchHit,
+    SearchMisconfigured,
     SearchQuery,
     SearchResult,
     SearchUnavailable,
@@ -91,7 +93,7 @@ except ImportError:  # pragma: no cover - depends on the environment
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: the owning store's id in the index metadata (``_meta``)
 PREFIX_GRAMS = 20  # query terms up to this length are one term query on text.prefix
 MAX_KEYWORD = 8000  # characters kept in keyword fields (Lucene terms: <= 32766 bytes)
 WINDOW = 10_000  # from + size of one request (index.max_result_window)
@@ -178,6 +180,65 @@ def update_aliases(client: Any, actions: list[dict[str, Any]], *, major: int | N
     if major >= 8:
         return client.indices.update_aliases(actions=actions)
     return client.indices.update_aliases(body={"actions": actions})
+
+
+def client_version() -> tuple[int, ...]:
+    """The installed ``elasticsearch`` client's version, e.g. ``(7, 17, 13)``."""
+    if elasticsearch is None:  # pragma: no cover
+        return (0,)
+    return tuple(int(part) for part in elasticsearch.VERSION)
+
+
+# the pip command that installs the client of a server line (also the package extras)
+_CLIENT_PINS = {7: "elasticsearch>=7.17,<8", 8: "elasticsearch>=8,<9", 9: "elasticsearch>=9,<10"}
+
+
+def version_problem(client: tuple[int, ...], server: str, url: str) -> str | None:
+    """``None`` when the client of version ``client`` can talk to the server that reported
+    ``server`` (e.g. ``"7.10.2"``), else a one-line message naming both versions and the
+    command that fixes it. A client talks only to servers of its own major version: a 9.x
+    client sends ``compatible-with=9`` headers that 7.x and 8.x refuse (HTTP 406), an 8.x
+    client refuses a 7.x server that lacks the product header."""
+    try:
+        major = int(server.split(".")[0])
+    except ValueError:
+        return f"Elasticsearch at {url} reported an unreadable version {server!r}"
+    shown = ".".join(str(part) for part in client)
+    if client and client[0] == major:
+        return None
+    pin = _CLIENT_PINS.get(major)
+    if pin is None:
+        return (
+            f"Elasticsearch {server} at {url} is not supported (7.10 or newer, up to 9.x); "
+            f"the installed elasticsearch client is {shown}"
+        )
+    return (
+        f"the elasticsearch Python client {shown} cannot talk to Elasticsearch {server} at "
+        f"{url}: run pip install '{pin}' "
+        f"(or pip install 'seniorennetz-directory[elasticsearch{major}]')"
+    )
+
+
+def server_version(url: str, timeout: float) -> str | None:
+    """The version number the cluster at ``url`` reports on ``GET /`` (asked with plain
+    HTTP, because a client of the wrong major version cannot ask); ``None`` when it does
+    not say (e.g. it wants credentials the URL does not carry). Raises ``SearchUnavailable``
+    when it does not answer."""
+    import httpx
+
+    try:
+        response = httpx.get(url.rstrip("/") + "/", timeout=timeout)
+    except httpx.HTTPError as exc:
+        raise SearchUnavailable(
+            f"Elasticsearch at {redact_url(url)} is not reachable: {type(exc).__name__}"
+        ) from exc
+    if response.status_code != 200:
+        return None
+    try:
+        number = response.json()["version"]["number"]
+    except (ValueError, KeyError, TypeError):
+        return None
+    return number if isinstance(number, str) else None
 
 
 def _exception_types() -> tuple[tuple[type, ...], tuple[type, ...]]:
@@ -323,11 +384,16 @@ def index_settings(shards: int, replicas: int | None) -> dict[str, Any]:
     }
 
 
-def index_mappings(prefix: str) -> dict[str, Any]:
+def index_mappings(prefix: str, owner: str | None = None) -> dict[str, Any]:
+    """The mapping of a new versioned index; ``owner``: the id of the store it is built
+    from (``Store.identity``), recorded in ``_meta`` so that no other store writes it."""
     keyword = {"type": "keyword"}
+    meta: dict[str, Any] = {"schema_version": SCHEMA_VERSION, "alias": prefix}
+    if owner is not None:
+        meta["store"] = owner
     return {
         "dynamic": "strict",
-        "_meta": {"directory": {"schema_version": SCHEMA_VERSION, "alias": prefix}},
+        "_meta": {"directory": meta},
         "properties": {
             "id": keyword,
             "kind": keyword,
@@ -716,10 +782,15 @@ class ElasticsearchBackend(SearchBackend):
         replicas: int | None = None,
         refresh: bool = True,
         timeout: float = 10.0,
+        search_timeout: float | None = None,
         max_retries: int = 1,
         bulk_chunk: int = 2000,
         bulk_threads: int = 2,
         old_index_grace: float = 1.0,
+        owner: str | None = None,
+        create_missing: bool = True,
+        breaker_seconds: float = 0.0,
+        check_version: bool = True,
         client: Any = None,
     ):
         """``url``: the cluster (``http://host:9200``, credentials allowed in it);
@@ -730,8 +801,19 @@ class ElasticsearchBackend(SearchBackend):
         returns. ``bulk_chunk``: documents per bulk request; ``bulk_threads``: bulk
         requests sent at the same time for large batches. ``old_index_grace``: seconds
         between the alias swap of a rebuild and the deletion of the old index (searches
-        already running there may finish). ``timeout``: seconds per request.
-        Nothing is sent to the cluster until the backend is used."""
+        already running there may finish). ``timeout``: seconds per request;
+        ``search_timeout``: seconds per search, status and alias request (default:
+        ``timeout``), short so that a hung cluster is noticed quickly.
+        ``owner``: the id of the store of record this index is built from; an index of
+        another store is refused (``SearchMisconfigured``), so two instances that share a
+        key cannot write one index. ``create_missing``: create a missing index on first
+        use (a backend used on its own); ``False`` (a ``Directory``): raise
+        ``IndexMissing`` instead, so the directory rebuilds it from its store and never
+        answers from an empty index. ``breaker_seconds``: after a request that got no
+        answer (timeout, refused connection), fail at once for this long instead of
+        waiting again (0: off). ``check_version``: compare the client's major version with
+        the server's on first contact. Nothing is sent to the cluster until the backend
+        is used."""
         if elasticsearch is None:  # pragma: no cover
             raise SearchError(
                 "the elasticsearch backend needs the 'elasticsearch' package "
@@ -763,32 +845,59 @@ class ElasticsearchBackend(SearchBackend):
         self.bulk_chunk = bulk_chunk
         self.bulk_threads = bulk_threads
         self.old_index_grace = old_index_grace
+        self.owner = owner
+        self.create_missing = create_missing
+        self.timeout = timeout
+        self.search_timeout = timeout if search_timeout is None else search_timeout
+        self.breaker_seconds = breaker_seconds
+        self._down_until = 0.0  # circuit breaker: fail fast until then (monotonic)
+        self._down_reason = ""
+        self._checked: list[str] = []  # the alias's indices at the last full check
+        self._version_checked = not check_version
         self._versioned = re.compile(rf"^{re.escape(prefix)}-v\d+$")
         self._lock = threading.RLock()
         self._ready = False
         self._build_lock = threading.Lock()
         self._building: str | None = None  # the index a rebuild is filling right now
         self._pending: dict[str, dict[str, Any] | None] = {}  # writes meanwhile
+        reader = client
         if client is None:
-            options: dict[str, Any] = {"max_retries": max_retries, "retry_on_timeout": False}
-            options["request_timeout" if _client_major() >= 8 else "timeout"] = timeout
-            try:
-                client = elasticsearch.Elasticsearch(url, **options)
-            except Exception as e:  # bad URL, bad options
-                raise SearchError(f"cannot use Elasticsearch at {self.safe_url}: {e}") from e
+            # two clients, because the way to give one request its own timeout differs
+            # between client versions (7.17: a keyword, 8/9: .options())
+            client = self._client(url, timeout, max_retries)
+            reader = self._client(url, self.search_timeout, max_retries)
         self.es = client
+        self._reader = reader  # searches, status and alias lookups
+
+    def _client(self, url: str, timeout: float, max_retries: int) -> Any:
+        options: dict[str, Any] = {"max_retries": max_retries, "retry_on_timeout": False}
+        options["request_timeout" if _client_major() >= 8 else "timeout"] = timeout
+        try:
+            return elasticsearch.Elasticsearch(url, **options)
+        except Exception as e:  # bad URL, bad options
+            raise SearchError(f"cannot use Elasticsearch at {self.safe_url}: {e}") from e
 
     # -- errors ------------------------------------------------------------------------
 
     @contextmanager
     def _call(self, what: str) -> Iterator[None]:
         """Turn client errors into ``SearchUnavailable`` (cluster unreachable, 5xx, 429)
-        or ``SearchError`` (a bad request)."""
+        or ``SearchError`` (a bad request). While the circuit breaker is open (a request
+        got no answer less than ``breaker_seconds`` ago) fail at once."""
+        left = self._down_until - time.monotonic()
+        if left > 0:
+            raise SearchUnavailable(
+                f"Elasticsearch at {self.safe_url} did not answer ({self._down_reason}); "
+                f"not asking again for {left:.1f} s"
+            )
         try:
             yield
         except SearchError:
             raise
         except _CONNECTION_ERRORS as e:
+            if self.breaker_seconds > 0:
+                self._down_reason = f"{what}: {type(e).__name__}"
+                self._down_until = time.monotonic() + self.breaker_seconds
             raise SearchUnavailable(
                 f"Elasticsearch at {self.safe_url} is not reachable ({what}): {self._scrub(e)}"
             ) from e
@@ -826,7 +935,7 @@ class ElasticsearchBackend(SearchBackend):
                     self.es.indices.create(
                         index=name,
                         settings=index_settings(self.shards, self.replicas),
-                        mappings=index_mappings(self.alias),
+                        mappings=index_mappings(self.alias, self.owner),
                         **options,
                     )
                 return name
@@ -858,20 +967,83 @@ class ElasticsearchBackend(SearchBackend):
             )
         return found
 
+    def _alias_names(self) -> list[str]:
+        """The names of the indices behind the alias (a small request: no mappings)."""
+        with self._call("reading the alias"):
+            try:
+                found = _body(self._reader.indices.get_alias(name=self.alias))
+            except _CLIENT_ERRORS as e:
+                if _status(e) == 404:
+                    return []
+                raise
+        return sorted(found)
+
     def current_index(self) -> str | None:
         """The versioned index the alias points to (``None`` before the first use)."""
-        found = self._alias_indices()
+        found = self._alias_names()
         return max(found) if found else None
 
+    def _check_version(self) -> None:
+        """Once: refuse a client whose major version does not fit the server's."""
+        if self._version_checked:
+            return
+        if time.monotonic() < self._down_until:
+            return  # the breaker is open: the next request says so
+        number = server_version(self.url, self.search_timeout)
+        if number is not None:
+            problem = version_problem(client_version(), number, self.safe_url)
+            if problem:
+                raise SearchMisconfigured(problem)
+        self._version_checked = True
+
+    def _foreign(self, name: str, info: dict[str, Any]) -> str | None:
+        """The store id recorded in index ``name`` if it is not this backend's owner."""
+        meta = (info.get("mappings") or {}).get("_meta", {}).get("directory", {})
+        recorded = meta.get("store")
+        if self.owner is None or recorded is None or recorded == self.owner:
+            return None
+        return str(recorded)
+
+    def _refuse_foreign(self, name: str, recorded: str) -> SearchMisconfigured:
+        return SearchMisconfigured(
+            f"index {name} (alias {self.alias!r}) at {self.safe_url} belongs to another "
+            f"store (id {recorded}; this instance's store is {self.owner}): two instances "
+            "use the same key or search.index_prefix. Give this instance a key of its own "
+            "(or its own search.index_prefix) and run 'directory init'; only if this store "
+            f"really replaces the other one, delete the index (DELETE {self.safe_url}/"
+            f"{name}) and run 'directory reindex'"
+        )
+
+    def verify(self) -> None:
+        """Look at the alias again (the index may have been deleted since the last use):
+        ``IndexMissing`` when it is gone, ``SearchMisconfigured`` for an index of another
+        store or a client that does not fit the server."""
+        names = self._alias_names()  # small; the full check only when something changed
+        with self._lock:
+            if names and names == self._checked:
+                return
+            self._ready = False
+        self._ensure()
+
     def _ensure(self) -> None:
-        """Make sure the alias exists and points to one index of the current schema."""
+        """Make sure the alias exists and points to one index of the current schema and
+        of this backend's store. A missing alias is created only with
+        ``create_missing``; otherwise ``IndexMissing``."""
         if self._ready:
             return
         with self._lock:
             if self._ready:
                 return
+            self._check_version()
             found = self._alias_indices()
             if not found:
+                if not self.create_missing:
+                    raise IndexMissing(
+                        f"the search index {self.alias!r} is missing at {self.safe_url} "
+                        "(deleted, or the cluster lost its data): it is rebuilt from the "
+                        "store by the next sync ('directory sync' or a running server), "
+                        "or run 'directory reindex'"
+                    )
                 self._create_index(with_alias=True)
                 found = self._alias_indices()
             if len(found) > 1:
@@ -890,6 +1062,9 @@ class ElasticsearchBackend(SearchBackend):
                     pass  # the other process did it
                 found = self._alias_indices()
             for name, info in found.items():
+                recorded = self._foreign(name, info)
+                if recorded is not None:
+                    raise self._refuse_foreign(name, recorded)
                 meta = (info.get("mappings") or {}).get("_meta", {}).get("directory", {})
                 version = meta.get("schema_version")
                 if version != SCHEMA_VERSION:
@@ -897,6 +1072,7 @@ class ElasticsearchBackend(SearchBackend):
                         f"index {name} at {self.safe_url} has schema version {version}, "
                         f"expected {SCHEMA_VERSION}: run 'directory reindex'"
                     )
+            self._checked = sorted(found)
             self._ready = True
 
     def _swap_to(self, new: str) -> list[str]:
@@ -1040,8 +1216,14 @@ class ElasticsearchBackend(SearchBackend):
         """Build a new versioned index from ``batches`` (parallel bulk requests), swap the
         alias to it atomically, then delete the old index. Searches use the old index
         until the swap. Writes through this backend meanwhile go to the old index and are
-        applied to the new one before the swap."""
-        self._ensure()
+        applied to the new one before the swap. A missing alias or an index of an older
+        schema is replaced; an index of another store is refused."""
+        with self._lock:
+            self._check_version()
+            for name, info in self._alias_indices().items():
+                recorded = self._foreign(name, info)
+                if recorded is not None:
+                    raise self._refuse_foreign(name, recorded)
         new = self._create_index()
         count = 0
 
@@ -1100,7 +1282,7 @@ class ElasticsearchBackend(SearchBackend):
             self._ensure()
             try:
                 with self._call("search"):
-                    response = self.es.search(index=self.alias, **request)
+                    response = self._reader.search(index=self.alias, **request)
             except SearchError as e:
                 cause = e.__cause__
                 if attempt == 1 and cause is not None and "index_not_found" in _error_type(cause):
@@ -1180,9 +1362,10 @@ class ElasticsearchBackend(SearchBackend):
     # -- status --------------------------------------------------------------------------
 
     def health(self) -> dict[str, Any]:
+        self.verify()  # a deleted index is reported, not created
         documents = self.count()
         with self._call("cluster health"):
-            cluster = _body(self.es.cluster.health(index=self.alias))
+            cluster = _body(self._reader.cluster.health(index=self.alias))
         if cluster.get("status") == "red":
             raise SearchUnavailable(
                 f"Elasticsearch at {self.safe_url}: index {self.alias} is red "
@@ -1199,7 +1382,8 @@ class ElasticsearchBackend(SearchBackend):
         }
 
     def close(self) -> None:
-        try:
-            self.es.close()
-        except Exception:  # noqa: BLE001 - closing must not fail
-            pass
+        for client in {id(self.es): self.es, id(self._reader): self._reader}.values():
+            try:
+                client.close()
+            except Exception:  # noqa: BLE001 - closing must not fail
+                pass

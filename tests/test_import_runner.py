@@ -447,3 +447,15 @@ def test_an_importer_that_crashes_when_set_up_is_named_too(make_directory):
         "KeyError: 'delimiter'; nothing was written"
     )
     assert import_runs(directory)[0]["status"] == "failed"
+@pytest.mark.parametrize("column", ["Träger", "traeger", " CARRIER "])
+def test_a_carrier_column_is_refused_not_ignored(directory, tmp_path, column):
+    """The carrier comes from the command line; a per-row carrier column would be
+    silently wrong for a city-wide list, so the file is refused."""
+    rows = [csv_row(1) + ["Caritas"], csv_row(2) + ["AWO"]]
+    source = write_csv(tmp_path / "a.csv", rows, header=[*CSV_HEADER, column])
+    with pytest.raises(SourceError) as caught:
+        run_import(directory, "awo", "csv", source)
+    message = str(caught.value)
+    assert f"column {column.strip()!r} names a carrier per row" in message
+    assert "split the file by carrier" in message
+    assert directory.store.count_offers() == 0 and import_runs(directory) == []

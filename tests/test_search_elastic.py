@@ -739,3 +739,37 @@ def test_rebuild_on_three_nodes_with_replicas():
     finally:
         b.drop()
         b.close()
+
+
+# -- client and server versions ---------------------------------------------------------------
+
+
+def test_the_client_version_is_checked_against_the_real_server(es_url):
+    number = elastic.server_version(es_url, timeout=10)
+    assert number == "7.10.2"
+    assert elastic.version_problem(elastic.client_version(), number, es_url) is None
+    assert elastic.version_problem((7, 17, 13), number, es_url) is None
+    problem = elastic.version_problem((9, 1, 0), number, es_url)
+    assert problem == (
+        f"the elasticsearch Python client 9.1.0 cannot talk to Elasticsearch 7.10.2 at "
+        f"{es_url}: run pip install 'elasticsearch>=7.17,<8' "
+        "(or pip install 'seniorennetz-directory[elasticsearch7]')"
+    )
+    assert "pip install 'elasticsearch>=8,<9'" in elastic.version_problem((9, 0, 0), "8.15.1", "u")
+    assert "not supported" in elastic.version_problem((7, 17, 0), "6.8.23", "u")
+
+
+def test_a_client_of_another_major_version_is_refused_on_first_use(make_backend, monkeypatch):
+    b = make_backend()
+    monkeypatch.setattr(elastic, "client_version", lambda: (9, 1, 0))
+    with pytest.raises(SearchError, match=r"client 9\.1\.0 cannot talk to .* 7\.10\.2"):
+        b.search(SearchQuery())
+    assert b.current_index() is None  # nothing was created
+
+
+def test_an_unreachable_cluster_is_unavailable_not_misconfigured():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{s.getsockname()[1]}"
+    with pytest.raises(SearchUnavailable, match="not reachable"):
+        elastic.server_version(url, timeout=2)

@@ -9,9 +9,11 @@ import dataclasses
 import logging
 import socket
 import threading
+import time
 import tomllib
 from pathlib import Path
 
+import httpx
 import pytest
 from click.testing import CliRunner
 from directory_schema.app import create_app
@@ -21,11 +23,12 @@ from directory_search.embedded import EmbeddedBackend
 
 from directory_core.cli import cli
 from directory_core.directory import Directory, open_directory
-from directory_core.instance import Instance, parse_instance
+from directory_core.instance import Instance, load_instance, parse_instance
 from directory_core.sample import generate_offers
 
 from . import search_fixtures as fx
 from .conftest import DORTMUND_FILE, HOERDE_44263, build_known_offers
+from .stores import write_instance_file
 
 pytestmark = pytest.mark.elasticsearch
 
@@ -344,3 +347,144 @@ def test_two_cities_on_one_cluster(store_file, es_url, tmp_path):
         for directory in made:
             directory.search_backend.drop()
             directory.close()
+
+
+# -- a lost index, a shared index ------------------------------------------------------------
+
+
+OFFERS_TOTAL = "{ offers(filter: {includeArchived: true}) { totalCount } }"
+
+
+def test_a_lost_index_is_never_an_empty_answer_and_is_rebuilt(
+    open_es, es_url, serve, graphql_client, caplog
+):
+    """The live index is deleted while the server runs: searches fail with a clear
+    error (never "0 found"), /healthz is not ok, and the server's sync task rebuilds
+    the index from the store without a manual step."""
+    directory = open_es(fallback=False)
+    directory.save(list(build_known_offers().values()) + samples(directory, 30, seed=12))
+    expected = directory.store.count_offers()
+    server = serve(create_app(directory, sync_interval=0.5))
+    client = graphql_client(server.url)
+    assert client.data(OFFERS_TOTAL)["offers"]["totalCount"] == expected
+    index = directory.search_backend.current_index()
+
+    # hold the sync lock, so the server's sync task cannot repair it while we look
+    with directory.store.sync_lock(directory.sync_name):
+        assert httpx.delete(f"{es_url}/{index}").status_code == 200
+        error = client.error(OFFERS_TOTAL)
+        assert error["extensions"]["code"] == "SERVICE_UNAVAILABLE"
+        with pytest.raises(SearchUnavailable, match="missing"):
+            directory.search(SearchQuery())
+        response = httpx.get(f"{server.url}/healthz")
+        assert response.status_code == 503
+        health = response.json()
+        assert health["ok"] is False and health["search"]["ok"] is False
+        assert "missing" in health["search"]["error"]
+    # the sync task (every 0.5 s) rebuilds it from the store
+    with caplog.at_level(logging.WARNING, logger="directory_core.directory"):
+        deadline = time.monotonic() + 15
+        while httpx.get(f"{server.url}/healthz").status_code != 200:
+            assert time.monotonic() < deadline, httpx.get(f"{server.url}/healthz").json()
+            time.sleep(0.2)
+    assert client.data(OFFERS_TOTAL)["offers"]["totalCount"] == expected
+    assert directory.search_backend.current_index() not in (None, index)
+    assert "rebuilt from the store" in caplog.text
+
+
+def test_a_lost_index_is_answered_by_the_fallback_until_rebuilt(open_es, es_url):
+    directory = open_es()
+    known = build_known_offers()
+    directory.save(list(known.values()))
+    httpx.delete(f"{es_url}/{directory.search_backend.current_index()}")
+    found = directory.search(SearchQuery(text="Phoenix"))  # the fallback answers
+    assert [h.id for h in found.hits] == [known["cafe"].id]
+    health = directory.health()
+    assert health["search"]["ok"] is False and health["degraded"] is True
+    directory.sync()  # what the server's sync task does: rebuild from the store
+    assert directory.search_backend.count() == len(known)
+    assert directory.health()["search"]["ok"] is True
+
+
+def test_an_index_with_fewer_documents_than_offers_is_not_healthy(open_es):
+    """An index replaced behind the directory's back (restored, emptied) while the
+    outbox says it has caught up: /healthz says so."""
+    directory = open_es(fallback=False)
+    directory.save(samples(directory, 12, seed=13))
+    assert directory.health()["ok"] is True
+    directory.search_backend.clear()  # an empty index swapped in; the position stays
+    health = directory.health()
+    assert health["ok"] is False
+    assert "holds 0 documents but the store 12 offers" in health["search"]["error"]
+
+
+def test_two_instances_with_one_key_cannot_write_one_index(
+    es_url, prefix, tmp_path, monkeypatch
+):
+    """A new city copied from another's instance file with the same key (so the same
+    index prefix) but its own store: refused, and the first city's index is untouched."""
+    monkeypatch.delenv("DIRECTORY_ELASTICSEARCH_URL", raising=False)
+    files = {}
+    for city in ("bochum", "herne"):
+        files[city] = write_instance_file(
+            tmp_path / f"{city}.toml",
+            f"sqlite:///{tmp_path / (city + '.sqlite')}",
+            {"backend": "elasticsearch", "url": es_url, "index_prefix": prefix},
+        )
+    runner = CliRunner()
+    result = runner.invoke(cli, ["--instance", str(files["bochum"]), "init"])
+    assert result.exit_code == 0, result.output
+    bochum = open_directory(load_instance(files["bochum"]))
+    try:
+        bochum.save(samples(bochum, 15, seed=14))
+        index = bochum.search_backend.current_index()
+        for command in ("init", "reindex", "sync"):
+            result = runner.invoke(cli, ["--instance", str(files["herne"]), command])
+            assert result.exit_code == 1, result.output
+            assert "belongs to another store" in result.output
+            assert "Give this instance a key of its own" in result.output
+        assert bochum.search_backend.current_index() == index
+        assert bochum.search(SearchQuery(limit=0)).total == 15
+        assert bochum.health()["ok"] is True
+    finally:
+        bochum.close()
+
+
+def test_init_fails_when_the_index_cannot_be_created(store_file, es_url, prefix, tmp_path):
+    runner = CliRunner()
+    for url, message in ((dead_url(), "not reachable"), (es_url, None)):
+        instance = write_instance_file(
+            tmp_path / "city.toml",
+            f"sqlite:///{tmp_path / 'city.sqlite'}",
+            {"backend": "elasticsearch", "url": url, "index_prefix": prefix},
+        )
+        result = runner.invoke(cli, ["--instance", str(instance), "init"])
+        if message:
+            assert result.exit_code == 1, result.output
+            assert "the search index could not be created" in result.output
+            assert message in result.output
+        else:
+            assert result.exit_code == 0, result.output
+            backend = ElasticsearchBackend(es_url, prefix)
+            try:
+                assert backend.current_index() is not None and backend.count() == 0
+            finally:
+                backend.close()
+
+
+def test_init_names_client_and_server_versions_when_they_do_not_fit(
+    store_file, es_url, prefix, tmp_path, monkeypatch
+):
+    from directory_search import elastic
+
+    monkeypatch.setattr(elastic, "client_version", lambda: (9, 1, 0))
+    instance = write_instance_file(
+        tmp_path / "city.toml",
+        f"sqlite:///{tmp_path / 'city.sqlite'}",
+        {"backend": "elasticsearch", "url": es_url, "index_prefix": prefix},
+    )
+    result = CliRunner().invoke(cli, ["--instance", str(instance), "init"])
+    assert result.exit_code == 1
+    (line,) = [x for x in result.output.splitlines() if x.startswith("Error")]
+    assert "client 9.1.0 cannot talk to Elasticsearch 7.10.2" in line
+    assert "pip install 'elasticsearch>=7.17,<8'" in line

@@ -70,6 +70,11 @@ FIELDS: dict[str, str] = {
     "status": "active or archived (aktiv, archiviert)",
 }
 REQUIRED_FIELDS = ("external_id", "title", "kind")
+#: Header names (normalised: ``_normal``) of a per-row carrier. An import belongs to the
+#: one carrier named on the command line; a city-wide list with a carrier per row would
+#: need the write path's permission rules (which carrier may write which offers), which
+#: do not exist yet, so such a column is refused rather than silently ignored.
+CARRIER_COLUMNS = frozenset({"träger", "traeger", "trager", "carrier", "anbieter"})
 MAPPING_SETTINGS = ("columns", "values", "defaults", "optional_columns")
 LIST_SEPARATORS = re.compile(r"\s*[;,]\s*")
 
@@ -403,6 +408,14 @@ class ColumnMapping:
                 doubled.add(key)
             found.setdefault(key, name)
             index.setdefault(key, position)
+        carrier = [found[key] for key in found if key in CARRIER_COLUMNS]
+        if carrier:
+            raise SourceError(
+                f"{source}: {self.noun} {carrier[0]!r} names a carrier per row, which an "
+                "import does not support: every offer of an import belongs to the carrier "
+                "given on the command line (directory import CARRIER ...); split the file "
+                f"by carrier and import each part for its carrier, or remove the {self.noun}"
+            )
         self.present = {}
         self.positions = {}
         missing: list[tuple[str, str]] = []

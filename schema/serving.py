@@ -1,0 +1,54 @@
+"""Running the app under uvicorn, with one process or a supervisor and N workers.
+
+A server that cannot start must exit with a non-zero status, so that a service manager
+sees the failure instead of a supervisor that respawns dying workers forever. Two
+things make that so: ``app_from_environment`` ends a worker that cannot open its
+instance with uvicorn's ``STARTUP_FAILURE`` status (uvicorn's supervisor then stops
+instead of respawning it), and ``run_server`` turns a supervisor stopped that way into
+a non-zero exit status (``uvicorn.run`` returns normally then).
+"""
+
+from __future__ import annotations
+
+import sys
+
+import uvicorn
+from uvicorn.config import STARTUP_FAILURE
+from uvicorn.supervisors import Multiprocess
+
+APP = "directory_schema.app:app_from_environment"
+
+
+class StartupFailure(SystemExit):
+    """Exit with uvicorn's ``STARTUP_FAILURE`` status after printing a one-line reason
+    to stderr (``str()`` is the reason)."""
+
+    def __init__(self, message: str):
+        super().__init__(STARTUP_FAILURE)
+        self.message = message
+        print(message, file=sys.stderr, flush=True)
+
+    def __str__(self) -> str:
+        return self.message
+
+
+def run_server(*, host: str, port: int, workers: int = 1, log_level: str = "info") -> int:
+    """Serve ``APP`` (the instance named by ``DIRECTORY_INSTANCE``) until stopped; return
+    the exit status: 0 after a signal, ``STARTUP_FAILURE`` when a worker could not
+    start."""
+    config = uvicorn.Config(
+        APP, factory=True, host=host, port=port, workers=workers, log_level=log_level
+    )
+    if workers <= 1:
+        config.load()  # a StartupFailure leaves here, before the socket is bound
+        server = uvicorn.Server(config)
+        server.run()
+        return 0 if server.started else STARTUP_FAILURE
+    sock = config.bind_socket()
+    supervisor = Multiprocess(config, sockets=[sock])
+    try:
+        supervisor.run()
+    finally:
+        sock.close()
+    failed = any(p.exitcode == STARTUP_FAILURE for p in supervisor.processes)
+    return STARTUP_FAILURE if failed else 0
