@@ -218,5 +218,7 @@ class Places:
 
 
 def _place(found: GeocodeResult, kind: str, label: str) -> Place:
-    # ~100 m: the point never needs to be more exact than the search it serves
-    return Place(round(found.lat, 3), round(found.lon, 3), kind, label)
+    if kind == "address":
+        # ~100 m: a client's home never needs to be known more exactly for a search
+        return Place(round(found.lat, 3), round(found.lon, 3), kind, label)
+    return Place(found.lat, found.lon, kind, label)

@@ -18,8 +18,10 @@
       L.circleMarker(data.center, { radius: 8, color: "#0b0c0c", fillColor: "#ffbf47", fillOpacity: 1 })
         .addTo(map).bindTooltip(holder.dataset.centerLabel || "");
       if (data.radius_m) {
-        var circle = L.circle(data.center, { radius: data.radius_m, color: "#00558a", fill: false }).addTo(map);
-        bounds.push(circle.getBounds().getNorthWest(), circle.getBounds().getSouthEast());
+        L.circle(data.center, { radius: data.radius_m, color: "#00558a", fill: false }).addTo(map);
+        // the circle's own bounds need a map view first; these need none
+        var around = L.latLng(data.center).toBounds(2 * data.radius_m);
+        bounds.push(around.getNorthWest(), around.getSouthEast());
       }
     }
     data.markers.forEach(function (m) {
