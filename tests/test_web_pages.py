@@ -8,7 +8,11 @@ import re
 
 import pytest
 
-from .web_fixtures import RecordedPage, WebServer, browser, page, web, web_directory  # noqa: F401
+from . import web_fixtures as wf
+from .web_fixtures import RecordedPage, WebServer
+
+# the fixtures of web_fixtures.py, used by name in this module
+web_directory, web, browser, page = wf.web_directory, wf.web, wf.browser, wf.page
 
 KNOWN_CAFE = "00000000-0000-4000-8000-000000000001"
 KNOWN_TREFF = "00000000-0000-4000-8000-000000000003"
@@ -129,7 +133,7 @@ def test_2_filters_narrow_the_results(page, web):
 
 
 @pytest.mark.parametrize("js", [False])
-def test_search_works_with_javascript_off(browser, web, js):  # noqa: F811
+def test_search_works_with_javascript_off(browser, web, js):
     context = browser.new_context(java_script_enabled=js)
     try:
         tab = context.new_page()
