@@ -2,10 +2,10 @@
 pages (``directory_web``) and the GraphQL API (``lang`` arguments) get them from.
 
 The directory's own labels are German (``model.KIND_LABELS``, the category labels of the
-instance, ``model.WEEKDAY_LABELS``); they are the message ids of the gettext catalogue
+instance); they are the message ids of the gettext catalogue
 ``directory_core/locales/<lang>/LC_MESSAGES/labels.po``. A label without a translation
 (e.g. a category a plugin added) stays German. Language names come from the CLDR data
-that Babel ships, so every language code gets a name in every page language.
+that Babel ships, so every language code gets a name in every page language; so do weekdays.
 
 The ``.po`` files are the only source: they are compiled in memory when first used
 (``compile_po``), so a fresh clone needs no build step.
@@ -20,6 +20,7 @@ from importlib.resources import files
 from pathlib import Path
 
 from babel import Locale
+from babel.dates import get_day_names
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
@@ -115,9 +116,12 @@ def category_label(category: Category, lang: str = DEFAULT_LANGUAGE) -> str:
 
 
 def weekday_label(weekday: str | int, lang: str = DEFAULT_LANGUAGE) -> str:
-    """A weekday ("mon" or 0 = Monday) spelled out."""
+    """A weekday ("mon" or 0 = Monday) spelled out, from CLDR (Babel's data: "Dienstag",
+    "Salı", "الثلاثاء"); German is the model's own ``WEEKDAY_LABELS``."""
     index = weekday if isinstance(weekday, int) else WEEKDAYS.index(weekday)
-    return translate(WEEKDAY_LABELS[index], lang)
+    if lang == DEFAULT_LANGUAGE:
+        return WEEKDAY_LABELS[index]
+    return str(get_day_names("wide", context="format", locale=lang)[index])
 
 
 def channel_label(channel: str, lang: str = DEFAULT_LANGUAGE) -> str:

@@ -6,7 +6,8 @@ Two catalogues:
 * ``messages`` (``web/locales``): the texts of the pages, extracted from the templates
   (``_()``, ``ngettext()``) and from ``N_()`` marks in the Python modules;
 * ``labels`` (``directory_core/locales``): the German labels of the directory's keys
-  (kinds, default categories, weekdays, channels, accessibility, schedule phrases).
+  (kinds, default categories, channels, accessibility, schedule phrases; weekday and
+  language names come from CLDR).
 
 ``python -m directory_web.catalogue`` adds new ids to every language's ``.po`` file (and
 drops ids no longer used); a translator then fills in the empty ``msgstr`` lines.
@@ -31,7 +32,7 @@ from directory_core.labels import (
     LANGUAGES,
 )
 from directory_core.labels import LOCALES as LABEL_LOCALES
-from directory_core.model import KIND_LABELS, WEEKDAY_LABELS
+from directory_core.model import KIND_LABELS
 
 from .i18n import LOCALES as PAGE_LOCALES
 
@@ -71,7 +72,6 @@ def label_messages() -> Catalog:
     ids = [
         *KIND_LABELS.values(),
         *(label for _key, label, _parent in DEFAULT_CATEGORIES),
-        *WEEKDAY_LABELS,
         *CHANNEL_LABELS.values(),
         *ACCESSIBILITY_LABELS.values(),
         *SCHEDULE_PHRASES,
