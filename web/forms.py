@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from directory_search.base import GeoPoint, SearchQuery
@@ -205,16 +206,20 @@ class Places:
             if name_key(district.name).startswith(wanted) or district.key.startswith(wanted):
                 found.append({"value": district.name, "label": district.name})
         city = self.directory.instance.city
-        for code in sorted(self.gazetteer.postcodes_in(city, include_shared_points=True)):
+        for code in self.postcodes:
             if code.startswith(wanted):
                 found.append({"value": code, "label": f"{code} {city}"})
         return found[:limit]
 
+    @cached_property
+    def postcodes(self) -> list[str]:
+        """The city's postcodes (looked up once: it scans the whole gazetteer)."""
+        city = self.directory.instance.city
+        return sorted(self.gazetteer.postcodes_in(city, include_shared_points=True))
+
     def choices(self) -> list[str]:
         """Every district name and postcode of the city (the form's ``<datalist>``)."""
-        city = self.directory.instance.city
-        codes = sorted(self.gazetteer.postcodes_in(city, include_shared_points=True))
-        return [d.name for d in self.directory.districts] + codes
+        return [d.name for d in self.directory.districts] + self.postcodes
 
 
 def _place(found: GeocodeResult, kind: str, label: str) -> Place:

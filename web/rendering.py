@@ -64,6 +64,7 @@ class Renderer:
                 trim_blocks=True,
                 lstrip_blocks=True,
                 undefined=jinja2.StrictUndefined,
+                auto_reload=False,  # templates change with a deployment, not while serving
             )
             env.install_gettext_translations(page_translations(lang), newstyle=True)
             env.globals.update(self._label_helpers(lang))

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import math
+import time
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
@@ -66,13 +67,24 @@ def category_groups(site: Site) -> list[CategoryGroup]:
     ]
 
 
-def offices(site: Site) -> list[Any]:
-    """The advice offices (Seniorenbüros) of the instance, for "made by" on a handout."""
+OFFICES_MAX_AGE_SECONDS = 60.0
+
+
+def offices(site: Site) -> list[tuple[str, str]]:
+    """(id, title) of the advice offices (Seniorenbüros) of the instance, for "made by"
+    on a handout. Kept for a minute: loading them costs more than the rest of a results
+    page, and a new office may well wait that long."""
+    now = time.monotonic()
+    cached = site.cache.get("offices")
+    if cached is not None and now - cached[0] < OFFICES_MAX_AGE_SECONDS:
+        return cached[1]
     found = site.directory.search(
         SearchQuery(kinds=("advice_office",), sort="title", limit=50, want_total=False)
     )
     loaded = site.directory.get_many([hit.id for hit in found.hits])
-    return [loaded[hit.id] for hit in found.hits if hit.id in loaded]
+    result = [(hit.id, loaded[hit.id].title) for hit in found.hits if hit.id in loaded]
+    site.cache["offices"] = (now, result)
+    return result
 
 
 def form_context(site: Site, form: SearchForm) -> dict[str, Any]:
