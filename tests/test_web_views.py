@@ -7,14 +7,20 @@ from __future__ import annotations
 import dataclasses
 from datetime import UTC, datetime
 
+import httpx
 import pytest
+from directory_schema.app import create_app
 from directory_web.pages.handout import qr_svg
 from directory_web.rendering import MapSettings
 from directory_web.views import format_distance, offer_view, tel_href
 
+from directory_core.directory import open_directory
 from directory_core.instance import InstanceError, parse_instance
+from directory_core.model import Contact, Location, Offer
 
+from .conftest import dortmund_instance_at
 from .helpers import instance_data
+from .test_graphql_extra import example_plugins
 
 NOW = datetime(2026, 6, 1, tzinfo=UTC)
 
@@ -78,3 +84,28 @@ def test_tile_server_is_an_instance_setting(tmp_path):
     assert own.web.tile_url == "https://tiles.example.org/{z}/{x}/{y}.png"
     with pytest.raises(InstanceError, match=r"web.tile_url: must be an http\(s\) URL"):
         parse_instance(instance_data(tmp_path, web={"tile_url": "tiles.example.org"}))
+
+
+def test_offer_page_shows_custom_fields_by_their_labels(tmp_path, serve):
+    directory = open_directory(
+        dortmund_instance_at(tmp_path / "d.sqlite"), extra_plugins=example_plugins()
+    )
+    try:
+        offer = Offer(
+            title="Mittagstisch mit Fahrdienst",
+            kind="service",
+            carrier="awo",
+            categories=["care.meals"],
+            location=Location(51.4847, 7.4996),
+            contact=Contact(phone="0231 1"),
+            extra={"awo": {"transport_service": True, "meals_on_wheels_zone": "nord"}},
+        )
+        directory.save([offer])
+        server = serve(create_app(directory, sync_interval=None))
+        page = httpx.get(f"{server.url}/offer/{offer.id}").text
+        assert "<dt>Fahrdienst</dt><dd>ja</dd>" in page
+        assert "<dt>Essen-auf-Rädern-Zone</dt><dd>nord</dd>" in page
+        english = httpx.get(f"{server.url}/offer/{offer.id}?lang=en").text
+        assert "<dt>Fahrdienst</dt><dd>yes</dd>" in english  # the carrier's own label
+    finally:
+        directory.close()
