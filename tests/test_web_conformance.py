@@ -75,3 +75,16 @@ def test_results_page_matches_graphql(web, params, near, radius, filter_):
     for facet in api["facets"]["kinds"]:
         assert f'value="{facet["value"].lower()}"' in page.text
     assert api["totalCount"] > 0
+
+
+def test_an_empty_form_searches_the_whole_city_by_title(web):
+    sent = httpx.post(f"{web.url}/search", data={"where": "", "radius": "5"})
+    assert sent.status_code == 303
+    page = httpx.get(f"{web.url}{sent.headers['location']}")
+    response = httpx.post(
+        f"{web.url}/graphql",
+        json={"query": "{ offers(sort: TITLE, first: 10) { totalCount edges { node { id } } } }"},
+    )
+    api = response.json()["data"]["offers"]
+    assert OFFER_ID.findall(page.text) == [e["node"]["id"] for e in api["edges"]]
+    assert int(TOTAL.search(page.text).group(1)) == api["totalCount"]

@@ -27,8 +27,10 @@ def test_reading_trims_and_keeps_lists():
     assert len(_form(q="a" * 1000).text) == 200
 
 
-def test_an_empty_form_is_not_a_search():
+def test_a_bare_url_is_not_a_search_but_an_empty_form_is():
     assert not SearchForm().submitted
+    assert not _form().submitted
+    assert _form(radius="5").submitted  # sent as it is: the whole city, by title
     assert _form(radius="all").submitted
     assert _form(free="1").submitted
 

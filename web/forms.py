@@ -60,6 +60,7 @@ class SearchForm:
     day: str = ""
     channels: list[str] = field(default_factory=list)
     page: int = 1
+    sent: bool = False  # the form was sent (it always has a radius), even if empty
     errors: dict[str, str] = field(default_factory=dict)  # field -> message id
 
     @classmethod
@@ -81,13 +82,16 @@ class SearchForm:
             day=str(data.get("day") or ""),
             channels=[str(v) for v in data.getlist("channel") if v],
             page=page,
+            sent="radius" in data,
         )
 
     @property
     def submitted(self) -> bool:
-        """Whether anything was asked (an empty GET ``/search`` shows just the form)."""
+        """Whether a search was asked for (a bare GET ``/search`` shows just the form; a
+        form sent empty searches the whole city)."""
         return bool(
-            self.where
+            self.sent
+            or self.where
             or self.categories
             or self.kind
             or self.text
