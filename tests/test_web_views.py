@@ -18,9 +18,13 @@ from directory_core.directory import open_directory
 from directory_core.instance import InstanceError, parse_instance
 from directory_core.model import Contact, Location, Offer
 
+from . import web_fixtures as wf
 from .conftest import dortmund_instance_at
 from .helpers import instance_data
 from .test_graphql_extra import example_plugins
+
+web_directory, web = wf.web_directory, wf.web
+KNOWN_CAFE = "00000000-0000-4000-8000-000000000001"
 
 NOW = datetime(2026, 6, 1, tzinfo=UTC)
 
@@ -109,3 +113,13 @@ def test_offer_page_shows_custom_fields_by_their_labels(tmp_path, serve):
         assert "<dt>Fahrdienst</dt><dd>yes</dd>" in english  # the carrier's own label
     finally:
         directory.close()
+
+
+def test_the_handout_language_is_not_remembered_for_the_counsellor(web):
+    handout = httpx.get(f"{web.url}/handout", params={"offer": KNOWN_CAFE, "lang": "tr"})
+    assert handout.status_code == 200 and 'lang="tr"' in handout.text
+    assert "set-cookie" not in handout.headers
+    switched = httpx.get(f"{web.url}/", params={"lang": "tr"})
+    assert "lang=tr" in switched.headers["set-cookie"]
+    empty = httpx.get(f"{web.url}/handout", params={"offer": "not-an-id"})
+    assert empty.status_code == 400

@@ -92,11 +92,13 @@ class Renderer:
         *,
         status_code: int = 200,
         private: bool = False,
+        remember_language: bool = True,
         **context: Any,
     ) -> HTMLResponse:
         """The HTML response of ``template``. ``private``: the page shows what the
         counsellor typed about the client (an address, free text), so no cache may keep
-        it. A ``lang`` query parameter is remembered in a cookie."""
+        it. A ``lang`` query parameter is remembered in a cookie unless
+        ``remember_language`` is false (the handout's language is the client's)."""
         html = (
             self.environment(lang)
             .get_template(template)
@@ -119,7 +121,7 @@ class Renderer:
         if private:
             response.headers["Cache-Control"] = "no-store"
         wanted = request.query_params.get("lang")
-        if wanted in labels.LANGUAGES and template != "handout.html":
+        if wanted in labels.LANGUAGES and remember_language:
             response.set_cookie(COOKIE, wanted, max_age=365 * 24 * 3600, samesite="lax")
         return response
 

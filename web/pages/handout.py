@@ -73,6 +73,8 @@ def routes(site: Site) -> list[Route]:
             office_id = ""
         context = await anyio.to_thread.run_sync(build, request, lang, ids, office_id)
         status = 200 if context["blocks"] else 400
-        return site.renderer.page(request, "handout.html", lang, status_code=status, **context)
+        return site.renderer.page(
+            request, "handout.html", lang, status_code=status, remember_language=False, **context
+        )
 
     return [Route("/handout", handout, methods=["GET"])]
