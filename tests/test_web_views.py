@@ -123,3 +123,11 @@ def test_the_handout_language_is_not_remembered_for_the_counsellor(web):
     assert "lang=tr" in switched.headers["set-cookie"]
     empty = httpx.get(f"{web.url}/handout", params={"offer": "not-an-id"})
     assert empty.status_code == 400
+
+
+def test_search_down_is_a_clear_page(directory, serve):
+    server = serve(create_app(directory, sync_interval=None))
+    directory.search_backend.close()
+    response = httpx.get(f"{server.url}/search", params={"where": "44263", "radius": "5"})
+    assert response.status_code == 503
+    assert "Die Suche ist gerade nicht verfügbar" in response.text

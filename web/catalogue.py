@@ -107,6 +107,12 @@ def update(domain: str) -> list[Path]:
         catalog = read_catalogue(domain, lang)
         catalog.update(template, no_fuzzy_matching=True)
         catalog.obsolete.clear()
+        catalog.project, catalog.version = "seniorennetz-directory", "0.1"
+        catalog.copyright_holder = "the seniorennetz-directory authors"
+        catalog.msgid_bugs_address = ""
+        catalog.last_translator = ""
+        catalog.language_team = ""
+        catalog.fuzzy = False
         path = po_path(domain, lang)
         path.parent.mkdir(parents=True, exist_ok=True)
         with path.open("wb") as handle:
