@@ -16,6 +16,7 @@ ROOTS = {
     "directory_schema": "schema",
     "directory_search": "search",
     "directory_hsds": "hsds",
+    "directory_web": "web",
 }
 
 

@@ -19,6 +19,7 @@ from typing import Any
 import anyio.to_thread
 import strawberry
 from directory_search.base import SearchError, SearchMisconfigured, SearchUnavailable
+from directory_web import web_routes
 from graphql import GraphQLError
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -204,6 +205,10 @@ def create_app(
             Route("/graphql", graphql, methods=["GET", "POST"]),
             Route("/healthz", healthz, methods=["GET"]),
             Mount("/hsds", app=create_hsds_app(directory)),
+            # The web pages (counsellor search, offer pages, handout): a front door of
+            # their own that calls only the directory. Mounted here until app assembly
+            # moves out of the GraphQL package.
+            Mount("/", routes=web_routes(directory)),
         ],
         lifespan=lifespan,
     )
