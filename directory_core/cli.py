@@ -133,7 +133,7 @@ def demo(ctx: click.Context, samples: int) -> None:
 @click.option("--workers", default=1, show_default=True, type=int)
 @click.pass_context
 def serve(ctx: click.Context, with_demo: bool, host: str, port: int, workers: int) -> None:
-        """Run the server: the pages at /, GraphQL at /graphql (GraphiQL), status at /healthz."""
+    """Run the server: the pages at /, GraphQL at /graphql (GraphiQL), status at /healthz."""
     from directory_schema.extra import ExtraTypes
     from directory_schema.serving import run_server
     from directory_search.base import SearchMisconfigured, SearchUnavailable
