@@ -113,6 +113,7 @@ def serve(ctx: click.Context, with_demo: bool, host: str, port: int, workers: in
         port=port,
         workers=workers,
         log_level="info",
+        server_header=False,  # do not tell every client which server software runs
     )
 
 

@@ -1,5 +1,9 @@
 """The web application: GraphQL at ``/graphql`` (GraphiQL in a browser), ``/healthz``.
 
+Every response carries the security headers of ``headers.py``; the GraphQL endpoint is
+guarded by ``http.py`` (limits, error masking, work in threads), ``/healthz`` answers
+anonymous callers briefly (``health.py``).
+
 ``create_app(directory)`` serves one open directory; ``app_from_environment()`` is the
 factory ``directory serve`` hands to uvicorn (``DIRECTORY_INSTANCE`` names the instance
 file). While the app runs, a background task applies the store's outbox to the search
@@ -21,13 +25,11 @@ import strawberry
 from directory_search.base import SearchError
 from graphql import GraphQLError
 from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
-from strawberry.asgi import GraphQL
-from strawberry.extensions import MaskErrors, ParserCache, ValidationCache
+from starlette.middleware import Middleware
+from starlette.responses import HTMLResponse, Response
+from starlette.routing import Mount, Route
+from strawberry.extensions import DisableIntrospection
 from strawberry.types import ExecutionContext
-from strawberry.utils.logging import StrawberryLogger
 
 from directory_core.directory import Directory, open_directory
 from directory_core.instance import InstanceError, Limits, load_instance
@@ -36,9 +38,12 @@ from directory_core.store import StoreError
 
 from .cache import DEFAULT_SIZE as DEFAULT_CACHE_SIZE
 from .cache import OfferCache
-from .errors import PublicError
 from .execution import FastExecutionContext
 from .extra import ExtraTypes, query_type
+from .graphiql import ASSETS_PATH, PAGE, graphiql_assets
+from .headers import SecurityHeaders
+from .health import healthz_endpoint
+from .http import GuardedGraphQL, hide_query_strings, log_errors
 from .limits import limit_extensions
 from .query import Query
 
@@ -49,27 +54,13 @@ ENV_INSTANCE = "DIRECTORY_INSTANCE"
 
 
 class DirectorySchema(strawberry.Schema):
-    """Logs client mistakes briefly (no stack trace) and everything else in full."""
+    """Logs client mistakes briefly (no stack trace, no message) and internal errors in
+    full, each with the request id (``http.log_errors``)."""
 
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:
-        for error in errors:
-            if error.original_error is None or isinstance(error.original_error, PublicError):
-                log.info("GraphQL request refused: %s", error.message)
-            else:
-                StrawberryLogger.error(error, execution_context)
-
-
-def _mask(error: GraphQLError) -> bool:
-    """Hide the message of unexpected exceptions in resolvers (it may hold internals);
-    errors from parsing, validation and our own ``PublicError`` stay readable."""
-    original = error.original_error
-    return (
-        error.path is not None
-        and original is not None
-        and not isinstance(original, PublicError | GraphQLError)
-    )
+        log_errors(errors, execution_context.context if execution_context else None)
 
 
 def build_schema(
@@ -77,27 +68,29 @@ def build_schema(
     extra: ExtraTypes | None = None,
     *,
     execution_context_class: type = FastExecutionContext,
+    introspection: bool = True,
 ) -> strawberry.Schema:
     """The GraphQL schema with the query limits of an instance and the typed custom
     fields of its plugins (``extra.py``).
 
     ``execution_context_class``: graphql-core's way through fields; the default takes a
-    shortcut for plain fields (``execution.py``).
+    shortcut for plain fields (``execution.py``). ``introspection``: whether
+    ``__schema`` and ``__type`` may be asked for. Errors are masked by the HTTP view
+    (``http.GuardedGraphQL``).
     """
+    extensions: list[Any] = [*limit_extensions(limits)]
+    if not introspection:
+        extensions.append(DisableIntrospection)
     return DirectorySchema(
         query=query_type(extra, Query) if extra is not None else Query,
         execution_context_class=execution_context_class,
-        extensions=[
-            *limit_extensions(limits),
-            ParserCache,
-            ValidationCache,
-            lambda: MaskErrors(should_mask_error=_mask, error_message="Internal server error."),
-        ],
+        extensions=extensions,
     )
 
 
-class DirectoryGraphQL(GraphQL):
-    """Strawberry's ASGI view with the directory in the context (``info.context``)."""
+class DirectoryGraphQL(GuardedGraphQL):
+    """The guarded GraphQL view (``http.py``) with the directory in the context
+    (``info.context``) and GraphiQL from the app's own files (``graphiql.py``)."""
 
     def __init__(
         self,
@@ -107,7 +100,7 @@ class DirectoryGraphQL(GraphQL):
         extra: ExtraTypes,
         **options: Any,
     ):
-        super().__init__(schema, **options)
+        super().__init__(schema, directory.instance.limits, **options)
         self.directory = directory
         self.offers = offers
         self.extra = extra
@@ -120,6 +113,9 @@ class DirectoryGraphQL(GraphQL):
             "offers": self.offers,
             "extra": self.extra,
         }
+
+    async def render_graphql_ide(self, request: Any) -> Response:
+        return HTMLResponse(PAGE)
 
 
 async def _sync_forever(directory: Directory, interval: float) -> None:
@@ -151,16 +147,15 @@ def create_app(
     ``offer_cache_size``: offers kept in memory (``cache.OfferCache``; 0: none).
     """
     extra = ExtraTypes(directory.custom_fields)
+    settings = directory.instance.server
     graphql = DirectoryGraphQL(
-        build_schema(directory.instance.limits, extra),
+        build_schema(directory.instance.limits, extra, introspection=settings.introspection),
         directory,
         OfferCache(directory, offer_cache_size),
         extra,
+        graphql_ide="graphiql" if settings.graphiql else None,
     )
-
-    async def healthz(request: Request) -> Response:
-        status = await anyio.to_thread.run_sync(directory.health)
-        return JSONResponse(status, status_code=200 if status.get("ok") else 503)
+    hide_query_strings()
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -177,12 +172,16 @@ def create_app(
             if on_shutdown is not None:
                 on_shutdown()
 
+    routes = [
+        Route("/graphql", graphql, methods=["GET", "POST"]),
+        Route("/healthz", healthz_endpoint(directory), methods=["GET"]),
+    ]
+    if settings.graphiql:
+        routes.append(Mount(ASSETS_PATH, graphiql_assets()))
     return Starlette(
-        routes=[
-            Route("/graphql", graphql, methods=["GET", "POST"]),
-            Route("/healthz", healthz, methods=["GET"]),
-        ],
+        routes=routes,
         lifespan=lifespan,
+        middleware=[Middleware(SecurityHeaders, img_src=settings.img_src)],
     )
 
 

@@ -312,9 +312,11 @@ class GraphQLClient:
         self.http = httpx.Client(base_url=url, timeout=30)
 
     def post(self, query: str, **variables: Any) -> dict[str, Any]:
-        """The JSON response (HTTP 200 required: errors come as GraphQL errors)."""
+        """The JSON response (HTTP 200 required: errors come as GraphQL errors; 400 for
+        a request refused as a whole, e.g. over a limit)."""
         response = self.http.post("/graphql", json={"query": query, "variables": variables})
-        assert response.status_code == 200, response.text
+        refused = response.status_code == 400 and response.json().get("data") is None
+        assert response.status_code == 200 or refused, response.text
         return response.json()
 
     def data(self, query: str, **variables: Any) -> dict[str, Any]:

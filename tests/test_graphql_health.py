@@ -17,10 +17,16 @@ from directory_core.directory import open_directory
 from .conftest import DORTMUND_FILE, build_known_offers, dortmund_instance_at
 
 
-def test_healthz_reports_store_and_search(known_server):
-    response = httpx.get(f"{known_server.url}/healthz")
+def test_healthz_reports_store_and_search(known_directory, serve):
+    known_directory.instance.server.health_details = True  # or the admin token
+    try:
+        server = serve(create_app(known_directory, sync_interval=None))
+        response = httpx.get(f"{server.url}/healthz")
+    finally:
+        known_directory.instance.server.health_details = False
     assert response.status_code == 200
     health = response.json()
+    assert health["status"] == "ok"
     assert health["ok"] is True
     assert health["instance"] == "dortmund"
     assert health["store"]["ok"] is True
@@ -33,11 +39,13 @@ def test_healthz_reports_store_and_search(known_server):
 
 
 def test_healthz_is_503_when_the_search_index_is_down(directory, serve):
+    directory.instance.server.health_details = True
     server = serve(create_app(directory, sync_interval=None))
     directory.search_backend.close()
     response = httpx.get(f"{server.url}/healthz")
     assert response.status_code == 503
     health = response.json()
+    assert health["status"] == "down"
     assert health["ok"] is False
     assert health["store"]["ok"] is True
     assert health["search"]["ok"] is False
@@ -77,11 +85,15 @@ def test_unexpected_errors_are_masked(directory, serve, graphql_client, caplog):
 
     directory.save([build_known_offers()["cafe"]])
     directory.store.get_offers = broken
-    with caplog.at_level(logging.ERROR, logger="strawberry.execution"):
+    with caplog.at_level(logging.ERROR, logger="directory_schema.http"):
         result = client.post("{ offers { edges { node { title } } } }")
-    assert result["errors"][0]["message"] == "Internal server error."
+    [error] = result["errors"]
+    request_id = error["extensions"]["requestId"]
+    assert error["message"] == f"Internal server error (request {request_id})."
+    assert error["extensions"]["code"] == "INTERNAL_SERVER_ERROR"
     assert "secret" not in str(result)
     assert "secret" in caplog.text  # but the log has it, for the operator
+    assert f"request {request_id}" in caplog.text  # with the id the client was told
 
 
 # -- start-up ------------------------------------------------------------------------------
