@@ -94,6 +94,12 @@ def parse_query(query: str, max_tokens: int) -> list[Any]:
             document = parse(query, max_tokens=max_tokens)
         except RecursionError:  # brackets nested far deeper than any limit allows
             raise LimitError("max_query_depth", "The query is nested too deeply") from None
+        except GraphQLError as exc:
+            if f"more than {max_tokens} tokens" in exc.message:
+                raise LimitError(
+                    "max_tokens", f"The query has more than {max_tokens} tokens"
+                ) from None
+            raise
         entry = [document, None]
         DOCUMENTS.put(key, entry)
     return entry
