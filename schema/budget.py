@@ -201,9 +201,7 @@ def measure(
             fragments.setdefault(definition.name.value, definition)
         elif isinstance(definition, OperationDefinitionNode):
             operations.append(definition)
-    named = [
-        op for op in operations if op.name is not None and op.name.value == operation_name
-    ]
+    named = [op for op in operations if op.name is not None and op.name.value == operation_name]
     measurer = _Measurer(schema, fragments, variables or {}, default_first)
     result = _NOTHING
     for operation in named or operations:

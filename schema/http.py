@@ -27,6 +27,7 @@ from __future__ import annotations
 import contextvars
 import json
 import logging
+import re
 import uuid
 from functools import partial
 from typing import Any
@@ -44,7 +45,7 @@ from strawberry.types.graphql import OperationType
 
 from directory_core.instance import Limits
 
-from .errors import PublicError
+from .errors import QUOTE_LENGTH, PublicError
 from .limits import CODE as LIMIT_CODE
 from .limits import LimitError
 
@@ -120,8 +121,15 @@ def check_variables(variables: Any, limits: Limits) -> None:
             )
 
 
+_LONG_QUOTE = re.compile(r"""(['"])([^'"]{""" + str(QUOTE_LENGTH + 1) + r""",})\1""")
+
+
 def cap(message: str, length: int = MAX_MESSAGE_LENGTH) -> str:
-    """``message`` cut to ``length`` characters (with "…")."""
+    """``message`` with every long quoted value cut to ``QUOTE_LENGTH`` characters, and
+    cut to ``length`` characters as a whole (with "…")."""
+    message = _LONG_QUOTE.sub(
+        lambda m: f"{m.group(1)}{m.group(2)[: QUOTE_LENGTH - 1]}…{m.group(1)}", message
+    )
     return message if len(message) <= length else message[: length - 1] + "…"
 
 
@@ -219,8 +227,7 @@ class GuardedGraphQL(GraphQL):
         if not isinstance(value, dict):
             raise RequestRefused(
                 400,
-                "The request must be a JSON object such as "
-                '{"query": "...", "variables": {...}}',
+                'The request must be a JSON object such as {"query": "...", "variables": {...}}',
             )
         return value
 
@@ -312,7 +319,7 @@ class GuardedGraphQL(GraphQL):
                 path=error.path,
                 extensions={"code": INTERNAL_CODE, "requestId": request_id},
             )
-        if len(error.message) > MAX_MESSAGE_LENGTH and not isinstance(
+        if len(error.message) > QUOTE_LENGTH and not isinstance(
             error.original_error, PublicError
         ):  # graphql-core's messages quote values; ours quote at most QUOTE_LENGTH
             return GraphQLError(

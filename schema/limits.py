@@ -95,6 +95,8 @@ def parse_query(query: str, max_tokens: int) -> list[Any]:
         except RecursionError:  # brackets nested far deeper than any limit allows
             raise LimitError("max_query_depth", "The query is nested too deeply") from None
         except GraphQLError as exc:
+            if "nested too deeply" in exc.message:  # graphql-core's own nesting guard
+                raise LimitError("max_query_depth", "The query is nested too deeply") from None
             if f"more than {max_tokens} tokens" in exc.message:
                 raise LimitError(
                     "max_tokens", f"The query has more than {max_tokens} tokens"
@@ -159,8 +161,7 @@ def check_limits(
     if depth > limits.max_query_depth:
         raise LimitError(
             "max_query_depth",
-            f"The query nests fields {depth} levels deep; at most {limits.max_query_depth} "
-            "allowed",
+            f"The query nests fields {depth} levels deep; at most {limits.max_query_depth} allowed",
         )
     if found.aliases > limits.max_aliases:
         raise LimitError(

@@ -74,8 +74,7 @@ def test_introspection_does_not_count_towards_depth():
 def test_unknown_fragments_and_cycles_are_left_to_validation():
     assert figures("{ categories { ...Missing } }").cost == LIST_SIZE_ESTIMATE
     cycle = (
-        "{ categories { ...A } } "
-        "fragment A on Category { ...B } fragment B on Category { ...A }"
+        "{ categories { ...A } } fragment A on Category { ...B } fragment B on Category { ...A }"
     )
     assert figures(cycle).cost == LIST_SIZE_ESTIMATE
 
