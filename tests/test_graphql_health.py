@@ -249,3 +249,64 @@ def test_startup_with_an_unknown_plugin(monkeypatch, tmp_path):
     monkeypatch.setenv("DIRECTORY_STORE_URL", f"sqlite:///{store}")
     with pytest.raises(SystemExit, match="no-such-plugin"):
         _app_from_environment()
+
+
+# -- who sees what of /healthz (issue 8, finding 9) -------------------------------------------
+
+ADMIN_TOKEN = "test-admin-token-0123456789"
+
+
+@pytest.fixture
+def health_server(directory, serve):
+    directory.instance.server.admin_token = ADMIN_TOKEN
+    return serve(create_app(directory, sync_interval=None))
+
+
+def test_anonymous_callers_get_only_the_status(health_server, directory):
+    response = httpx.get(f"{health_server.url}/healthz")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+    for secret in (directory.instance.store_url, "sqlite", "revision", "dortmund"):
+        assert secret not in response.text
+
+
+@pytest.mark.parametrize(
+    "authorization",
+    [None, "Bearer wrong-token", f"Basic {ADMIN_TOKEN}", ADMIN_TOKEN, "Bearer x"],
+)
+def test_a_wrong_or_missing_token_gets_the_status_only(health_server, authorization):
+    headers = {"Authorization": authorization} if authorization else {}
+    response = httpx.get(f"{health_server.url}/healthz", headers=headers)
+    assert response.json() == {"status": "ok"}
+
+
+def test_the_admin_token_unlocks_the_full_report(health_server):
+    response = httpx.get(
+        f"{health_server.url}/healthz", headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}
+    )
+    report = response.json()
+    assert report["status"] == "ok"
+    assert report["store"]["dialect"] == "sqlite"
+    assert report["search"]["backend"] == "embedded"
+
+
+def test_down_is_503_and_says_only_down(health_server, directory):
+    directory.search_backend.close()
+    response = httpx.get(f"{health_server.url}/healthz")
+    assert response.status_code == 503
+    assert response.json() == {"status": "down"}
+
+
+def test_degraded_is_200(directory):
+    from directory_schema.health import health_status
+
+    assert health_status({"ok": True, "degraded": True}) == "degraded"
+    assert health_status({"ok": True}) == "ok"
+    assert health_status({"ok": False, "degraded": True}) == "down"
+
+
+def test_the_admin_token_can_come_from_the_environment(monkeypatch, tmp_path):
+    from directory_core.instance import load_instance
+
+    monkeypatch.setenv("DIRECTORY_ADMIN_TOKEN", "from-env")
+    assert load_instance(DORTMUND_FILE).server.admin_token == "from-env"
