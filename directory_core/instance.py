@@ -36,7 +36,7 @@ class Limits:
     max_tokens: int = 4000
     # fields a query may resolve, counting each field once per list item it sits in
     # (lists with `first` by its value, other lists as LIST_SIZE_ESTIMATE items)
-    max_query_cost: int = 50_000
+    max_query_cost: int = 200_000
     max_body_bytes: int = 65_536
     max_variables_bytes: int = 16_384
     max_variable_list_length: int = 100

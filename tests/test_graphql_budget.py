@@ -120,7 +120,7 @@ def test_the_shared_serializers_are_bounded_by_bytes(known_directory):
     padding = "#" + "x" * 50_000
     for i in range(120):  # 6 MB of query text in total
         result = schema.execute_sync(
-            f"{{ districts {{ key name }} }} {padding}{i}",
+            f"{{ offers(first: 2) {{ edges {{ node {{ title }} }} }} }} {padding}{i}",
             context_value={"directory": known_directory},
         )
         assert not result.errors
