@@ -173,6 +173,12 @@ class GuardedGraphQL(GraphQL):
         try:
             if request.method == "POST":
                 await self._read_body(request)
+            elif len(request.scope.get("query_string", b"")) > self.limits.max_body_bytes:
+                raise _over(
+                    "max_body_bytes",
+                    f"The query string is longer than {self.limits.max_body_bytes} bytes",
+                    414,
+                )
             return await super().run(request)
         except RequestRefused as refused:
             reason = refused.limit or f"HTTP {refused.status}"

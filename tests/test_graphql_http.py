@@ -87,6 +87,17 @@ def test_a_body_without_content_length_is_cut_off_at_the_limit(known_server):
     refused(response, 413, limit="max_body_bytes")
 
 
+def test_a_long_query_string_is_refused(directory, serve):
+    directory.instance.limits = dataclasses.replace(Limits(), max_body_bytes=1_000)
+    server = serve(create_app(directory, sync_interval=None))
+    response = httpx.get(
+        f"{server.url}/graphql",
+        params={"query": "{ __typename } #" + "x" * 2_000},
+        headers={"Accept": "application/json"},
+    )
+    refused(response, 414, limit="max_body_bytes")
+
+
 def test_a_long_list_in_variables_is_refused(known_server):
     response = httpx.post(
         f"{known_server.url}/graphql",
