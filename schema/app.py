@@ -139,17 +139,24 @@ def create_app(
     sync_interval: float | None = SYNC_INTERVAL_SECONDS,
     on_shutdown: Callable[[], None] | None = None,
     offer_cache_size: int = DEFAULT_CACHE_SIZE,
+    execution_context_class: type = FastExecutionContext,
 ) -> Starlette:
     """The Starlette app serving ``directory``.
 
     ``sync_interval``: seconds between index syncs (``None``: no background sync).
     ``on_shutdown`` runs after the sync task has stopped (e.g. ``directory.close``).
     ``offer_cache_size``: offers kept in memory (``cache.OfferCache``; 0: none).
+    ``execution_context_class``: as for ``build_schema`` (the tests run both).
     """
     extra = ExtraTypes(directory.custom_fields)
     settings = directory.instance.server
     graphql = DirectoryGraphQL(
-        build_schema(directory.instance.limits, extra, introspection=settings.introspection),
+        build_schema(
+            directory.instance.limits,
+            extra,
+            execution_context_class=execution_context_class,
+            introspection=settings.introspection,
+        ),
         directory,
         OfferCache(directory, offer_cache_size),
         extra,

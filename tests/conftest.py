@@ -335,12 +335,22 @@ class GraphQLClient:
         self.http.close()
 
 
-@pytest.fixture(scope="session")
-def known_server(known_directory: Directory) -> Iterator[RunningServer]:
-    """A real uvicorn server answering for ``known_directory``."""
+@pytest.fixture(scope="session", params=["fast-path", "graphql-core"])
+def known_server(known_directory: Directory, request: pytest.FixtureRequest):
+    """A real uvicorn server answering for ``known_directory``; every test using it runs
+    twice: with the plain-field fast path (``execution.py``) and with graphql-core's own
+    executor, so both give the same answers over HTTP."""
     from directory_schema.app import create_app
+    from directory_schema.execution import FastExecutionContext
+    from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
-    with running_server(create_app(known_directory)) as server:
+    executor = {
+        "fast-path": FastExecutionContext,
+        "graphql-core": StrawberryGraphQLCoreExecutionContext,
+    }[request.param]
+    with running_server(
+        create_app(known_directory, execution_context_class=executor)
+    ) as server:
         yield server
 
 
