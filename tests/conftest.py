@@ -348,9 +348,7 @@ def known_server(known_directory: Directory, request: pytest.FixtureRequest):
         "fast-path": FastExecutionContext,
         "graphql-core": StrawberryGraphQLCoreExecutionContext,
     }[request.param]
-    with running_server(
-        create_app(known_directory, execution_context_class=executor)
-    ) as server:
+    with running_server(create_app(known_directory, execution_context_class=executor)) as server:
         yield server
 
 
