@@ -256,6 +256,7 @@ class GuardedGraphQL(GraphQL):
             raise RequestRefused(400, "No GraphQL query found in the request")
         run = partial(
             self._execute_in_thread,
+            request_adapter.method,
             request_data.query,
             root_value=root_value,
             variable_values=request_data.variables,
@@ -286,7 +287,9 @@ class GuardedGraphQL(GraphQL):
             sub_response.status_code = 400
         return result
 
-    def _execute_in_thread(self, query: str, **options: Any) -> tuple[ExecutionResult, str | None]:
+    def _execute_in_thread(
+        self, method: str, query: str, **options: Any
+    ) -> tuple[ExecutionResult, str | None]:
         """Run the operation (in a worker thread) and encode its data, so that neither
         the work nor the size of a large answer weighs on the event loop."""
         from strawberry.exceptions import MissingQueryError
@@ -300,7 +303,7 @@ class GuardedGraphQL(GraphQL):
         except CannotGetOperationTypeError as exc:
             raise RequestRefused(400, exc.as_http_error_reason()) from None
         except InvalidOperationTypeError as exc:
-            raise RequestRefused(400, exc.as_http_error_reason("POST")) from None
+            raise RequestRefused(400, exc.as_http_error_reason(method)) from None
         except MissingQueryError:
             raise RequestRefused(400, "No GraphQL query found in the request") from None
         encoded = None

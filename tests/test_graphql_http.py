@@ -240,6 +240,55 @@ def test_brackets_nested_past_pythons_recursion_limit_are_a_limit(known_server):
     assert "recursion" not in message
 
 
+def test_an_internal_error_outside_any_field_is_masked_too():
+    from directory_schema.http import GuardedGraphQL, is_internal
+    from graphql import GraphQLError
+
+    # what strawberry's depth limiter raised for `...Missing`: a KeyError, no path
+    error = GraphQLError("'Missing'", original_error=KeyError("Missing"))
+    assert is_internal(error)
+    public = GuardedGraphQL._public(error, "abc123")
+    assert public.message == "Internal server error (request abc123)."
+    assert public.extensions == {"code": "INTERNAL_SERVER_ERROR", "requestId": "abc123"}
+    # a value a scalar refused while coercing variables is the client's mistake
+    coerced = GraphQLError("Variable '$x' got invalid value", original_error=ValueError("x"))
+    assert not is_internal(coerced)
+
+
+def test_a_crash_in_the_view_is_a_json_500_with_the_request_id(directory, serve, caplog):
+    from directory_schema.app import DirectoryGraphQL
+
+    class Broken(RuntimeError):
+        pass
+
+    async def broken_context(self, request, response):
+        raise Broken("secret internals")
+
+    server = serve(create_app(directory, sync_interval=None))
+    original = DirectoryGraphQL.get_context
+    DirectoryGraphQL.get_context = broken_context
+    try:
+        with caplog.at_level(logging.ERROR, logger="directory_schema.http"):
+            response = httpx.post(f"{server.url}/graphql", json={"query": "{ __typename }"})
+    finally:
+        DirectoryGraphQL.get_context = original
+    assert response.status_code == 500
+    [error] = response.json()["errors"]
+    request_id = error["extensions"]["requestId"]
+    assert error["message"] == f"Internal server error (request {request_id})."
+    assert "secret" not in response.text
+    assert f"request {request_id}" in caplog.text and "secret internals" in caplog.text
+
+
+def test_a_mutation_over_get_names_the_method(known_server):
+    response = httpx.get(
+        f"{known_server.url}/graphql",
+        params={"query": "mutation { x }"},
+        headers={"Accept": "application/json"},
+    )
+    assert refused(response, 400) == "mutations are not allowed when using GET"
+
+
 # -- finding 6: errors quote at most a little of the input ------------------------------------
 
 
