@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import socket
-import statistics
 import subprocess
 import sys
 import threading
@@ -186,7 +185,9 @@ def test_healthz_answers_while_a_request_waits_on_a_slow_geocoder(cli_server):
     waited = time.monotonic() - started
     thread.join()
     assert waited < GEOCODER_DELAY  # all five answered while the geocoder was busy
-    assert statistics.median(times) < 0.1, times  # before: blocked for the whole delay
+    # before: each waited for the geocoder (3 s). The bounds leave room for a busy
+    # machine: the fastest under 100 ms, none near the geocoder's delay
+    assert min(times) < 0.1, times
     assert max(times) < 1, times
     [answer] = answers
     assert answer.json()["data"]["geocode"]["lat"] == pytest.approx(51.48789)
