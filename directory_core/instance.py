@@ -26,6 +26,7 @@ from .categories import Taxonomy, default_categories
 from .model import Carrier, Category, District
 
 KEY = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
+_CSP_SOURCE = re.compile(r"^[^\s;,'\"]+$")  # one source; no quote, separator or space
 
 
 class InstanceError(ValueError):
@@ -34,12 +35,35 @@ class InstanceError(ValueError):
 
 @dataclass
 class Limits:
+    """The ``[limits]`` table: what one request may ask for (docs/limits.md)."""
+
     max_radius_km: float = 50.0
     default_page_size: int = 20
     max_page_size: int = 100
     max_query_depth: int = 12
     max_aliases: int = 20
     max_tokens: int = 4000
+    # fields a query may resolve, counting each field once per list item it sits in
+    # (lists with `first` by its value, other lists as LIST_SIZE_ESTIMATE items)
+    max_query_cost: int = 200_000
+    max_body_bytes: int = 65_536
+    max_variables_bytes: int = 16_384
+    max_variable_list_length: int = 100
+    max_response_bytes: int = 4_000_000
+    max_execution_seconds: float = 10.0
+
+
+@dataclass
+class ServerSettings:
+    """The ``[server]`` table: what the web app shows (docs/limits.md)."""
+
+    graphiql: bool = True  # GraphiQL at /graphql in a browser
+    introspection: bool = True  # __schema / __type queries
+    health_details: bool = False  # the full /healthz report for anonymous callers
+    # a bearer token that unlocks the full /healthz report; DIRECTORY_ADMIN_TOKEN overrides
+    admin_token: str | None = None
+    # Content-Security-Policy img-src sources besides 'self' (map tiles)
+    img_src: list[str] = field(default_factory=lambda: ["https://*.tile.openstreetmap.org"])
 
 
 @dataclass
@@ -90,6 +114,7 @@ class Instance:
     search: SearchSettings = field(default_factory=SearchSettings)
     geocoder: GeocoderSettings = field(default_factory=GeocoderSettings)
     limits: Limits = field(default_factory=Limits)
+    server: ServerSettings = field(default_factory=ServerSettings)
     districts: list[District] = field(default_factory=list)
     carriers: list[Carrier] = field(default_factory=list)
     categories: list[Category] = field(default_factory=default_categories)
@@ -280,6 +305,19 @@ def parse_instance(data: dict[str, Any], source: str = "<instance>", path: Path 
     if limits.default_page_size > limits.max_page_size:
         r.fail("limits.default_page_size", "must not exceed limits.max_page_size")
 
+    srv = data.get("server", {})
+    server = ServerSettings(
+        graphiql=r.get(srv, "graphiql", bool, "server", True),
+        introspection=r.get(srv, "introspection", bool, "server", True),
+        health_details=r.get(srv, "health_details", bool, "server", False),
+        admin_token=os.environ.get("DIRECTORY_ADMIN_TOKEN")
+        or r.get(srv, "admin_token", str, "server")
+        or None,
+        img_src=r.get(srv, "img_src", list, "server", ServerSettings().img_src),
+    )
+    if not all(isinstance(s, str) and _CSP_SOURCE.match(s) for s in server.img_src):
+        r.fail("server.img_src", "must be a list of CSP sources such as 'https://tile.example.org'")
+
     districts = []
     for i, d in enumerate(_table_list(r, data, "districts")):
         where = f"districts[{i}]"
@@ -372,6 +410,7 @@ def parse_instance(data: dict[str, Any], source: str = "<instance>", path: Path 
         search=search,
         geocoder=geocoder,
         limits=limits,
+        server=server,
         districts=districts,
         carriers=carriers,
         categories=categories,

@@ -1,5 +1,9 @@
 """The web application: GraphQL at ``/graphql`` (GraphiQL in a browser), ``/healthz``.
 
+Every response carries the security headers of ``headers.py``; the GraphQL endpoint is
+guarded by ``http.py`` (limits, error masking, work in threads), ``/healthz`` answers
+anonymous callers briefly (``health.py``).
+
 ``create_app(directory)`` serves one open directory; ``app_from_environment()`` is the
 factory ``directory serve`` hands to uvicorn (``DIRECTORY_INSTANCE`` names the instance
 file). While the app runs, a background task applies the store's outbox to the search
@@ -22,13 +26,11 @@ from directory_search.base import SearchError, SearchMisconfigured, SearchUnavai
 from directory_web import web_routes
 from graphql import GraphQLError
 from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.middleware import Middleware
+from starlette.responses import HTMLResponse, Response
 from starlette.routing import Mount, Route
-from strawberry.asgi import GraphQL
-from strawberry.extensions import ParserCache, ValidationCache
+from strawberry.extensions import DisableIntrospection
 from strawberry.types import ExecutionContext
-from strawberry.utils.logging import StrawberryLogger
 
 from directory_core.directory import Directory, open_directory
 from directory_core.instance import InstanceError, Limits, load_instance
@@ -37,11 +39,14 @@ from directory_core.store import StoreError, is_outage
 
 from .cache import DEFAULT_SIZE as DEFAULT_CACHE_SIZE
 from .cache import OfferCache
-from .errors import PublicError
 from .execution import FastExecutionContext
 from .extra import ExtraTypes, query_type
+from .graphiql import ASSETS_PATH, PAGE, graphiql_assets
+from .headers import SecurityHeaders
+from .health import healthz_endpoint
+from .http import GuardedGraphQL, hide_query_strings, log_errors
 from .limits import limit_extensions
-from .outages import MaskAndMarkOutages, OutageLog, outage_of
+from .outages import OutageLog
 from .query import Query
 
 log = logging.getLogger(__name__)
@@ -51,35 +56,13 @@ ENV_INSTANCE = "DIRECTORY_INSTANCE"
 
 
 class DirectorySchema(strawberry.Schema):
-    """Logs client mistakes briefly (no stack trace), a store outage as one line per
-    interval (``outages.py``) and everything else in full."""
-
-    outage_log: OutageLog | None = None
+    """Logs client mistakes briefly (no stack trace, no message) and internal errors in
+    full, each with the request id (``http.log_errors``)."""
 
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:
-        for error in errors:
-            outage = outage_of(error)
-            if outage is not None:
-                if self.outage_log is None:
-                    self.outage_log = OutageLog(log)
-                self.outage_log.report("GraphQL request", outage)
-            elif error.original_error is None or isinstance(error.original_error, PublicError):
-                log.info("GraphQL request refused: %s", error.message)
-            else:
-                StrawberryLogger.error(error, execution_context)
-
-
-def _mask(error: GraphQLError) -> bool:
-    """Hide the message of unexpected exceptions in resolvers (it may hold internals);
-    errors from parsing, validation and our own ``PublicError`` stay readable."""
-    original = error.original_error
-    return (
-        error.path is not None
-        and original is not None
-        and not isinstance(original, PublicError | GraphQLError)
-    )
+        log_errors(errors, execution_context.context if execution_context else None)
 
 
 def build_schema(
@@ -87,29 +70,29 @@ def build_schema(
     extra: ExtraTypes | None = None,
     *,
     execution_context_class: type = FastExecutionContext,
+    introspection: bool = True,
 ) -> strawberry.Schema:
     """The GraphQL schema with the query limits of an instance and the typed custom
     fields of its plugins (``extra.py``).
 
     ``execution_context_class``: graphql-core's way through fields; the default takes a
-    shortcut for plain fields (``execution.py``).
+    shortcut for plain fields (``execution.py``). ``introspection``: whether
+    ``__schema`` and ``__type`` may be asked for. Errors are masked by the HTTP view
+    (``http.GuardedGraphQL``).
     """
+    extensions: list[Any] = [*limit_extensions(limits)]
+    if not introspection:
+        extensions.append(DisableIntrospection)
     return DirectorySchema(
         query=query_type(extra, Query) if extra is not None else Query,
         execution_context_class=execution_context_class,
-        extensions=[
-            *limit_extensions(limits),
-            ParserCache,
-            ValidationCache,
-            lambda: MaskAndMarkOutages(
-                should_mask_error=_mask, error_message="Internal server error."
-            ),
-        ],
+        extensions=extensions,
     )
 
 
-class DirectoryGraphQL(GraphQL):
-    """Strawberry's ASGI view with the directory in the context (``info.context``)."""
+class DirectoryGraphQL(GuardedGraphQL):
+    """The guarded GraphQL view (``http.py``) with the directory in the context
+    (``info.context``) and GraphiQL from the app's own files (``graphiql.py``)."""
 
     def __init__(
         self,
@@ -119,7 +102,7 @@ class DirectoryGraphQL(GraphQL):
         extra: ExtraTypes,
         **options: Any,
     ):
-        super().__init__(schema, **options)
+        super().__init__(schema, directory.instance.limits, **options)
         self.directory = directory
         self.offers = offers
         self.extra = extra
@@ -132,6 +115,9 @@ class DirectoryGraphQL(GraphQL):
             "offers": self.offers,
             "extra": self.extra,
         }
+
+    async def render_graphql_ide(self, request: Any) -> Response:
+        return HTMLResponse(PAGE)
 
 
 async def _sync_forever(directory: Directory, interval: float) -> None:
@@ -162,24 +148,30 @@ def create_app(
     sync_interval: float | None = SYNC_INTERVAL_SECONDS,
     on_shutdown: Callable[[], None] | None = None,
     offer_cache_size: int = DEFAULT_CACHE_SIZE,
+    execution_context_class: type = FastExecutionContext,
 ) -> Starlette:
     """The Starlette app serving ``directory``.
 
     ``sync_interval``: seconds between index syncs (``None``: no background sync).
     ``on_shutdown`` runs after the sync task has stopped (e.g. ``directory.close``).
     ``offer_cache_size``: offers kept in memory (``cache.OfferCache``; 0: none).
+    ``execution_context_class``: as for ``build_schema`` (the tests run both).
     """
     extra = ExtraTypes(directory.custom_fields)
+    settings = directory.instance.server
     graphql = DirectoryGraphQL(
-        build_schema(directory.instance.limits, extra),
+        build_schema(
+            directory.instance.limits,
+            extra,
+            execution_context_class=execution_context_class,
+            introspection=settings.introspection,
+        ),
         directory,
         OfferCache(directory, offer_cache_size),
         extra,
+        graphql_ide="graphiql" if settings.graphiql else None,
     )
-
-    async def healthz(request: Request) -> Response:
-        status = await anyio.to_thread.run_sync(directory.health)
-        return JSONResponse(status, status_code=200 if status.get("ok") else 503)
+    hide_query_strings()
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -196,21 +188,24 @@ def create_app(
             if on_shutdown is not None:
                 on_shutdown()
 
-    # The HSDS 3.0 read API is another front door over the same directory, mounted
-    # here until the app assembly moves to its own module (a later refactor).
+    routes = [
+        Route("/graphql", graphql, methods=["GET", "POST"]),
+        Route("/healthz", healthz_endpoint(directory), methods=["GET"]),
+    ]
+    if settings.graphiql:
+        routes.append(Mount(ASSETS_PATH, graphiql_assets()))
+    # The other front doors over the same directory (HSDS 3.0 read API, the web pages),
+    # mounted here until the app assembly moves to its own module (a later refactor).
     from directory_hsds.app import create_hsds_app
 
+    routes += [
+        Mount("/hsds", app=create_hsds_app(directory)),
+        Mount("/", routes=web_routes(directory)),
+    ]
     return Starlette(
-        routes=[
-            Route("/graphql", graphql, methods=["GET", "POST"]),
-            Route("/healthz", healthz, methods=["GET"]),
-            Mount("/hsds", app=create_hsds_app(directory)),
-            # The web pages (counsellor search, offer pages, handout): a front door of
-            # their own that calls only the directory. Mounted here until app assembly
-            # moves out of the GraphQL package.
-            Mount("/", routes=web_routes(directory)),
-        ],
+        routes=routes,
         lifespan=lifespan,
+        middleware=[Middleware(SecurityHeaders, img_src=settings.img_src)],
     )
 
 
@@ -256,6 +251,6 @@ def app_from_environment() -> Starlette:
 
     try:
         directory = open_from_environment()
-    except StartupError as exc:
+    except StartupError as exc:  # SystemExit prints the message to stderr
         raise StartupFailure(f"directory server cannot start: {exc}") from None
     return create_app(directory, on_shutdown=directory.close)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import base64
 import binascii
 
-from .errors import InputError
+from .errors import InputError, quote
 
 _PREFIX = "offset:"
 MAX_OFFSET = 1_000_000
@@ -27,11 +27,11 @@ def decode_cursor(cursor: str | None, argument: str = "after") -> int:
         text = base64.b64decode(cursor.encode("ascii"), validate=True).decode("ascii")
     except (binascii.Error, UnicodeError, ValueError):
         raise InputError(
-            argument, f"is not a cursor from this API (not base64), got {cursor!r}"
+            argument, f"is not a cursor from this API (not base64), got {quote(cursor)}"
         ) from None
     number = text[len(_PREFIX) :] if text.startswith(_PREFIX) else ""
-    if not number.lstrip("-").isdigit():
-        raise InputError(argument, f"is not a cursor from this API, got {cursor!r}")
+    if not number.lstrip("-").isdigit() or len(number) > 12:
+        raise InputError(argument, f"is not a cursor from this API, got {quote(cursor)}")
     position = int(number)
     if not 0 <= position < MAX_OFFSET:
         raise InputError(argument, f"points to position {position}; allowed: 0 to {MAX_OFFSET - 1}")

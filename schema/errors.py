@@ -17,6 +17,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from directory_search.text import query_terms
+
 from directory_core.labels import LanguageError, check_language
 from directory_core.languages import ISO_639_1
 from directory_core.model import WEEKDAYS
@@ -28,6 +30,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .inputs import GeoInput, OfferFilter, OfferSort
 
 MAX_TEXT_LENGTH = 200
+QUOTE_LENGTH = 80  # of a client's value quoted in an error message
 _POSTCODE = re.compile(r"^\d{5}$")
 _TIME = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 _TOP_ARGUMENT = re.compile(r"^[^.\[]+")
@@ -65,6 +68,13 @@ class ServiceUnavailable(PublicError):
     """A backend the answer needs is down (the store still holds everything)."""
 
     code = "SERVICE_UNAVAILABLE"
+
+
+def quote(value: object, length: int = QUOTE_LENGTH) -> str:
+    """``repr(value)`` for an error message, cut to ``length`` characters (with "…"):
+    a 100 kB argument must not come back as a 100 kB error."""
+    text = repr(value)
+    return text if len(text) <= length else text[: length - 1] + "…"
 
 
 def _num(value: float) -> str:
@@ -122,7 +132,7 @@ def check_near(near: GeoInput) -> NearForm:
             f"near.{form}", f"must be at most {MAX_TEXT_LENGTH} characters, got {len(text)}"
         )
     if form == "postcode" and not _POSTCODE.match(text):
-        raise InputError("near.postcode", f"must be a five-digit postcode, got {text!r}")
+        raise InputError("near.postcode", f"must be a five-digit postcode, got {quote(text)}")
     return NearForm(form, text=text)
 
 
@@ -145,11 +155,17 @@ def check_radius(radius_km: float | None, has_near: bool, limits: Limits) -> flo
 
 
 def check_text(text: str | None) -> str | None:
-    """Blank text means no text."""
+    """Blank text means no text; text without any word to search for ("*", "-", an
+    emoji) is an error rather than a search that silently matches everything."""
     if text is None or not text.strip():
         return None
     if len(text) > MAX_TEXT_LENGTH:
         raise InputError("text", f"must be at most {MAX_TEXT_LENGTH} characters, got {len(text)}")
+    if not query_terms(text):  # the search backends' own notion of a word
+        raise InputError(
+            "text",
+            "has no word to search for (letters or digits); leave text out to list all offers",
+        )
     return text.strip()
 
 
@@ -201,7 +217,7 @@ def check_filter(flt: OfferFilter | None, directory: Directory) -> dict[str, Any
                 else _listing(keys)
             )
             raise InputError(
-                f"filter.{name}", f"has unknown {what} {unknown[0]!r}; allowed: {allowed}"
+                f"filter.{name}", f"has unknown {what} {quote(unknown[0])}; allowed: {allowed}"
             )
         query[name] = tuple(dict.fromkeys(values))
     if flt.free_of_charge is not None:
@@ -211,7 +227,7 @@ def check_filter(flt: OfferFilter | None, directory: Directory) -> dict[str, Any
     if flt.open_at is not None:
         if not _TIME.match(flt.open_at):
             raise InputError(
-                "filter.openAt", f"must be a time HH:MM (00:00 to 23:59), got {flt.open_at!r}"
+                "filter.openAt", f"must be a time HH:MM (00:00 to 23:59), got {quote(flt.open_at)}"
             )
         if flt.open_on is None:
             raise InputError("filter.openAt", "needs filter.openOn (the weekday)")
@@ -227,7 +243,7 @@ def check_offer_id(value: str) -> str:
     try:
         return str(uuid.UUID(value))
     except (ValueError, TypeError, AttributeError):
-        raise InputError("id", f"must be an offer id (a UUID), got {value!r}") from None
+        raise InputError("id", f"must be an offer id (a UUID), got {quote(value)}") from None
 
 
 def check_geocode_query(query: str) -> str:

@@ -150,11 +150,21 @@ def _plan(parent_type: GraphQLObjectType, field_name: str) -> _Plain | None:
 
 
 # Serializers kept across requests, by (object type, field nodes). The parsed document
-# is cached (ParserCache), so a repeated query brings the same node objects; the entry
-# holds the nodes, so their ids cannot be reused while it exists.
+# is cached (limits.DocumentCache), so a repeated query brings the same node objects;
+# the entry holds the nodes, so their ids cannot be reused while it exists. A node keeps
+# its whole document and query text alive, so the entries are bounded by the bytes of
+# the query texts they hold (counted once per entry: a rough, safe upper bound) as well
+# as by number.
 _SHARED_LIMIT = 2048
+_SHARED_MAX_BYTES = 4_000_000
 _shared: dict[tuple[int, ...], tuple[tuple, Callable | None]] = {}
+_shared_bytes = 0
 _shared_lock = threading.Lock()
+
+
+def _source_bytes(node: FieldNode) -> int:
+    loc = node.loc
+    return len(loc.source.body) if loc is not None else 0
 
 
 def _shared_serializer(
@@ -162,15 +172,19 @@ def _shared_serializer(
     nodes: tuple[FieldNode, ...],
     build: Callable[[], Callable | None],
 ) -> Callable | None:
+    global _shared_bytes
     key = (id(object_type), *map(id, nodes))
     entry = _shared.get(key)
     if entry is not None and entry[0][0] is object_type and entry[0][1:] == nodes:
         return entry[1]
     serializer = build()
+    size = _source_bytes(nodes[0]) if nodes else 0
     with _shared_lock:
-        if len(_shared) >= _SHARED_LIMIT:
+        if len(_shared) >= _SHARED_LIMIT or _shared_bytes + size > _SHARED_MAX_BYTES:
             _shared.clear()
+            _shared_bytes = 0
         _shared[key] = ((object_type, *nodes), serializer)
+        _shared_bytes += size
     return serializer
 
 

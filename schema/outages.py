@@ -15,7 +15,6 @@ import threading
 import time
 
 from graphql import GraphQLError
-from strawberry.extensions import MaskErrors
 
 from directory_core.store import is_outage
 
@@ -66,20 +65,3 @@ def outage_of(error: GraphQLError) -> BaseException | None:
     """The store outage behind ``error``, if that is what it is."""
     original = error.original_error
     return original if original is not None and is_outage(original) else None
-
-
-class MaskAndMarkOutages(MaskErrors):
-    """``MaskErrors`` that turns a store outage into ``STORE_UNAVAILABLE`` instead of the
-    masked message."""
-
-    def anonymise_error(self, error: GraphQLError) -> GraphQLError:
-        if outage_of(error) is None:
-            return super().anonymise_error(error)
-        return GraphQLError(
-            message=STORE_UNAVAILABLE_MESSAGE,
-            nodes=error.nodes,
-            source=error.source,
-            positions=error.positions,
-            path=error.path,
-            original_error=StoreUnavailable(STORE_UNAVAILABLE_MESSAGE),
-        )

@@ -39,6 +39,7 @@ from .errors import (
     check_radius,
     check_sort,
     check_text,
+    quote,
 )
 from .inputs import GeoInput, OfferFilter, OfferSort
 
@@ -100,7 +101,8 @@ def resolve_near(directory: Directory, form: NearForm) -> t.GeocodeResult:
                 )
         known = ", ".join(d.key for d in directory.districts) or "none"
         raise InputError(
-            "near.district", f"has unknown district {form.text!r}; allowed (key or name): {known}"
+            "near.district",
+            f"has unknown district {quote(form.text)}; allowed (key or name): {known}",
         )
     try:
         found = directory.geocode(form.text)

@@ -37,7 +37,13 @@ def run_server(*, host: str, port: int, workers: int = 1, log_level: str = "info
     the exit status: 0 after a signal, ``STARTUP_FAILURE`` when a worker could not
     start."""
     config = uvicorn.Config(
-        APP, factory=True, host=host, port=port, workers=workers, log_level=log_level
+        APP,
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level=log_level,
+        server_header=False,  # do not tell every client which server software runs
     )
     if workers <= 1:
         config.load()  # a StartupFailure leaves here, before the socket is bound

@@ -312,9 +312,11 @@ class GraphQLClient:
         self.http = httpx.Client(base_url=url, timeout=30)
 
     def post(self, query: str, **variables: Any) -> dict[str, Any]:
-        """The JSON response (HTTP 200 required: errors come as GraphQL errors)."""
+        """The JSON response (HTTP 200 required: errors come as GraphQL errors; 400 for
+        a request refused as a whole, e.g. over a limit)."""
         response = self.http.post("/graphql", json={"query": query, "variables": variables})
-        assert response.status_code == 200, response.text
+        refused = response.status_code == 400 and response.json().get("data") is None
+        assert response.status_code == 200 or refused, response.text
         return response.json()
 
     def data(self, query: str, **variables: Any) -> dict[str, Any]:
@@ -333,12 +335,20 @@ class GraphQLClient:
         self.http.close()
 
 
-@pytest.fixture(scope="session")
-def known_server(known_directory: Directory) -> Iterator[RunningServer]:
-    """A real uvicorn server answering for ``known_directory``."""
+@pytest.fixture(scope="session", params=["fast-path", "graphql-core"])
+def known_server(known_directory: Directory, request: pytest.FixtureRequest):
+    """A real uvicorn server answering for ``known_directory``; every test using it runs
+    twice: with the plain-field fast path (``execution.py``) and with graphql-core's own
+    executor, so both give the same answers over HTTP."""
     from directory_schema.app import create_app
+    from directory_schema.execution import FastExecutionContext
+    from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
-    with running_server(create_app(known_directory)) as server:
+    executor = {
+        "fast-path": FastExecutionContext,
+        "graphql-core": StrawberryGraphQLCoreExecutionContext,
+    }[request.param]
+    with running_server(create_app(known_directory, execution_context_class=executor)) as server:
         yield server
 
 

@@ -224,19 +224,28 @@ def test_query_depth_limit(graphql):
     for _ in range(12):
         nested = f"children {{ {nested} }}"
     error = graphql.error(f"{{ categories {{ {nested} }} }}")
-    assert "exceeds maximum operation depth of 12" in error["message"]
+    assert error["message"] == (
+        "The query nests fields 13 levels deep; at most 12 allowed (limits.max_query_depth "
+        "in the instance file)"
+    )
+    assert error["extensions"] == {"code": "QUERY_LIMIT_EXCEEDED", "limit": "max_query_depth"}
 
 
 def test_alias_limit(graphql):
     aliases = " ".join(f"a{i}: districts {{ key }}" for i in range(21))
     error = graphql.error(f"{{ {aliases} }}")
-    assert error["message"] == "21 aliases found. Allowed: 20"
+    assert error["message"] == (
+        "The query has 21 aliased fields (fragments expanded); at most 20 allowed "
+        "(limits.max_aliases in the instance file)"
+    )
 
 
 def test_token_limit(graphql):
     fields = " ".join(["key"] * 4100)
     error = graphql.error(f"{{ districts {{ {fields} }} }}")
-    assert "4000 tokens" in error["message"]
+    assert error["message"] == (
+        "The query has more than 4000 tokens (limits.max_tokens in the instance file)"
+    )
 
 
 def test_syntax_errors_are_reported(graphql):

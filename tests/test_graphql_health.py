@@ -17,10 +17,16 @@ from directory_core.directory import open_directory
 from .conftest import DORTMUND_FILE, build_known_offers, dortmund_instance_at
 
 
-def test_healthz_reports_store_and_search(known_server):
-    response = httpx.get(f"{known_server.url}/healthz")
+def test_healthz_reports_store_and_search(known_directory, serve):
+    known_directory.instance.server.health_details = True  # or the admin token
+    try:
+        server = serve(create_app(known_directory, sync_interval=None))
+        response = httpx.get(f"{server.url}/healthz")
+    finally:
+        known_directory.instance.server.health_details = False
     assert response.status_code == 200
     health = response.json()
+    assert health["status"] == "ok"
     assert health["ok"] is True
     assert health["instance"] == "dortmund"
     assert health["store"]["ok"] is True
@@ -33,11 +39,13 @@ def test_healthz_reports_store_and_search(known_server):
 
 
 def test_healthz_is_503_when_the_search_index_is_down(directory, serve):
+    directory.instance.server.health_details = True
     server = serve(create_app(directory, sync_interval=None))
     directory.search_backend.close()
     response = httpx.get(f"{server.url}/healthz")
     assert response.status_code == 503
     health = response.json()
+    assert health["status"] == "down"
     assert health["ok"] is False
     assert health["store"]["ok"] is True
     assert health["search"]["ok"] is False
@@ -77,11 +85,15 @@ def test_unexpected_errors_are_masked(directory, serve, graphql_client, caplog):
 
     directory.save([build_known_offers()["cafe"]])
     directory.store.get_offers = broken
-    with caplog.at_level(logging.ERROR, logger="strawberry.execution"):
+    with caplog.at_level(logging.ERROR, logger="directory_schema.http"):
         result = client.post("{ offers { edges { node { title } } } }")
-    assert result["errors"][0]["message"] == "Internal server error."
+    [error] = result["errors"]
+    request_id = error["extensions"]["requestId"]
+    assert error["message"] == f"Internal server error (request {request_id})."
+    assert error["extensions"]["code"] == "INTERNAL_SERVER_ERROR"
     assert "secret" not in str(result)
     assert "secret" in caplog.text  # but the log has it, for the operator
+    assert f"request {request_id}" in caplog.text  # with the id the client was told
 
 
 # -- start-up ------------------------------------------------------------------------------
@@ -237,3 +249,64 @@ def test_startup_with_an_unknown_plugin(monkeypatch, tmp_path):
     monkeypatch.setenv("DIRECTORY_STORE_URL", f"sqlite:///{store}")
     with pytest.raises(SystemExit, match="no-such-plugin"):
         _app_from_environment()
+
+
+# -- who sees what of /healthz (issue 8, finding 9) -------------------------------------------
+
+ADMIN_TOKEN = "test-admin-token-0123456789"
+
+
+@pytest.fixture
+def health_server(directory, serve):
+    directory.instance.server.admin_token = ADMIN_TOKEN
+    return serve(create_app(directory, sync_interval=None))
+
+
+def test_anonymous_callers_get_only_the_status(health_server, directory):
+    response = httpx.get(f"{health_server.url}/healthz")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+    for secret in (directory.instance.store_url, "sqlite", "revision", "dortmund"):
+        assert secret not in response.text
+
+
+@pytest.mark.parametrize(
+    "authorization",
+    [None, "Bearer wrong-token", f"Basic {ADMIN_TOKEN}", ADMIN_TOKEN, "Bearer x"],
+)
+def test_a_wrong_or_missing_token_gets_the_status_only(health_server, authorization):
+    headers = {"Authorization": authorization} if authorization else {}
+    response = httpx.get(f"{health_server.url}/healthz", headers=headers)
+    assert response.json() == {"status": "ok"}
+
+
+def test_the_admin_token_unlocks_the_full_report(health_server):
+    response = httpx.get(
+        f"{health_server.url}/healthz", headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}
+    )
+    report = response.json()
+    assert report["status"] == "ok"
+    assert report["store"]["dialect"] == "sqlite"
+    assert report["search"]["backend"] == "embedded"
+
+
+def test_down_is_503_and_says_only_down(health_server, directory):
+    directory.search_backend.close()
+    response = httpx.get(f"{health_server.url}/healthz")
+    assert response.status_code == 503
+    assert response.json() == {"status": "down"}
+
+
+def test_degraded_is_200(directory):
+    from directory_schema.health import health_status
+
+    assert health_status({"ok": True, "degraded": True}) == "degraded"
+    assert health_status({"ok": True}) == "ok"
+    assert health_status({"ok": False, "degraded": True}) == "down"
+
+
+def test_the_admin_token_can_come_from_the_environment(monkeypatch, tmp_path):
+    from directory_core.instance import load_instance
+
+    monkeypatch.setenv("DIRECTORY_ADMIN_TOKEN", "from-env")
+    assert load_instance(DORTMUND_FILE).server.admin_token == "from-env"

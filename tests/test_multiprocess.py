@@ -75,6 +75,10 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
+ADMIN_TOKEN = "multiprocess-test-admin-token"
+ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+
+
 def _environment() -> dict[str, str]:
     """The test's environment without the variables that would override the instance
     file."""
@@ -84,6 +88,7 @@ def _environment() -> dict[str, str]:
         if key not in ("DIRECTORY_STORE_URL", "DIRECTORY_ELASTICSEARCH_URL", "DIRECTORY_INSTANCE")
     }
     env["PYTHONUNBUFFERED"] = "1"
+    env["DIRECTORY_ADMIN_TOKEN"] = ADMIN_TOKEN  # the full /healthz report
     return env
 
 
@@ -287,7 +292,7 @@ def test_two_api_processes_share_one_store_and_one_index(
         directory.archive([created.id])
         _eventually(lambda: b.found("quokkatreff") == [], "B no longer lists the archived offer")
         assert a.found("quokkatreff") == []
-        health = b.http.get("/healthz").json()
+        health = b.http.get("/healthz", headers=ADMIN).json()
         assert health["ok"] and health["store"]["dialect"] == "postgresql"
         print(f"\n[{backend}] a store-only write was searchable after {synced:.1f} s")
     finally:
@@ -325,7 +330,7 @@ def test_serve_with_two_workers_on_postgresql(pg_store_url, tmp_path, servers, m
     ) as http:
         for i in range(50):
             if i % 5 == 4:
-                response = http.get("/healthz")
+                response = http.get("/healthz", headers=ADMIN)
                 assert response.status_code == 200, response.text
                 assert response.json()["store"]["dialect"] == "postgresql"
             else:

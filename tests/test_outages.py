@@ -20,7 +20,7 @@ from directory_schema.app import create_app
 from directory_schema.outages import OutageLog
 
 from directory_core.directory import open_directory
-from directory_core.instance import SearchSettings
+from directory_core.instance import SearchSettings, ServerSettings
 
 from .conftest import DORTMUND_FILE, build_known_offers, load_instance
 
@@ -98,6 +98,7 @@ def test_a_postgresql_outage_is_coded_and_recovers_without_restart(
         load_instance(DORTMUND_FILE),
         store_url=private_postgres.url,
         search=SearchSettings(path=str(tmp_path / "search.sqlite")),
+        server=ServerSettings(health_details=True),  # the test reads the full report
     )
     directory = open_directory(instance)
     try:

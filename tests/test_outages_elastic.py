@@ -81,6 +81,7 @@ def test_a_hung_cluster_fails_fast_and_health_answers_within_a_second(
         "index_prefix": f"outage-{os.getpid()}",
         "fallback": "embedded",
     }  # the default timeouts: search 2 s, health 0.8 s, breaker 5 s
+    data["server"] = {"health_details": True}  # the test reads /healthz's full report
     instance = parse_instance(data, source="test")
     assert dataclasses.astuple(instance.search)[-3:] == (2.0, 0.8, 5.0)
     directory = open_directory(instance)

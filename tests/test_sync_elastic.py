@@ -70,6 +70,7 @@ def es_instance(url: str, prefix: str, fallback: bool) -> Instance:
     data["search"] = {"backend": "elasticsearch", "url": url, "index_prefix": prefix}
     if fallback:
         data["search"]["fallback"] = "embedded"
+    data["server"] = {"health_details": True}  # the tests read /healthz's full report
     instance = parse_instance(data, source="test")
     assert instance.search.backend == "elasticsearch"
     return instance
