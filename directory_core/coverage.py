@@ -181,7 +181,7 @@ def load_facts(
     verified_from = cutoff - VERIFIED_WITHIN
     evening_from = minutes(directory.instance.coverage.evening_from)
     taxonomy = directory.taxonomy
-    expanded: dict[str, list[str]] = {}
+    expanded: dict[tuple[str, ...], tuple[str, ...]] = {}
     cats: dict[str, list[str]] = {}
     o = t.offers.c
     with directory.store.engine.connect() as conn:
@@ -213,17 +213,15 @@ def load_facts(
         else:  # archived offers count until their last change (the archiving)
             active = row.status == "active" or _aware(row.updated_at) >= cutoff
         verified_at = _aware(row.verified_at)
-        keys: list[str] = []
-        for key in cats.get(row.id, ()):
-            if key in taxonomy:
-                if key not in expanded:
-                    expanded[key] = [key, *taxonomy.ancestors(key)]
-                keys.extend(expanded[key])
+        raw = tuple(cats.get(row.id, ()))
+        keys = expanded.get(raw)
+        if keys is None:  # few distinct combinations: expand each once
+            keys = expanded[raw] = tuple(taxonomy.with_ancestors(k for k in raw if k in taxonomy))
         facts.append(
             _Facts(
                 id=row.id,
                 district=row.district,
-                categories=tuple(dict.fromkeys(keys)),
+                categories=keys,
                 active=active,
                 verified=active
                 and verified_at is not None
