@@ -53,6 +53,18 @@ class SearchSettings:
     fallback: str | None = None  # "embedded": answer from it while Elasticsearch is down
 
 
+OSM_TILES = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+OSM_ATTRIBUTION = "© OpenStreetMap contributors (openstreetmap.org/copyright)"
+
+
+@dataclass
+class WebSettings:
+    """The web pages' settings (``[web]``): the map's tile server and its attribution."""
+
+    tile_url: str = OSM_TILES
+    tile_attribution: str = OSM_ATTRIBUTION
+
+
 @dataclass
 class CoverageSettings:
     """The gap analysis (``coverage.py``): when is an offer too far, which languages count.
@@ -89,6 +101,7 @@ class Instance:
     populations: dict[str, Population] = field(default_factory=dict)  # by district key
     coverage: CoverageSettings = field(default_factory=CoverageSettings)
     path: Path | None = None
+    web: WebSettings = field(default_factory=WebSettings)
 
     def taxonomy(self) -> Taxonomy:
         return Taxonomy(self.categories)
@@ -269,6 +282,17 @@ def parse_instance(data: dict[str, Any], source: str = "<instance>", path: Path 
 
     coverage = _coverage(r, data.get("coverage", {}), categories)
 
+    web_table = data.get("web", {})
+    web = WebSettings(
+        tile_url=r.get(web_table, "tile_url", str, "web", OSM_TILES),
+        tile_attribution=r.get(web_table, "tile_attribution", str, "web", OSM_ATTRIBUTION),
+    )
+    if not re.match(r"^https?://[^/]+/.*\{z\}.*\{x\}.*\{y\}", web.tile_url):
+        r.fail(
+            "web.tile_url",
+            f"must be an http(s) URL with {{z}}, {{x}} and {{y}}, got {web.tile_url!r}",
+        )
+
     if r.errors:
         raise InstanceError("\n".join(r.errors))
     return Instance(
@@ -289,6 +313,7 @@ def parse_instance(data: dict[str, Any], source: str = "<instance>", path: Path 
         populations=populations,
         coverage=coverage,
         path=path,
+        web=web,
     )
 
 
