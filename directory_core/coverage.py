@@ -101,6 +101,7 @@ class Coverage:
     languages: list[str]
     evening_from: str
     offers_without_district: int = 0
+    left_out: list[str] = field(default_factory=list)  # postcodes on a placeholder point
     notes: list[str] = field(default_factory=list)
 
     def select(self, category: str | None = None, district: str | None = None) -> Coverage:
@@ -299,6 +300,7 @@ def compute_coverage(
         languages=list(settings.languages),
         evening_from=settings.evening_from,
         offers_without_district=sum(1 for f in facts if f.active and f.district is None),
+        left_out=placeholders,
         notes=notes,
     )
 
