@@ -3,9 +3,11 @@ a city with one known gap, missing qualities, figures as of an earlier date, the
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -339,3 +341,56 @@ def test_select_keeps_one_category_and_district(demo):
     assert [d.key for d in coverage.districts] == ["hoerde"]
     assert {a.point.district for a in coverage.postcodes} == {"hoerde"}
     assert all(set(a.nearest) == {"dementia"} for a in coverage.postcodes)
+
+
+# -- the server backends ---------------------------------------------------------------------
+
+
+@pytest.mark.postgres
+@pytest.mark.elasticsearch
+def test_matrix_and_reach_on_postgresql_and_elasticsearch():
+    """The same proofs with the store in PostgreSQL and reach asked from Elasticsearch."""
+    from directory_search.elastic import ElasticsearchBackend
+
+    from . import search_fixtures as fx
+    from .stores import fresh_pg_database
+
+    es_url = fx.elasticsearch_url(fx.ES_URL_VARIABLE)
+    prefix = fx.unique_prefix("coverage")
+    with fresh_pg_database() as url:
+        instance = dortmund_instance_at(Path("unused.sqlite"))
+        instance = dataclasses.replace(
+            instance,
+            store_url=url,
+            search=dataclasses.replace(
+                instance.search, backend="elasticsearch", url=es_url, index_prefix=prefix
+            ),
+        )
+        opened = open_directory(instance)
+        try:
+            load_demo(opened, samples=150)
+            ids = ids_of(opened)
+            opened.archive(ids[:15])
+            coverage = compute_coverage(opened, today=TODAY)
+            expected = _sql_counts(opened, TODAY)
+            for cell in coverage.cells:
+                assert (cell.active, cell.verified, cell.all) == expected[
+                    (cell.district, cell.category)
+                ]
+            offers = list(opened.get_many(ids_of(opened)).values())
+            for area in coverage.postcodes:
+                brute = _brute_nearest(offers, opened, area.point.lat, area.point.lon)
+                for key, found in area.nearest.items():
+                    if key not in brute:
+                        assert found.offer_id is None
+                    else:
+                        assert found.distance_km == pytest.approx(brute[key][0], abs=0.0006)
+            earlier = compute_coverage(opened, date(2025, 12, 31), today=TODAY)
+            assert sum(c.all for c in earlier.cells) == 0  # the demo offers came later
+        finally:
+            opened.close()
+            cleanup = ElasticsearchBackend(es_url, prefix)
+            try:
+                cleanup.drop()
+            finally:
+                cleanup.close()
