@@ -90,7 +90,7 @@ def demo(ctx: click.Context, samples: int) -> None:
 @click.option("--workers", default=1, show_default=True, type=int)
 @click.pass_context
 def serve(ctx: click.Context, with_demo: bool, host: str, port: int, workers: int) -> None:
-    """Run the GraphQL server (GraphiQL at /graphql, status at /healthz)."""
+    """Run the server: the pages at /, GraphQL at /graphql (GraphiQL), status at /healthz."""
     import uvicorn
 
     instance_path = ctx.obj["instance_path"]
@@ -105,6 +105,7 @@ def serve(ctx: click.Context, with_demo: bool, host: str, port: int, workers: in
     finally:
         directory.close()
     os.environ["DIRECTORY_INSTANCE"] = str(Path(instance_path).resolve())
+    click.echo(f"Pages: http://{host}:{port}/")
     click.echo(f"GraphiQL: http://{host}:{port}/graphql")
     uvicorn.run(
         "directory_schema.app:app_from_environment",

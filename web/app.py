@@ -8,8 +8,9 @@ stylesheet and script of ``web/static`` at ``/static``, Leaflet from the install
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib.resources import files
+from typing import Any
 
 import xstatic.pkg.leaflet
 from starlette.routing import BaseRoute, Mount
@@ -28,6 +29,7 @@ class Site:
     directory: Directory
     renderer: Renderer
     places: Places
+    cache: dict[str, Any] = field(default_factory=dict)  # small caches of the pages
 
 
 def make_site(directory: Directory) -> Site:

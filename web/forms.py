@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from directory_search.base import GeoPoint, SearchQuery
@@ -59,6 +60,7 @@ class SearchForm:
     day: str = ""
     channels: list[str] = field(default_factory=list)
     page: int = 1
+    sent: bool = False  # the form was sent (it always has a radius), even if empty
     errors: dict[str, str] = field(default_factory=dict)  # field -> message id
 
     @classmethod
@@ -80,13 +82,16 @@ class SearchForm:
             day=str(data.get("day") or ""),
             channels=[str(v) for v in data.getlist("channel") if v],
             page=page,
+            sent="radius" in data,
         )
 
     @property
     def submitted(self) -> bool:
-        """Whether anything was asked (an empty GET ``/search`` shows just the form)."""
+        """Whether a search was asked for (a bare GET ``/search`` shows just the form; a
+        form sent empty searches the whole city)."""
         return bool(
-            self.where
+            self.sent
+            or self.where
             or self.categories
             or self.kind
             or self.text
@@ -205,16 +210,20 @@ class Places:
             if name_key(district.name).startswith(wanted) or district.key.startswith(wanted):
                 found.append({"value": district.name, "label": district.name})
         city = self.directory.instance.city
-        for code in sorted(self.gazetteer.postcodes_in(city, include_shared_points=True)):
+        for code in self.postcodes:
             if code.startswith(wanted):
                 found.append({"value": code, "label": f"{code} {city}"})
         return found[:limit]
 
+    @cached_property
+    def postcodes(self) -> list[str]:
+        """The city's postcodes (looked up once: it scans the whole gazetteer)."""
+        city = self.directory.instance.city
+        return sorted(self.gazetteer.postcodes_in(city, include_shared_points=True))
+
     def choices(self) -> list[str]:
         """Every district name and postcode of the city (the form's ``<datalist>``)."""
-        city = self.directory.instance.city
-        codes = sorted(self.gazetteer.postcodes_in(city, include_shared_points=True))
-        return [d.name for d in self.directory.districts] + codes
+        return [d.name for d in self.directory.districts] + self.postcodes
 
 
 def _place(found: GeocodeResult, kind: str, label: str) -> Place:

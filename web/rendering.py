@@ -12,6 +12,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 import jinja2
+from babel.lists import format_list
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
@@ -63,9 +64,12 @@ class Renderer:
                 trim_blocks=True,
                 lstrip_blocks=True,
                 undefined=jinja2.StrictUndefined,
+                auto_reload=False,  # templates change with a deployment, not while serving
             )
             env.install_gettext_translations(page_translations(lang), newstyle=True)
             env.globals.update(self._label_helpers(lang))
+            # "Deutsch, Türkisch und Polnisch": lists as the language writes them
+            env.filters["listing"] = lambda items: format_list(list(items), locale=lang)
             self._environments[lang] = env
         return env
 

@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import json
 import math
+import time
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
 import anyio.to_thread
 from directory_search.base import SearchQuery, SearchUnavailable
+from markupsafe import Markup
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
@@ -48,6 +50,11 @@ class Results:
     markers: bool
     map_json: str
 
+    @property
+    def place_label_html(self) -> Markup:
+        """The place isolated for right-to-left pages ("44263 Dortmund" stays in order)."""
+        return Markup("<bdi>{}</bdi>").format(self.place_label)
+
 
 def category_groups(site: Site) -> list[CategoryGroup]:
     """The category tree as groups: top-level categories in the instance's order."""
@@ -60,13 +67,24 @@ def category_groups(site: Site) -> list[CategoryGroup]:
     ]
 
 
-def offices(site: Site) -> list[Any]:
-    """The advice offices (Seniorenbüros) of the instance, for "made by" on a handout."""
+OFFICES_MAX_AGE_SECONDS = 60.0
+
+
+def offices(site: Site) -> list[tuple[str, str]]:
+    """(id, title) of the advice offices (Seniorenbüros) of the instance, for "made by"
+    on a handout. Kept for a minute: loading them costs more than the rest of a results
+    page, and a new office may well wait that long."""
+    now = time.monotonic()
+    cached = site.cache.get("offices")
+    if cached is not None and now - cached[0] < OFFICES_MAX_AGE_SECONDS:
+        return cached[1]
     found = site.directory.search(
         SearchQuery(kinds=("advice_office",), sort="title", limit=50, want_total=False)
     )
     loaded = site.directory.get_many([hit.id for hit in found.hits])
-    return [loaded[hit.id] for hit in found.hits if hit.id in loaded]
+    result = [(hit.id, loaded[hit.id].title) for hit in found.hits if hit.id in loaded]
+    site.cache["offices"] = (now, result)
+    return result
 
 
 def form_context(site: Site, form: SearchForm) -> dict[str, Any]:
