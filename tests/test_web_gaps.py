@@ -8,11 +8,15 @@ from __future__ import annotations
 import csv
 import io
 import re
+import socket
+import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
+import uvicorn
 from click.testing import CliRunner
 
 from directory_core.cli import cli
@@ -40,17 +44,49 @@ def gaps_directory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Directo
         opened.close()
 
 
+class QuietServer:
+    """The app under uvicorn in a thread, leaving the logging set-up alone: a second
+    ``uvicorn.Config`` with its default log config would replace the handlers through
+    which the shared server of ``web_fixtures`` captures its access log."""
+
+    def __init__(self, directory: Directory) -> None:
+        from directory_schema.app import create_app
+
+        self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._socket.bind(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self._socket.getsockname()[1]}"
+        config = uvicorn.Config(
+            # access_log=False would empty the access logger's handlers: left as it is
+            create_app(directory, sync_interval=None),
+            log_config=None,
+        )
+        self.server = uvicorn.Server(config)
+        self._thread = threading.Thread(
+            target=self.server.run, kwargs={"sockets": [self._socket]}, daemon=True
+        )
+
+    def __enter__(self) -> QuietServer:
+        self._thread.start()
+        deadline = time.monotonic() + 20
+        while not self.server.started:
+            assert self._thread.is_alive() and time.monotonic() < deadline, "no uvicorn"
+            time.sleep(0.01)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self._thread.join(timeout=20)
+        self._socket.close()
+
+
 @pytest.fixture(scope="module")
-def gaps_web(gaps_directory: Directory) -> Iterator[wf.WebServer]:
-    server = wf.WebServer(gaps_directory).start()
-    try:
+def gaps_web(gaps_directory: Directory) -> Iterator[QuietServer]:
+    with QuietServer(gaps_directory) as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture
-def tab(browser: Any, gaps_web: wf.WebServer) -> Iterator[wf.RecordedPage]:
+def tab(browser: Any, gaps_web: QuietServer) -> Iterator[wf.RecordedPage]:
     context = browser.new_context(locale="de-DE", viewport={"width": 1280, "height": 900})
     page = context.new_page()
     recorded = wf.RecordedPage(page, gaps_web.url)
@@ -62,7 +98,7 @@ def tab(browser: Any, gaps_web: wf.WebServer) -> Iterator[wf.RecordedPage]:
         context.close()
 
 
-def _graphql(web: wf.WebServer, **variables: Any) -> dict:
+def _graphql(web: QuietServer, **variables: Any) -> dict:
     response = httpx.post(f"{web.url}/graphql", json={"query": QUERY, "variables": variables})
     body = response.json()
     assert "errors" not in body, body
