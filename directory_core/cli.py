@@ -642,5 +642,47 @@ def export_hsds_command(ctx: click.Context, out: str, carrier: str | None) -> No
     )
 
 
+@cli.command()
+@click.option("--category", help="Only this category key (with its sub-categories' offers).")
+@click.option("--district", help="Only this district key.")
+@click.option(
+    "--as-of",
+    "as_of",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    help="The figures as of the end of this date (YYYY-MM-DD); default: now.",
+)
+@click.option("--format", "fmt", type=click.Choice(["csv", "md"]), default="md", show_default=True)
+@click.pass_context
+def gaps(ctx: click.Context, category: str | None, district: str | None, as_of, fmt: str) -> None:
+    """Supply gaps per district and category: offers (per 1,000 older residents where
+    known), reach of the postcode areas, missing qualities. See docs/gaps.md."""
+    from directory_search.base import SearchError
+
+    from .coverage import compute_coverage
+    from .coverage_report import render
+
+    directory = _open(ctx)
+    try:
+        if category is not None and category not in directory.taxonomy:
+            known = ", ".join(sorted(directory.taxonomy.by_key))
+            raise click.BadParameter(
+                f"unknown category {category!r}; allowed: {known}", param_hint="--category"
+            )
+        if district is not None and district not in directory.district_by_key:
+            known = ", ".join(sorted(directory.district_by_key))
+            raise click.BadParameter(
+                f"unknown district {district!r}; allowed: {known}", param_hint="--district"
+            )
+        try:
+            coverage = compute_coverage(directory, as_of.date() if as_of else None)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="--as-of") from exc
+        except SearchError as exc:
+            raise click.ClickException(f"search backend unavailable: {exc}") from exc
+        click.echo(render(coverage.select(category, district), fmt), nl=False)
+    finally:
+        directory.close()
+
+
 def main() -> None:
     cli(prog_name="directory")

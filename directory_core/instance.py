@@ -23,7 +23,9 @@ from pathlib import Path
 from typing import Any
 
 from .categories import Taxonomy, default_categories
+from .languages import ISO_639_1
 from .model import Carrier, Category, District
+from .population import Population, parse_population
 
 KEY = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
 _CSP_SOURCE = re.compile(r"^[^\s;,'\"]+$")  # one source; no quote, separator or space
@@ -106,6 +108,23 @@ class WebSettings:
 
 
 @dataclass
+class CoverageSettings:
+    """The gap analysis (``coverage.py``): when is an offer too far, which languages count.
+
+    ``threshold_km`` maps a category key to the distance beyond which a postcode area
+    counts as not reached; a category without an entry uses its nearest ancestor's, else
+    ``default_threshold_km``.
+    """
+
+    threshold_km: dict[str, float] = field(
+        default_factory=lambda: {"encounter": 2.0, "advice": 5.0}
+    )
+    default_threshold_km: float = 5.0
+    languages: list[str] = field(default_factory=lambda: ["tr", "pl", "ru", "ar"])
+    evening_from: str = "18:00"  # an offer open past this time is open in the evening
+
+
+@dataclass
 class Instance:
     key: str
     name: str
@@ -122,6 +141,8 @@ class Instance:
     disabled_plugins: list[str] = field(default_factory=list)  # built-ins switched off
     plugin_settings: dict[str, Any] = field(default_factory=dict)  # [plugin.NAME] tables
     importers: dict[str, Any] = field(default_factory=dict)  # [importers.NAME] tables
+    populations: dict[str, Population] = field(default_factory=dict)  # by district key
+    coverage: CoverageSettings = field(default_factory=CoverageSettings)
     path: Path | None = None
     web: WebSettings = field(default_factory=WebSettings)
 
@@ -319,6 +340,7 @@ def parse_instance(data: dict[str, Any], source: str = "<instance>", path: Path 
         r.fail("server.img_src", "must be a list of CSP sources such as 'https://tile.example.org'")
 
     districts = []
+    populations: dict[str, Population] = {}
     for i, d in enumerate(_table_list(r, data, "districts")):
         where = f"districts[{i}]"
         dname = r.require(d, "name", str, where)
@@ -342,6 +364,12 @@ def parse_instance(data: dict[str, Any], source: str = "<instance>", path: Path 
                     point_note=r.get(d, "point_note", str, where, ""),
                 )
             )
+        r.declare(where, "population")
+        r.free(f"{where}.population")  # parse_population checks its own keys
+        if "population" in d:  # residents, for the gap analysis (population.py)
+            population = parse_population(d["population"], where, r)
+            if population is not None and dkey:
+                populations[dkey] = population
     _unique(r, "districts", [d.key for d in districts])
 
     carriers = []
@@ -388,6 +416,7 @@ def parse_instance(data: dict[str, Any], source: str = "<instance>", path: Path 
         r.fail("importers", "must be a table of importer settings")
         importers = {}
 
+    coverage = _coverage(r, r.table(data, "coverage"), categories)
     web_table = r.table(data, "web")
     web = WebSettings(
         tile_url=r.get(web_table, "tile_url", str, "web", OSM_TILES),
@@ -418,9 +447,49 @@ def parse_instance(data: dict[str, Any], source: str = "<instance>", path: Path 
         disabled_plugins=[str(p) for p in disabled],
         plugin_settings=settings,
         importers=importers,
+        populations=populations,
+        coverage=coverage,
         path=path,
         web=web,
     )
+
+
+def _coverage(r: _Reader, table: Any, categories: list[Category]) -> CoverageSettings:
+    """The ``[coverage]`` table (see ``CoverageSettings``)."""
+    settings = CoverageSettings()
+    if not isinstance(table, dict):
+        r.fail("coverage", "must be a table")
+        return settings
+    known = {"threshold_km", "default_threshold_km", "languages", "evening_from"}
+    for key in sorted(set(table) - known):
+        r.fail(f"coverage.{key}", f"is not a known key; allowed: {', '.join(sorted(known))}")
+    default = r.get(table, "default_threshold_km", float, "coverage", 5.0)
+    if default <= 0:
+        r.fail("coverage.default_threshold_km", f"must be positive, got {default!r}")
+    settings.default_threshold_km = default
+    thresholds = r.get(table, "threshold_km", dict, "coverage", None)
+    if thresholds is not None:
+        keys = {c.key for c in categories}
+        settings.threshold_km = {}
+        for key, value in thresholds.items():
+            where = f"coverage.threshold_km.{key}"
+            if key not in keys:
+                r.fail(where, "is not a category key of this instance")
+            elif isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+                r.fail(where, f"must be a positive number of kilometres, got {value!r}")
+            else:
+                settings.threshold_km[key] = float(value)
+    languages = r.get(table, "languages", list, "coverage", None)
+    if languages is not None:
+        bad = [code for code in languages if code not in ISO_639_1]
+        if bad:
+            r.fail("coverage.languages", f"has unknown language code {bad[0]!r} (ISO 639-1)")
+        settings.languages = [str(code) for code in languages]
+    evening = r.get(table, "evening_from", str, "coverage", "18:00")
+    if not re.match(r"^([01]\d|2[0-3]):[0-5]\d$", evening):
+        r.fail("coverage.evening_from", f"must be a time HH:MM, got {evening!r}")
+    settings.evening_from = evening
+    return settings
 
 
 def _table_list(r: _Reader, data: dict, key: str, where: str | None = None) -> list[dict]:

@@ -25,6 +25,7 @@ from directory_core.model import KIND_LABELS, Precision
 
 from . import types as t
 from .cache import OfferCache
+from .coverage import CoverageQuery
 from .cursors import decode_cursor, encode_cursor
 from .errors import (
     InputError,
@@ -137,7 +138,7 @@ def _facets(directory: Directory, counts: dict[str, dict[str, int]]) -> t.Facets
 
 
 @strawberry.type
-class Query:
+class Query(CoverageQuery):  # coverage: supply gaps (coverage.py)
     @strawberry.field(
         description=(
             "Offers, by default the active ones. With near: within radiusKm (default and "
