@@ -31,6 +31,7 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "directory_core.importers.csv_importer",
     "directory_core.importers.xlsx_importer",
     "directory_core.importers.json_importer",
+    "directory_core.auth",
 )
 
 
