@@ -29,6 +29,8 @@ from strawberry.extensions import MaskErrors, ParserCache, ValidationCache
 from strawberry.types import ExecutionContext
 from strawberry.utils.logging import StrawberryLogger
 
+from directory_core.auth import authenticate
+from directory_core.custom_fields import CustomFieldSet
 from directory_core.directory import Directory, open_directory
 from directory_core.instance import InstanceError, Limits, load_instance
 from directory_core.plugins import PluginError
@@ -40,7 +42,8 @@ from .errors import PublicError
 from .execution import FastExecutionContext
 from .extra import ExtraTypes, query_type
 from .limits import limit_extensions
-from .query import Query
+from .mutations import mutation_type
+from .staff import StaffQuery
 
 log = logging.getLogger(__name__)
 
@@ -84,8 +87,10 @@ def build_schema(
     ``execution_context_class``: graphql-core's way through fields; the default takes a
     shortcut for plain fields (``execution.py``).
     """
+    query = query_type(extra, StaffQuery) if extra is not None else StaffQuery
     return DirectorySchema(
-        query=query_type(extra, Query) if extra is not None else Query,
+        query=query,
+        mutation=mutation_type(extra if extra is not None else ExtraTypes(CustomFieldSet())),
         execution_context_class=execution_context_class,
         extensions=[
             *limit_extensions(limits),
@@ -114,6 +119,8 @@ class DirectoryGraphQL(GraphQL):
 
     async def get_context(self, request: Any, response: Any) -> dict[str, Any]:
         return {
+            # who sent it (``authenticate`` hook); a short read, only with credentials
+            "auth": authenticate(self.directory, request),
             "request": request,
             "response": response,
             "directory": self.directory,
@@ -156,6 +163,8 @@ def create_app(
         directory,
         OfferCache(directory, offer_cache_size),
         extra,
+        # uploads for importOffers; no CSRF risk: the API authenticates by header, not cookie
+        multipart_uploads_enabled=True,
     )
 
     async def healthz(request: Request) -> Response:

@@ -80,6 +80,7 @@ class _Namespace:
     enums: dict[str, type[enum.Enum]]
     output: type
     filter: type | None
+    input: type | None = None
 
 
 class ExtraTypes:
@@ -92,8 +93,18 @@ class ExtraTypes:
             self.namespaces[namespace] = self._namespace_types(namespace, declared)
         self.output: type | None = None
         self.filter: type | None = None
+        self.input: type | None = None
+        # the ``Offer`` type with ``extra`` (set by ``query_type``); mutations return it
+        self.offer_type: type | None = None
         if not self.namespaces:
             return
+        self.input = _new_type(
+            "OfferExtraInput",
+            {name: ns.input | None for name, ns in self.namespaces.items()},
+            {name: strawberry.field(default=strawberry.UNSET) for name in self.namespaces},
+            description="Custom fields to set, by plugin name; left out: unchanged.",
+            is_input=True,
+        )
         self.output = _new_type(
             "OfferExtra",
             {name: ns.output | None for name, ns in self.namespaces.items()},
@@ -153,7 +164,20 @@ class ExtraTypes:
                 description=f"Filters on the custom fields of plugin {namespace} (AND).",
                 is_input=True,
             )
-        return _Namespace(namespace, declared, enums, output, filter_type)
+        input_type = _new_type(
+            f"{prefix}Input",
+            {name: kind | None for name, kind in outputs.items()},
+            {
+                name: strawberry.field(
+                    default=strawberry.UNSET,
+                    description=f"{descriptions[name]} Left out: unchanged; null: removed.",
+                )
+                for name in outputs
+            },
+            description=f"Custom fields of plugin {namespace} to set.",
+            is_input=True,
+        )
+        return _Namespace(namespace, declared, enums, output, filter_type, input_type)
 
     # -- values --------------------------------------------------------------------
 
@@ -247,6 +271,7 @@ def query_type(extra: ExtraTypes, base_query: type) -> type:
     from .inputs import OfferFilter
 
     if extra.output is None:
+        extra.offer_type = t.Offer
         return base_query
 
     def subclass(name: str, base: type, annotations: dict[str, Any], defaults: dict, **opts):
@@ -262,6 +287,7 @@ def query_type(extra: ExtraTypes, base_query: type) -> type:
         {"extra": strawberry.field(default=None, description="Custom fields of plugins.")},
         description=get_object_definition(t.Offer).description,
     )
+    extra.offer_type = offer
     edge = subclass("OfferEdge", t.OfferEdge, {"node": offer}, {})
     connection = subclass(
         "OfferConnection",
@@ -294,5 +320,7 @@ def query_type(extra: ExtraTypes, base_query: type) -> type:
             field.arguments = arguments
         elif field.python_name == "offer":
             field.type = offer | None
+        elif field.python_name == "stale_offers":
+            field.type = list[offer]
         fields.append(field)
     return create_type("Query", fields)
