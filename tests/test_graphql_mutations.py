@@ -224,3 +224,56 @@ def test_stale_offers_and_me(api):
     assert me == {"name": "Redaktion Caritas", "role": "editor", "carriers": ["caritas"]}
     error = clients["expired"].error("{ me { name } }")
     assert error["extensions"]["code"] == "UNAUTHENTICATED" and "expired" in error["message"]
+
+
+@pytest.mark.parametrize(
+    "backend",
+    [
+        pytest.param("embedded", id="embedded"),
+        pytest.param("elasticsearch", id="elasticsearch", marks=pytest.mark.elasticsearch),
+    ],
+)
+def test_api_writes_reach_nearby_search_within_the_sync_interval(backend, tmp_path, serve):
+    """Created: found near its place; internal note: never found; archived: gone."""
+    import time
+
+    import httpx
+    from directory_schema.app import SYNC_INTERVAL_SECONDS, create_app
+
+    from .search_fixtures import elasticsearch_url, unique_prefix
+
+    search = {}
+    if backend == "elasticsearch":
+        url = elasticsearch_url()
+        search = {"backend": "elasticsearch", "url": url, "index_prefix": unique_prefix("write")}
+    directory = write_directory(
+        f"sqlite:///{tmp_path / 'store.sqlite'}", tmp_path / "index", **search
+    )
+    tokens = role_tokens(directory)
+    server = serve(create_app(directory, on_shutdown=directory.close))
+    editor, anonymous = ApiClient(server.url, tokens["editor_a"]), ApiClient(server.url)
+
+    def found(text: str) -> list[str]:
+        return [e["node"]["id"] for e in anonymous.data(FIND, text=text)["offers"]["edges"]]
+
+    def within_interval(check) -> float:
+        started = time.monotonic()
+        while not check():
+            assert time.monotonic() - started < SYNC_INTERVAL_SECONDS + 3, "not in time"
+            time.sleep(0.05)
+        return time.monotonic() - started
+
+    try:
+        created = editor.data(
+            CREATE,
+            input=offer_input("awo", "Kakapo-Treffpunkt", internalNote="Geheimtipp Zwergpinguin"),
+        )["createOffer"]
+        within_interval(lambda: found("kakapo") == [created["id"]])
+        assert found("zwergpinguin") == []  # the staff-only note is not searchable
+        editor.data(ARCHIVE, id=created["id"], version=1)
+        within_interval(lambda: found("kakapo") == [])
+    finally:
+        editor.close()
+        anonymous.close()
+        if backend == "elasticsearch":
+            httpx.delete(f"{url.rstrip('/')}/{search['index_prefix']}*", timeout=30)
