@@ -51,6 +51,18 @@ class SearchSettings:
     fallback: str | None = None  # "embedded": answer from it while Elasticsearch is down
 
 
+OSM_TILES = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+OSM_ATTRIBUTION = "© OpenStreetMap contributors (openstreetmap.org/copyright)"
+
+
+@dataclass
+class WebSettings:
+    """The web pages' settings (``[web]``): the map's tile server and its attribution."""
+
+    tile_url: str = OSM_TILES
+    tile_attribution: str = OSM_ATTRIBUTION
+
+
 @dataclass
 class Instance:
     key: str
@@ -68,6 +80,7 @@ class Instance:
     plugin_settings: dict[str, Any] = field(default_factory=dict)  # [plugin.NAME] tables
     importers: dict[str, Any] = field(default_factory=dict)  # [importers.NAME] tables
     path: Path | None = None
+    web: WebSettings = field(default_factory=WebSettings)
 
     def taxonomy(self) -> Taxonomy:
         return Taxonomy(self.categories)
@@ -241,6 +254,17 @@ def parse_instance(data: dict[str, Any], source: str = "<instance>", path: Path 
         r.fail("importers", "must be a table of importer settings")
         importers = {}
 
+    web_table = data.get("web", {})
+    web = WebSettings(
+        tile_url=r.get(web_table, "tile_url", str, "web", OSM_TILES),
+        tile_attribution=r.get(web_table, "tile_attribution", str, "web", OSM_ATTRIBUTION),
+    )
+    if not re.match(r"^https?://[^/]+/.*\{z\}.*\{x\}.*\{y\}", web.tile_url):
+        r.fail(
+            "web.tile_url",
+            f"must be an http(s) URL with {{z}}, {{x}} and {{y}}, got {web.tile_url!r}",
+        )
+
     if r.errors:
         raise InstanceError("\n".join(r.errors))
     return Instance(
@@ -259,6 +283,7 @@ def parse_instance(data: dict[str, Any], source: str = "<instance>", path: Path 
         plugin_settings=settings,
         importers=importers,
         path=path,
+        web=web,
     )
 
 

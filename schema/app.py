@@ -19,11 +19,12 @@ from typing import Any
 import anyio.to_thread
 import strawberry
 from directory_search.base import SearchError
+from directory_web import web_routes
 from graphql import GraphQLError
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import Mount, Route
 from strawberry.asgi import GraphQL
 from strawberry.extensions import MaskErrors, ParserCache, ValidationCache
 from strawberry.types import ExecutionContext
@@ -190,6 +191,10 @@ def create_app(
         routes=[
             Route("/graphql", graphql, methods=["GET", "POST"]),
             Route("/healthz", healthz, methods=["GET"]),
+            # The web pages (counsellor search, offer pages, handout): a front door of
+            # their own that calls only the directory. Mounted here until app assembly
+            # moves out of the GraphQL package.
+            Mount("/", routes=web_routes(directory)),
         ],
         lifespan=lifespan,
     )
