@@ -11,6 +11,7 @@ from __future__ import annotations
 from strawberry.types import Info
 
 from directory_core.auth import Authentication, Principal
+from directory_core.editing import NotAllowed, check_write
 
 from .errors import Forbidden, Unauthenticated
 
@@ -37,16 +38,9 @@ def require_principal(info: Info) -> Principal:
 
 
 def require_writer(principal: Principal, carrier: str | None) -> None:
-    """``FORBIDDEN`` unless ``principal`` may write offers of ``carrier``."""
-    if not principal.writes:
-        raise Forbidden(
-            f"The role {principal.role} cannot change offers (editors and admins can)",
-            carrier=carrier,
-        )
-    if not principal.may_write(carrier):
-        what = f"of carrier {carrier!r}" if carrier else "without a carrier"
-        raise Forbidden(
-            f"{principal.name} may not change offers {what}; allowed carriers: "
-            f"{', '.join(sorted(principal.carriers)) or 'none'}",
-            carrier=carrier,
-        )
+    """``FORBIDDEN`` (naming the carrier) unless ``principal`` may write offers of
+    ``carrier`` (the rule is ``directory_core.editing.check_write``)."""
+    try:
+        check_write(principal, carrier)
+    except NotAllowed as exc:
+        raise Forbidden(str(exc), carrier=exc.carrier) from None

@@ -1,11 +1,11 @@
 """The ``Mutation`` root: carriers keep their own offers current.
 
-Every mutation goes through ``Directory`` (one write path with imports and the CLI):
-the one validator, history rows in the same transaction, the outbox for the index.
-Rules, checked in this order: a signed-in caller (``UNAUTHENTICATED``), the right to
-write the offer's carrier (``FORBIDDEN`` naming it), the input (``BAD_USER_INPUT`` with
-the validator's field path), and the version the caller saw (``CONFLICT`` with the
-current one). The version check and bump are one atomic ``UPDATE ... WHERE version =
+Every mutation goes through ``directory_core.editing`` and ``Directory`` (one write path
+with the web pages, imports and the CLI): the one validator, history rows in the same
+transaction, the outbox for the index. Checked in this order: a signed-in caller
+(``UNAUTHENTICATED``), the right to write the offer's carrier (``FORBIDDEN`` naming it),
+the version the caller saw (``CONFLICT`` with the current one), the input
+(``BAD_USER_INPUT`` with the validator's field path). The version check and bump are one atomic ``UPDATE ... WHERE version =
 :v`` (``Store.write_offers``), so of two editors saving the same version exactly one
 wins. Nothing is ever deleted here: archiving sets a status.
 
@@ -26,18 +26,16 @@ from strawberry.file_uploads import Upload
 from strawberry.tools import create_type
 from strawberry.types import Info
 
-from directory_core import model
-from directory_core.auth import Principal
+from directory_core import editing, model
 from directory_core.directory import Directory
-from directory_core.history import Actor, VersionConflict
+from directory_core.history import VersionConflict
 from directory_core.importers.base import SourceError
 from directory_core.importing import ImportFailed, run_import
-from directory_core.store import utcnow
 from directory_core.validation import OfferValidationError
 
 from . import types as t
 from .access import require_principal, require_writer
-from .errors import Conflict, InputError, OfferInputError, check_offer_id
+from .errors import Conflict, Forbidden, InputError, OfferInputError, check_offer_id
 from .extra import ExtraTypes
 from .offer_inputs import OfferInput, OfferPatch, apply_patch, new_offer
 
@@ -66,51 +64,32 @@ class ImportResult:
     run_id: int | None = strawberry.field(description="The recorded run (not for dry runs).")
 
 
-def _actor(principal: Principal, note: str = "") -> Actor:
-    return Actor(principal.name, "api", note=note)
+def _conflict(exc: VersionConflict) -> Conflict:
+    return Conflict(
+        f"The offer was changed meanwhile: it is at version {exc.current}, not "
+        f"{exc.expected}; load it again and repeat your change",
+        currentVersion=exc.current,
+    )
 
 
-def _load(directory: Directory, offer_id: str) -> model.Offer:
-    offer = directory.get(offer_id)
-    if offer is None:
-        raise InputError("id", f"no offer with id {offer_id!r}")
-    return offer
+def _api_errors(work: Callable[[], model.Offer]) -> Callable[[], model.Offer]:
+    """``work`` with the write path's exceptions turned into API errors."""
 
+    def run() -> model.Offer:
+        try:
+            return work()
+        except editing.NotAllowed as exc:
+            raise Forbidden(str(exc), carrier=exc.carrier) from None
+        except editing.NoSuchOffer as exc:
+            raise InputError("id", f"no offer with id {exc.args[0]!r}") from None
+        except editing.WrongState as exc:
+            raise InputError("id", str(exc)) from None
+        except VersionConflict as exc:
+            raise _conflict(exc) from None
+        except OfferValidationError as exc:
+            raise OfferInputError("input", [(e.field, e.message) for e in exc.errors]) from None
 
-def _check_version(offer: model.Offer, version: int) -> None:
-    if offer.version != version:
-        raise Conflict(
-            f"The offer was changed meanwhile: it is at version {offer.version}, not "
-            f"{version}; load it again and repeat your change",
-            currentVersion=offer.version,
-        )
-
-
-def _write(
-    directory: Directory,
-    offer: model.Offer,
-    actor: Actor,
-    version: int | None,
-    previous: model.Offer | None,
-) -> model.Offer:
-    """Validate and save one offer with the version check; API errors for the rest."""
-    try:
-        directory.save(
-            [offer],
-            where="input",
-            actor=actor,
-            expect={offer.id: version} if version is not None else None,
-            previous={offer.id: previous} if previous is not None else None,
-        )
-    except OfferValidationError as exc:
-        raise OfferInputError("input", [(e.field, e.message) for e in exc.errors]) from None
-    except VersionConflict as exc:
-        raise Conflict(
-            f"The offer was changed meanwhile: it is at version {exc.current}, not "
-            f"{exc.expected}; load it again and repeat your change",
-            currentVersion=exc.current,
-        ) from None
-    return offer
+    return run
 
 
 async def _in_thread(work: Callable[[], Any]) -> Any:
@@ -132,27 +111,22 @@ def mutation_type(extra: ExtraTypes) -> type:
 
     async def create_offer(info: Info, input: Any) -> Any:
         principal = require_principal(info)
-        offer = new_offer(input)
-        require_writer(principal, offer.carrier)
         directory: Directory = info.context["directory"]
-        saved = await _in_thread(lambda: _write(directory, offer, _actor(principal), None, None))
-        return node(info, saved)
+        offer = new_offer(input)
+        work = _api_errors(lambda: editing.create(directory, principal, offer))
+        return node(info, await _in_thread(work))
 
     async def update_offer(info: Info, id: strawberry.ID, version: int, input: Any) -> Any:
         principal = require_principal(info)
         directory: Directory = info.context["directory"]
 
-        def work() -> model.Offer:
-            offer = _load(directory, check_offer_id(id))
-            require_writer(principal, offer.carrier)
-            _check_version(offer, version)
-            previous = directory.get(offer.id)
+        def apply(offer: model.Offer) -> None:
             nulls = apply_patch(offer, input)
             if nulls:
                 raise OfferInputError("input", [(name, "must not be null") for name in nulls])
-            require_writer(principal, offer.carrier)  # moving it to another carrier
-            return _write(directory, offer, _actor(principal), version, previous)
 
+        offer_id = check_offer_id(id)
+        work = _api_errors(lambda: editing.change(directory, principal, offer_id, version, apply))
         return node(info, await _in_thread(work))
 
     async def archive_offer(
@@ -160,57 +134,27 @@ def mutation_type(extra: ExtraTypes) -> type:
     ) -> Any:
         principal = require_principal(info)
         directory: Directory = info.context["directory"]
-
-        def work() -> model.Offer:
-            offer = _load(directory, check_offer_id(id))
-            require_writer(principal, offer.carrier)
-            _check_version(offer, version)
-            if offer.status == model.OfferStatus.ARCHIVED:
-                raise InputError("id", "the offer is archived already")
-            if reason is not None and len(reason) > 1000:
-                raise InputError("reason", f"must be at most 1000 characters, got {len(reason)}")
-            try:
-                [archived] = directory.archive(
-                    [offer.id],
-                    actor=_actor(principal, note=(reason or "").strip()),
-                    expect={offer.id: version},
-                )
-            except VersionConflict as exc:
-                raise Conflict(
-                    f"The offer was changed meanwhile: it is at version {exc.current}, not "
-                    f"{exc.expected}; load it again and repeat your change",
-                    currentVersion=exc.current,
-                ) from None
-            return archived
-
+        if reason is not None and len(reason) > 1000:
+            raise InputError("reason", f"must be at most 1000 characters, got {len(reason)}")
+        offer_id = check_offer_id(id)
+        work = _api_errors(
+            lambda: editing.archive(directory, principal, offer_id, version, reason or "")
+        )
         return node(info, await _in_thread(work))
 
-    def status_change(name: str, change: Callable[[model.Offer, Principal], None]) -> Callable:
-        async def resolve(info: Info, id: strawberry.ID, version: int) -> Any:
-            principal = require_principal(info)
-            directory: Directory = info.context["directory"]
+    async def restore_offer(info: Info, id: strawberry.ID, version: int) -> Any:
+        principal = require_principal(info)
+        directory: Directory = info.context["directory"]
+        offer_id = check_offer_id(id)
+        work = _api_errors(lambda: editing.restore(directory, principal, offer_id, version))
+        return node(info, await _in_thread(work))
 
-            def work() -> model.Offer:
-                offer = _load(directory, check_offer_id(id))
-                require_writer(principal, offer.carrier)
-                _check_version(offer, version)
-                previous = directory.get(offer.id)
-                change(offer, principal)
-                return _write(directory, offer, _actor(principal), version, previous)
-
-            return node(info, await _in_thread(work))
-
-        resolve.__name__ = resolve.__qualname__ = name
-        return resolve
-
-    def restore(offer: model.Offer, principal: Principal) -> None:
-        if offer.status != model.OfferStatus.ARCHIVED:
-            raise InputError("id", "the offer is not archived")
-        offer.status = model.OfferStatus.ACTIVE.value
-
-    def verify(offer: model.Offer, principal: Principal) -> None:
-        offer.verified_at = utcnow()
-        offer.verified_by = principal.name
+    async def verify_offer(info: Info, id: strawberry.ID, version: int) -> Any:
+        principal = require_principal(info)
+        directory: Directory = info.context["directory"]
+        offer_id = check_offer_id(id)
+        work = _api_errors(lambda: editing.verify(directory, principal, offer_id, version))
+        return node(info, await _in_thread(work))
 
     async def import_offers(
         info: Info,
@@ -272,8 +216,6 @@ def mutation_type(extra: ExtraTypes) -> type:
     annotate(create_offer, input=offer_input, returns=offer_type)
     annotate(update_offer, input=offer_patch, returns=offer_type)
     annotate(archive_offer, returns=offer_type)
-    restore_offer = status_change("restore_offer", restore)
-    verify_offer = status_change("verify_offer", verify)
     annotate(restore_offer, returns=offer_type)
     annotate(verify_offer, returns=offer_type)
     fields = [
