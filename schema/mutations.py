@@ -5,9 +5,9 @@ with the web pages, imports and the CLI): the one validator, history rows in the
 transaction, the outbox for the index. Checked in this order: a signed-in caller
 (``UNAUTHENTICATED``), the right to write the offer's carrier (``FORBIDDEN`` naming it),
 the version the caller saw (``CONFLICT`` with the current one), the input
-(``BAD_USER_INPUT`` with the validator's field path). The version check and bump are one atomic ``UPDATE ... WHERE version =
-:v`` (``Store.write_offers``), so of two editors saving the same version exactly one
-wins. Nothing is ever deleted here: archiving sets a status.
+(``BAD_USER_INPUT`` with the validator's field path). The version check and bump are
+one atomic ``UPDATE ... WHERE version = :v`` (``Store.write_offers``), so of two editors
+saving the same version exactly one wins. Nothing is ever deleted here: archiving sets a status.
 
 The blocking work (store, geocoding, index) runs in a worker thread, so a long import
 does not hold up other requests.
