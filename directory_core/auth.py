@@ -170,21 +170,15 @@ def revoke_token(store: Store, token_id: int) -> bool:
         )
 
 
-def check_token(store: Store, token: str) -> Principal:
-    """The principal of a token text; ``AuthenticationError`` if it is not valid."""
-    token_id, dot, secret = token.strip().partition(".")
-    if not dot or not token_id.isdigit() or not secret or len(token_id) > 18:
-        log.warning("API token refused: malformed")
-        raise AuthenticationError("the token is malformed (expected ID.SECRET)")
+def token_row(store: Store, token_id: int) -> Any:
+    """The stored row of a token (``None`` if there is none)."""
     with store.engine.connect() as conn:
-        row = conn.execute(
-            sa.select(t.api_tokens).where(t.api_tokens.c.id == int(token_id))
-        ).first()
-    stored = row.hash if row is not None else _DUMMY_HASH
-    matches = hmac.compare_digest(stored.encode("ascii"), _digest(secret).encode("ascii"))
-    if row is None or not matches:
-        log.warning("API token refused: unknown token or wrong secret")
-        raise AuthenticationError("the token is not valid")
+        return conn.execute(sa.select(t.api_tokens).where(t.api_tokens.c.id == token_id)).first()
+
+
+def principal_of_token(row: Any) -> Principal:
+    """The principal of a stored token row whose secret was checked (or whose signed
+    session it is); ``AuthenticationError`` if it is revoked or expired."""
     if row.revoked_at is not None:
         log.warning("API token refused: token %s (%s) is revoked", row.id, row.name)
         raise AuthenticationError("the token has been revoked")
@@ -192,6 +186,21 @@ def check_token(store: Store, token: str) -> Principal:
         log.warning("API token refused: token %s (%s) has expired", row.id, row.name)
         raise AuthenticationError("the token has expired")
     return Principal(row.name, row.role, frozenset(row.carriers))
+
+
+def check_token(store: Store, token: str) -> Principal:
+    """The principal of a token text; ``AuthenticationError`` if it is not valid."""
+    token_id, dot, secret = token.strip().partition(".")
+    if not dot or not token_id.isdigit() or not secret or len(token_id) > 18:
+        log.warning("API token refused: malformed")
+        raise AuthenticationError("the token is malformed (expected ID.SECRET)")
+    row = token_row(store, int(token_id))
+    stored = row.hash if row is not None else _DUMMY_HASH
+    matches = hmac.compare_digest(stored.encode("ascii"), _digest(secret).encode("ascii"))
+    if row is None or not matches:
+        log.warning("API token refused: unknown token or wrong secret")
+        raise AuthenticationError("the token is not valid")
+    return principal_of_token(row)
 
 
 def bearer_token(request: Any) -> str | None:

@@ -127,3 +127,20 @@ def archive(
         [offer_id], actor=actor(principal, note=reason.strip()), expect={offer_id: version}
     )
     return archived
+
+
+def offers_for(directory: Directory, principal: Principal, limit: int = 1000) -> list[Offer]:
+    """The offers a principal may write (an editor's carriers; an admin: all), active
+    before archived, then by title."""
+    import sqlalchemy as sa
+
+    from . import tables as t
+
+    offers = t.offers.c
+    query = sa.select(offers.id).order_by(offers.status, offers.title, offers.id).limit(limit)
+    if principal.role != "admin":
+        query = query.where(offers.carrier.in_(sorted(principal.carriers)))
+    with directory.store.engine.connect() as conn:
+        ids = list(conn.execute(query).scalars())
+    found = directory.get_many(ids)
+    return [found[i] for i in ids if i in found]
