@@ -156,6 +156,8 @@ def describe_rule(rule: ScheduleRule, lang: str = DEFAULT_LANGUAGE) -> str:
         when = translate("alle {interval} Wochen {day}", lang).format(
             interval=rule.interval, day=day
         )
-    return translate("{when}, {start}–{end} Uhr", lang).format(
-        when=when, start=rule.start, end=rule.end
-    )
+    start, end = rule.start, rule.end
+    if lang in RIGHT_TO_LEFT:
+        # isolate the times left-to-right, or "09:00–12:00" shows as "12:00–09:00"
+        start, end = f"\u2066{start}", f"{end}\u2069"
+    return translate("{when}, {start}–{end} Uhr", lang).format(when=when, start=start, end=end)

@@ -17,6 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from directory_core.labels import LanguageError, check_language
 from directory_core.languages import ISO_639_1
 from directory_core.model import WEEKDAYS
 
@@ -269,3 +270,12 @@ def check_geocode_query(query: str) -> str:
     if len(text) > MAX_TEXT_LENGTH:
         raise InputError("query", f"must be at most {MAX_TEXT_LENGTH} characters, got {len(text)}")
     return text
+
+
+def check_lang(lang: str | None, argument: str = "lang") -> str:
+    """A page language of ``directory_core.labels`` (default German), else an error
+    listing the allowed codes."""
+    try:
+        return check_language(lang)
+    except LanguageError as exc:
+        raise InputError(argument, str(exc)) from None

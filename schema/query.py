@@ -33,6 +33,7 @@ from .errors import (
     check_filter,
     check_first,
     check_geocode_query,
+    check_lang,
     check_near,
     check_offer_id,
     check_radius,
@@ -221,9 +222,16 @@ class Query:
             return None
         return t.offer_node(offer, directory_of(info), info.context.get("extra"))
 
-    @strawberry.field(description="The category taxonomy, ordered by key.")
-    def categories(self, info: Info, top_level: bool = False) -> list[t.Category]:
-        nodes = t.category_nodes(directory_of(info).taxonomy)
+    @strawberry.field(
+        description=(
+            "The category taxonomy, ordered by key; labels in `lang` (a page language: "
+            '"de" default, "en", "tr", "ar", "ru", "uk", "pl", "ro", "bg", "el", "it").'
+        )
+    )
+    def categories(
+        self, info: Info, top_level: bool = False, lang: str | None = None
+    ) -> list[t.Category]:
+        nodes = t.category_nodes(directory_of(info).taxonomy, check_lang(lang))
         return [n for n in nodes.values() if not top_level or n.parent_key is None]
 
     @strawberry.field(description="The instance's districts, ordered by name.")

@@ -19,6 +19,9 @@ import strawberry
 from strawberry.scalars import JSON
 
 from directory_core import model
+from directory_core.labels import DEFAULT_LANGUAGE, category_label, kind_label
+
+from .errors import check_lang
 
 if TYPE_CHECKING:  # pragma: no cover
     from directory_core.categories import Taxonomy
@@ -98,23 +101,25 @@ class Category:
     children: list[Category]
 
 
-_category_nodes: weakref.WeakKeyDictionary[Taxonomy, dict[str, Category]] = (
+_category_nodes: weakref.WeakKeyDictionary[Taxonomy, dict[str, dict[str, Category]]] = (
     weakref.WeakKeyDictionary()
 )
 
 
-def category_nodes(taxonomy: Taxonomy) -> dict[str, Category]:
-    """``Category`` objects by key, linked to their parent and children.
+def category_nodes(taxonomy: Taxonomy, lang: str = DEFAULT_LANGUAGE) -> dict[str, Category]:
+    """``Category`` objects by key, linked to their parent and children, labelled in
+    ``lang`` (``directory_core.labels``; German is the taxonomy's own wording).
 
-    Built once per taxonomy (the directory replaces its taxonomy when reference data is
-    reloaded), so categories cost no resolver calls.
+    Built once per taxonomy and language (the directory replaces its taxonomy when
+    reference data is reloaded), so categories cost no resolver calls.
     """
-    nodes = _category_nodes.get(taxonomy)
+    per_language = _category_nodes.setdefault(taxonomy, {})
+    nodes = per_language.get(lang)
     if nodes is None:
         nodes = {
             c.key: Category(
                 key=c.key,
-                label=c.label,
+                label=category_label(c, lang),
                 description=c.description,
                 parent_key=c.parent,
                 parent=None,
@@ -126,7 +131,7 @@ def category_nodes(taxonomy: Taxonomy) -> dict[str, Category]:
             if node.parent_key is not None:
                 node.parent = nodes[node.parent_key]
                 node.parent.children.append(node)
-        _category_nodes[taxonomy] = nodes
+        per_language[lang] = nodes
     return nodes
 
 
@@ -279,6 +284,12 @@ class OfferChange:
     how: str = strawberry.field(description="api, import or cli")
     note: str = strawberry.field(description="e.g. the reason given for archiving")
     changes: list[FieldChange]
+
+    @strawberry.field(
+        description='The kind in words, in a page language ("de" default, "tr", "ar", ...).'
+    )
+    def kind_label(self, lang: str | None = None) -> str:
+        return kind_label(self.kind, check_lang(lang))  # type: ignore[arg-type]
 
 
 def offer_node(offer: model.Offer, directory: Directory, extra: ExtraTypes | None = None) -> Offer:

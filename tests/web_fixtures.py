@@ -17,6 +17,7 @@ into ``tests/.node``).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import shutil
@@ -106,27 +107,87 @@ class WebServer:
         return [line for line in self.capture.lines if line.startswith("uvicorn.access")]
 
 
-@pytest.fixture(scope="session")
-def web_directory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Directory]:
-    """Dortmund demo data plus the known offers, in a temporary SQLite store."""
-    path = tmp_path_factory.mktemp("web") / "dortmund.sqlite"
-    opened = open_directory(dortmund_instance_at(path))
+class _Shared:
+    """One instance per test session of something several test modules use.
+
+    Each module binds the fixtures below under its own name (``web = wf.web``), which
+    makes pytest set them up once per module; the browser must not be started twice
+    (Playwright's sync API refuses a second event loop), and starting the server once
+    saves time. The first user starts it, the last one stops it.
+    """
+
+    def __init__(self) -> None:
+        self.values: dict[str, Any] = {}
+        self.users: dict[str, int] = {}
+        self.stops: dict[str, Any] = {}
+
+    @contextlib.contextmanager
+    def use(self, key: str, start: Any) -> Iterator[Any]:
+        if key not in self.values:
+            self.values[key], self.stops[key] = start()
+            self.users[key] = 0
+        self.users[key] += 1
+        try:
+            yield self.values[key]
+        finally:
+            self.users[key] -= 1
+            if self.users[key] == 0:
+                stop = self.stops.pop(key)
+                del self.values[key]
+                stop()
+
+
+_shared = _Shared()
+
+
+def _start_directory(tmp: Path) -> tuple[Directory, Any]:
+    opened = open_directory(dortmund_instance_at(tmp / "dortmund.sqlite"))
     try:
         load_demo(opened, samples=120)
         opened.save(list(build_known_offers().values()))
-        yield opened
-    finally:
+    except Exception:
         opened.close()
+        raise
+    return opened, opened.close
+
+
+@pytest.fixture(scope="session")
+def web_directory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Directory]:
+    """Dortmund demo data plus the known offers, in a temporary SQLite store."""
+    tmp = tmp_path_factory.mktemp("web")
+    with _shared.use("directory", lambda: _start_directory(tmp)) as directory:
+        yield directory
 
 
 @pytest.fixture(scope="session")
 def web(web_directory: Directory) -> Iterator[WebServer]:
     """The real app (GraphQL and pages) under uvicorn, with the demo data."""
-    server = WebServer(web_directory).start()
-    try:
+
+    def start() -> tuple[WebServer, Any]:
+        server = WebServer(web_directory).start()
+        return server, server.stop
+
+    with _shared.use("server", start) as server:
         yield server
-    finally:
-        server.stop()
+
+
+def _start_browser() -> tuple[Any, Any]:
+    from playwright.sync_api import sync_playwright
+
+    playwright = sync_playwright().start()
+    try:
+        launched = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=["--no-sandbox"]
+        )
+    except Exception:
+        playwright.stop()
+        raise
+
+    def stop() -> None:
+        launched.close()
+        playwright.stop()
+
+    return launched, stop
 
 
 @pytest.fixture(scope="session")
@@ -134,16 +195,8 @@ def browser() -> Iterator[Any]:
     """Debian's Chromium, headless, through Playwright."""
     if not (Path(CHROMIUM).is_file() or shutil.which(CHROMIUM)):
         missing(f"Chromium is not installed at {CHROMIUM} (./dev test installs it)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=["--no-sandbox"]
-        )
-        try:
-            yield launched
-        finally:
-            launched.close()
+    with _shared.use("browser", _start_browser) as launched:
+        yield launched
 
 
 @dataclass

@@ -12,6 +12,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 import jinja2
+from babel.lists import format_list
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
@@ -66,6 +67,8 @@ class Renderer:
             )
             env.install_gettext_translations(page_translations(lang), newstyle=True)
             env.globals.update(self._label_helpers(lang))
+            # "Deutsch, Türkisch und Polnisch": lists as the language writes them
+            env.filters["listing"] = lambda items: format_list(list(items), locale=lang)
             self._environments[lang] = env
         return env
 

@@ -114,6 +114,7 @@ LATENCIES: dict[str, tuple[str, ...]] = {
     "floor_http": ("http", "floor"),
     "nearby_http": ("http", "nearby"),
     "nearby_text_http": ("http", "nearby_text"),
+    "results_page_http": ("http", "results_page"),
     "nearby_in_process": ("in_process", "nearby"),
     "nearby_text_in_process": ("in_process", "nearby_text"),
     "brute_force": ("brute_force", "nearby"),
@@ -127,6 +128,10 @@ def size_ratios(figures: dict[str, Any]) -> dict[str, float | None]:
         "nearby_http_over_floor": _ratio(dig(figures, "http", "nearby", "median_ms"), floor),
         "nearby_text_http_over_floor": _ratio(
             dig(figures, "http", "nearby_text", "median_ms"), floor
+        ),
+        "results_page_over_graphql": _ratio(
+            dig(figures, "http", "results_page", "median_ms"),
+            dig(figures, "http", "results_page_graphql", "median_ms"),
         ),
         "brute_force_over_in_process": _ratio(
             dig(figures, "brute_force", "nearby", "median_ms"),
@@ -344,6 +349,11 @@ ROWS: tuple[tuple[str, Callable[[dict[str, Any]], str]], ...] = (
      lambda f: _latency(dig(f, "http", "nearby_text", "by_outcome", "with_hits"))),
     ("… of which empty answers (ms)",
      lambda f: _latency(dig(f, "http", "nearby_text", "by_outcome", "empty"))),
+    ("results page, HTTP (ms)", lambda f: _latency(dig(f, "http", "results_page"))),
+    ("… the same search, GraphQL over HTTP (ms)",
+     lambda f: _latency(dig(f, "http", "results_page_graphql"))),
+    ("results page / GraphQL (medians; target ≤ 3x)",
+     lambda f: _times(dig(f, "ratios", "results_page_over_graphql"))),
     ("nearby search, in-process (ms)", lambda f: _latency(dig(f, "in_process", "nearby"))),
     ("nearby + text, in-process (ms)", lambda f: _latency(dig(f, "in_process", "nearby_text"))),
     ("… of which empty answers (ms)",

@@ -33,7 +33,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from ..categories import default_categories
-from . import dataset, measure
+from . import dataset, measure, web
 from .errors import BenchError
 from .report import build_report, machine_info, render_markdown, write_json
 from .server import ServerProcess
@@ -233,6 +233,18 @@ class _Run:
                         client, [measure.nearby_body(q) for q in text], http, warm_bodies
                     ),
                 }
+                # the counsellor's results page and the same search through GraphQL
+                pages = web.page_queries(districts, categories, count, _SEED_NEARBY)
+                warm_pages = pages[: max(config.warmup, 1)]
+                figures["http"]["results_page"] = web.page_latency(
+                    server.url, pages, http, warm_pages
+                )
+                figures["http"]["results_page_graphql"] = measure.http_latency(
+                    client,
+                    [p.graphql_body() for p in pages],
+                    http,
+                    [p.graphql_body() for p in warm_pages],
+                )
             figures["http"]["cpu"] = watch.stop()
             figures["server_memory"] = server.memory()
 

@@ -12,6 +12,7 @@ from urllib.parse import urlencode
 
 import anyio.to_thread
 from directory_search.base import SearchQuery, SearchUnavailable
+from markupsafe import Markup
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
@@ -47,6 +48,11 @@ class Results:
     districts: list[tuple[str, int]]
     markers: bool
     map_json: str
+
+    @property
+    def place_label_html(self) -> Markup:
+        """The place isolated for right-to-left pages ("44263 Dortmund" stays in order)."""
+        return Markup("<bdi>{}</bdi>").format(self.place_label)
 
 
 def category_groups(site: Site) -> list[CategoryGroup]:
