@@ -188,3 +188,20 @@ def test_every_form_needs_its_csrf_token(tab, area):
         signed = http.post("/carriers/sign-in", data={"token": tokens["editor_a"], "csrf": "x"})
         assert signed.status_code == 400
     assert dump_store(directory.store) == before
+
+
+def test_carrier_pages_pass_axe(tab, area):
+    server, directory, tokens = area
+    tab.goto(f"{server.url}/carriers/sign-in")
+    found = {"sign-in": wf.axe_violations(tab)}
+    sign_in(tab, server.url, tokens["editor_a"])
+    tab.wait_for_url(f"{server.url}/carriers")
+    found["offers"] = wf.axe_violations(tab)
+    tab.click(f"tr[data-offer='{STALE_ID}'] a")
+    tab.fill("#field-email", "keine-adresse")
+    tab.click("form.carrier-form button[type=submit]")
+    tab.wait_for_selector("#email-error")
+    found["edit with errors"] = wf.axe_violations(tab)
+    tab.goto(f"{server.url}/carriers/upload")
+    found["upload"] = wf.axe_violations(tab)
+    assert found == {page: [] for page in found}
