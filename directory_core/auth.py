@@ -62,11 +62,6 @@ class Principal:
         object.__setattr__(self, "carriers", frozenset(self.carriers))
 
     @property
-    def is_staff(self) -> bool:
-        """Sees staff-only fields (every role does)."""
-        return True
-
-    @property
     def writes(self) -> bool:
         return self.role in WRITERS
 

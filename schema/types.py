@@ -228,6 +228,12 @@ class Offer:
     )
 
     @strawberry.field(
+        description='The kind in words, in a page language ("de" default, "tr", "ar", ...).'
+    )
+    def kind_label(self, lang: str | None = None) -> str:
+        return kind_label(self.kind, check_lang(lang))  # type: ignore[arg-type]
+
+    @strawberry.field(
         name="internalNote",
         description="Staff only (null for anonymous callers): e.g. a contact for professionals.",
     )
@@ -284,12 +290,6 @@ class OfferChange:
     how: str = strawberry.field(description="api, import or cli")
     note: str = strawberry.field(description="e.g. the reason given for archiving")
     changes: list[FieldChange]
-
-    @strawberry.field(
-        description='The kind in words, in a page language ("de" default, "tr", "ar", ...).'
-    )
-    def kind_label(self, lang: str | None = None) -> str:
-        return kind_label(self.kind, check_lang(lang))  # type: ignore[arg-type]
 
 
 def offer_node(offer: model.Offer, directory: Directory, extra: ExtraTypes | None = None) -> Offer:
