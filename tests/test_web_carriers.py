@@ -5,16 +5,21 @@ HttpOnly and SameSite=Strict and every form is CSRF-protected."""
 
 from __future__ import annotations
 
+import socket
+import threading
 from datetime import timedelta
 
 import httpx
 import pytest
+import uvicorn
+from directory_schema.app import create_app
 
 from directory_core.history import offer_history
 from directory_core.model import Address, Contact, Location, Offer, Precision
 from directory_core.store import utcnow
 
 from . import web_fixtures as wf
+from .conftest import RunningServer
 from .stores import dump_store
 from .write_fixtures import csv_source, role_tokens, write_directory
 
@@ -52,12 +57,31 @@ def area(tmp_path):
         ]
     )
     tokens = role_tokens(directory)
-    server = wf.WebServer(directory).start()
+    server = QuietServer(create_app(directory, sync_interval=None)).start()
     try:
         yield server, directory, tokens
     finally:
         server.stop()
         directory.close()
+
+
+class QuietServer(RunningServer):
+    """``conftest.RunningServer`` that leaves the logging configuration alone: uvicorn's
+    default configuration would replace the handlers the shared ``web`` server of the
+    other page tests reads its access log from."""
+
+    def __init__(self, app):  # not super().__init__: its Config would reconfigure logging
+        self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._socket.bind(("127.0.0.1", 0))
+        self.port = self._socket.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        # access_log=False would empty the access logger's handlers: leave it as it is
+        config = uvicorn.Config(app, log_config=None, access_log=True, lifespan="on")
+        self.server = uvicorn.Server(config)
+        self._thread = threading.Thread(
+            target=self.server.run, kwargs={"sockets": [self._socket]}, daemon=True
+        )
 
 
 @pytest.fixture
