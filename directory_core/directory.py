@@ -26,6 +26,7 @@ from directory_search.base import (
 from .categories import Taxonomy
 from .geo import assign_district
 from .geocoding import GeocodeResult, GeocodingError
+from .history import Actor
 from .indexing import DocumentBuilder
 from .instance import Instance
 from .model import Carrier, District, Location, Offer, Precision
@@ -186,15 +187,28 @@ class Directory:
         errors = self.locate(offer)
         return errors + validate_offer(offer, self.validation_context())
 
-    def save(self, offers: list[Offer], where: str = "offer") -> list[Offer]:
-        """Validate and write offers in one transaction; all or nothing."""
+    def save(
+        self,
+        offers: list[Offer],
+        where: str = "offer",
+        *,
+        actor: Actor | None = None,
+        expect: dict[str, int] | None = None,
+        previous: dict[str, Offer] | None = None,
+    ) -> list[Offer]:
+        """Validate and write offers in one transaction with their history rows; all or
+        nothing. ``actor``: who and how (default: the CLI's login name); ``expect``:
+        offer id -> version the writer saw (``VersionConflict`` if it moved on);
+        ``previous``: the stored offers, if already read (see ``Store.write_offers``)."""
         for i, offer in enumerate(offers):
             errors = self.check(offer)
             if errors:
                 label = where if len(offers) == 1 else f"{where}[{i}]"
                 raise OfferValidationError(errors, where=label)
         with self.store.transaction() as conn:
-            existed = self.store.write_offers(conn, offers)
+            existed = self.store.write_offers(
+                conn, offers, actor=actor, expect=expect, previous=previous
+            )
         self.after_write(
             {
                 "created": [o for o in offers if o.id not in existed],
@@ -203,15 +217,26 @@ class Directory:
         )
         return offers
 
-    def archive(self, ids: list[str]) -> list[Offer]:
+    def archive(
+        self,
+        ids: list[str],
+        *,
+        actor: Actor | None = None,
+        expect: dict[str, int] | None = None,
+    ) -> list[Offer]:
+        """Set offers to ``archived`` (never deleted), with history rows; ``actor`` and
+        ``expect`` as for ``save`` (an archiving reason goes into ``actor.note``)."""
         offers = self.store.get_offers(ids)
         missing = [i for i in ids if i not in offers]
         if missing:
             raise KeyError(f"no offer with id {missing[0]!r}")
+        previous = self.store.get_offers(ids)
         for offer in offers.values():
             offer.status = "archived"
         with self.store.transaction() as conn:
-            self.store.write_offers(conn, list(offers.values()))
+            self.store.write_offers(
+                conn, list(offers.values()), actor=actor, expect=expect, previous=previous
+            )
         self.after_write({"archived": list(offers.values())})
         return list(offers.values())
 

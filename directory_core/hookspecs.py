@@ -23,6 +23,9 @@ from typing import TYPE_CHECKING
 import pluggy
 
 if TYPE_CHECKING:  # pragma: no cover
+    from starlette.requests import Request
+
+    from .auth import Principal
     from .custom_fields import CustomField
     from .directory import Directory
     from .geocoding import Geocoder
@@ -83,4 +86,17 @@ def choose_geocoder(instance: Instance, default: Geocoder) -> Geocoder | None:
 
     A plugin's own settings are ``instance.plugin_settings.get(NAME, {})`` (the
     ``[plugins.NAME]`` table of the instance file). Return ``None`` to keep the default.
+    """
+
+
+@hookspec(firstresult=True)
+def authenticate(request: Request, directory: Directory) -> Principal | None:
+    """Say who sent ``request`` (a Starlette request): return a ``Principal`` (name, role,
+    carriers), or ``None`` when this plugin finds no credentials of its kind (the next
+    plugin is asked; nobody recognising the request means anonymous).
+
+    Raise ``directory_core.auth.AuthenticationError`` for credentials of your kind that
+    are not valid (the API answers ``UNAUTHENTICATED``); never put them in its message.
+    First non-``None`` result wins; the built-in API token scheme (``Authorization:
+    Bearer ID.SECRET``) is ``trylast``, so a single sign-on plugin is asked first.
     """

@@ -7,7 +7,6 @@ the store as it was before it or fully applied, never half.
 
 from __future__ import annotations
 
-import getpass
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -16,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 
 from . import tables as t
+from .history import Actor, login_name
 from .importers.base import Importer, SourceError
 from .model import Offer
 from .store import utcnow
@@ -86,7 +86,7 @@ class ImportReport:
 
 def _comparable(offer: Offer) -> dict[str, Any]:
     values = asdict(offer)
-    for key in ("id", "created_at", "updated_at"):
+    for key in ("id", "created_at", "updated_at", "version"):
         values.pop(key)
     if values["location"] is not None:
         values["location"]["precision"] = str(values["location"]["precision"])
@@ -192,6 +192,11 @@ def run_import(
         if old is not None:
             offer.id = old.id
             offer.created_at = old.created_at
+            offer.version = old.version
+            # staff fields are kept up in the directory, not in the carriers' sources
+            offer.internal_note = offer.internal_note or old.internal_note
+            if offer.verified_at is None and old.verified_at is not None:
+                offer.verified_at, offer.verified_by = old.verified_at, old.verified_by
             if not offer.district_manual and old.district_manual:
                 offer.district, offer.district_manual = old.district, True
         errors = directory.check(offer)
@@ -217,6 +222,7 @@ def run_import(
     elif full:
         current = store.carrier_offer_ids(carrier, status="active")
         gone = [i for i, ext in current.items() if ext not in accepted_external]
+        existing.update(store.get_offers(gone))
         for offer in store.get_offers(gone).values():
             offer.status = "archived"
             report.archived.append(offer)
@@ -225,7 +231,12 @@ def run_import(
     if dry_run:
         return report
     with store.transaction() as conn:
-        store.write_offers(conn, report.created + report.updated + report.archived)
+        store.write_offers(
+            conn,
+            report.created + report.updated + report.archived,
+            actor=Actor(user or login_name(), "import"),
+            previous=existing,
+        )
         report.run_id = _insert_run(conn, report, started_at, user)
     directory.after_write(
         {"created": report.created, "updated": report.updated, "archived": report.archived}
@@ -247,7 +258,7 @@ def _insert_run(
             carrier=report.carrier,
             importer=report.importer,
             source=report.source,
-            user=user or _user(),
+            user=user or login_name(),
             started_at=started_at,
             full=report.full,
             records=report.records,
@@ -270,13 +281,6 @@ def _record_run(
     """Record a run that wrote no offers (a failed one)."""
     with directory.store.transaction() as conn:
         report.run_id = _insert_run(conn, report, started_at, user, status, error)
-
-
-def _user() -> str:
-    try:
-        return getpass.getuser()
-    except Exception:  # no login name in some containers
-        return "unknown"
 
 
 def import_runs(directory: Directory, limit: int = 20) -> list[dict[str, Any]]:

@@ -49,6 +49,9 @@ class Limits:
     # (lists with `first` by its value, other lists as LIST_SIZE_ESTIMATE items)
     max_query_cost: int = 200_000
     max_body_bytes: int = 65_536
+    # a multipart upload (a spreadsheet for importOffers, the carrier area's upload form)
+    # from a caller who sends credentials; anonymous requests keep max_body_bytes
+    max_upload_bytes: int = 20 * 1024 * 1024
     max_variables_bytes: int = 16_384
     max_variable_list_length: int = 100
     max_response_bytes: int = 4_000_000

@@ -177,6 +177,9 @@ class Offer:
     extra: dict[str, Any] = field(default_factory=dict)  # custom fields, by "plugin.field"
     created_at: datetime | None = None
     updated_at: datetime | None = None
+    version: int = 1  # bumped by the store on every write; the API's optimistic lock
+    internal_note: str = ""  # staff only: never in public answers or the index text
+    verified_by: str | None = None  # who last confirmed the offer (``verified_at``)
 
 
 @dataclass

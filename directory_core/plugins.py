@@ -33,6 +33,7 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "directory_core.importers.xlsx_importer",
     "directory_core.importers.json_importer",
     "directory_core.hsds.hsds_importer",
+    "directory_core.auth",
 )
 
 

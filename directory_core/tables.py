@@ -20,6 +20,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 
 metadata = MetaData(
@@ -94,6 +95,11 @@ offers = Table(
     Column("extra", JSON, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
+    # optimistic concurrency: bumped by every write (API, import, CLI); see write path docs
+    Column("version", Integer, nullable=False, server_default="1"),
+    # staff only (counsellor, editor, admin): never in public answers or the index text
+    Column("internal_note", Text, nullable=False, server_default=text("''")),
+    Column("verified_by", String(200), nullable=True),
     UniqueConstraint("carrier", "external_id", name="uq_offers_carrier_external_id"),
     Index("ix_offers_status", "status"),
 )
@@ -170,4 +176,34 @@ store_identity = Table(
     metadata,
     Column("id", String(36), primary_key=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+# The audit trail: one row per change of an offer, written in the same transaction as
+# the change (``history.py``): when, who, how (api, import, cli) and the changed fields.
+offer_history = Table(
+    "offer_history",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("offer_id", String(36), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("who", String(200), nullable=False),
+    Column("how", String(16), nullable=False),
+    Column("note", Text, nullable=False),
+    Column("changes", JSON, nullable=False),  # field -> {"old": ..., "new": ...}
+    Index("ix_offer_history_offer_id", "offer_id"),
+)
+
+# API tokens: the store keeps only the SHA-256 of the secret part (``auth.py``).
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(200), nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("carriers", JSON, nullable=False),
+    Column("hash", String(64), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=True),
+    Column("revoked_at", DateTime(timezone=True), nullable=True),
 )

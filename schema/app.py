@@ -32,6 +32,8 @@ from starlette.routing import Mount, Route
 from strawberry.extensions import DisableIntrospection
 from strawberry.types import ExecutionContext
 
+from directory_core.auth import authenticate
+from directory_core.custom_fields import CustomFieldSet
 from directory_core.directory import Directory, open_directory
 from directory_core.instance import InstanceError, Limits, load_instance
 from directory_core.plugins import PluginError
@@ -46,8 +48,9 @@ from .headers import SecurityHeaders
 from .health import healthz_endpoint
 from .http import GuardedGraphQL, hide_query_strings, log_errors
 from .limits import limit_extensions
+from .mutations import mutation_type
 from .outages import OutageLog
-from .query import Query
+from .staff import StaffQuery
 
 log = logging.getLogger(__name__)
 
@@ -83,8 +86,10 @@ def build_schema(
     extensions: list[Any] = [*limit_extensions(limits)]
     if not introspection:
         extensions.append(DisableIntrospection)
+    query = query_type(extra, StaffQuery) if extra is not None else StaffQuery
     return DirectorySchema(
-        query=query_type(extra, Query) if extra is not None else Query,
+        query=query,
+        mutation=mutation_type(extra if extra is not None else ExtraTypes(CustomFieldSet())),
         execution_context_class=execution_context_class,
         extensions=extensions,
     )
@@ -109,6 +114,8 @@ class DirectoryGraphQL(GuardedGraphQL):
 
     async def get_context(self, request: Any, response: Any) -> dict[str, Any]:
         return {
+            # who sent it (``authenticate`` hook); a short read, only with credentials
+            "auth": authenticate(self.directory, request),
             "request": request,
             "response": response,
             "directory": self.directory,
@@ -170,6 +177,8 @@ def create_app(
         OfferCache(directory, offer_cache_size),
         extra,
         graphql_ide="graphiql" if settings.graphiql else None,
+        # uploads for importOffers; no CSRF risk: the API authenticates by header, not cookie
+        multipart_uploads_enabled=True,
     )
     hide_query_strings()
 

@@ -64,6 +64,39 @@ class InputError(PublicError):
         self.problem = problem
 
 
+class Unauthenticated(PublicError):
+    """The field needs a signed-in caller, or the credentials sent are not valid."""
+
+    code = "UNAUTHENTICATED"
+
+
+class Forbidden(PublicError):
+    """The caller is known but lacks the right (``extensions.carrier`` names the carrier
+    whose offers it may not write, when there is one)."""
+
+    code = "FORBIDDEN"
+
+
+class Conflict(PublicError):
+    """The offer changed since the caller read it (``extensions.currentVersion``)."""
+
+    code = "CONFLICT"
+
+
+class OfferInputError(PublicError):
+    """An offer failed the validator: ``extensions.argument`` is the first field path
+    (``input.address.postcode``), ``extensions.fields`` lists every problem."""
+
+    code = "BAD_USER_INPUT"
+
+    def __init__(self, argument: str, errors: list[tuple[str, str]]):
+        fields = [{"field": f"{argument}.{name}", "message": text} for name, text in errors]
+        listed = "; ".join(f"{f['field']} {f['message']}" for f in fields)
+        super().__init__(
+            f'Argument "{argument}": {listed}', argument=fields[0]["field"], fields=fields
+        )
+
+
 class ServiceUnavailable(PublicError):
     """A backend the answer needs is down (the store still holds everything)."""
 

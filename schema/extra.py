@@ -149,6 +149,7 @@ class _Namespace:
     enums: dict[str, type[enum.Enum]]
     output: type
     filter: type | None
+    input: type | None = None
 
 
 class ExtraTypes:
@@ -159,7 +160,7 @@ class ExtraTypes:
         _check_field_names(custom_fields)
         names = _TypeNames(core_type_names())
         ordered = sorted(custom_fields.by_namespace.items())
-        outputs, filters, enums = {}, {}, {}
+        outputs, filters, inputs, enums = {}, {}, {}, {}
         for namespace, _ in ordered:  # plugins' own types first, enums after
             prefix = f"Extra{_pascal(namespace)}"
             outputs[namespace] = names.claim(prefix, f"{prefix}Fields", f"plugin {namespace}")
@@ -169,6 +170,11 @@ class ExtraTypes:
                 filters[namespace] = names.claim(
                     f"{prefix}Filter", f"{prefix}FilterInput", f"filter of plugin {namespace}"
                 )
+        for namespace, _ in ordered:  # the typed values a write sets (mutations)
+            prefix = f"Extra{_pascal(namespace)}"
+            inputs[namespace] = names.claim(
+                f"{prefix}Input", f"{prefix}ValuesInput", f"input of plugin {namespace}"
+            )
         for namespace, declared in ordered:
             for name, spec in declared.items():
                 if spec.type in ("enum", "enum_list"):
@@ -179,12 +185,27 @@ class ExtraTypes:
         self.namespaces: dict[str, _Namespace] = {}
         for namespace, declared in ordered:
             self.namespaces[namespace] = self._namespace_types(
-                namespace, declared, outputs[namespace], filters.get(namespace), enums
+                namespace,
+                declared,
+                outputs[namespace],
+                filters.get(namespace),
+                inputs[namespace],
+                enums,
             )
         self.output: type | None = None
         self.filter: type | None = None
+        self.input: type | None = None
+        # the ``Offer`` type with ``extra`` (set by ``query_type``); mutations return it
+        self.offer_type: type | None = None
         if not self.namespaces:
             return
+        self.input = _new_type(
+            "OfferExtraInput",
+            {name: ns.input | None for name, ns in self.namespaces.items()},
+            {name: strawberry.field(default=strawberry.UNSET) for name in self.namespaces},
+            description="Custom fields to set, by plugin name; left out: unchanged.",
+            is_input=True,
+        )
         self.output = _new_type(
             "OfferExtra",
             {name: ns.output | None for name, ns in self.namespaces.items()},
@@ -207,6 +228,7 @@ class ExtraTypes:
         declared: dict[str, CustomField],
         output_name: str,
         filter_name: str | None,
+        input_name: str,
         enum_names: dict[tuple[str, str], str],
     ) -> _Namespace:
         enums: dict[str, type[enum.Enum]] = {}
@@ -250,7 +272,20 @@ class ExtraTypes:
                 description=f"Filters on the custom fields of plugin {namespace} (AND).",
                 is_input=True,
             )
-        return _Namespace(namespace, declared, enums, output, filter_type)
+        input_type = _new_type(
+            input_name,
+            {name: kind | None for name, kind in outputs.items()},
+            {
+                name: strawberry.field(
+                    default=strawberry.UNSET,
+                    description=f"{descriptions[name]} Left out: unchanged; null: removed.",
+                )
+                for name in outputs
+            },
+            description=f"Custom fields of plugin {namespace} to set.",
+            is_input=True,
+        )
+        return _Namespace(namespace, declared, enums, output, filter_type, input_type)
 
     # -- values --------------------------------------------------------------------
 
@@ -344,6 +379,7 @@ def query_type(extra: ExtraTypes, base_query: type) -> type:
     from .inputs import OfferFilter
 
     if extra.output is None:
+        extra.offer_type = t.Offer
         return base_query
 
     def subclass(name: str, base: type, annotations: dict[str, Any], defaults: dict, **opts):
@@ -359,6 +395,7 @@ def query_type(extra: ExtraTypes, base_query: type) -> type:
         {"extra": strawberry.field(default=None, description="Custom fields of plugins.")},
         description=get_object_definition(t.Offer).description,
     )
+    extra.offer_type = offer
     edge = subclass("OfferEdge", t.OfferEdge, {"node": offer}, {})
     connection = subclass(
         "OfferConnection",
@@ -391,5 +428,7 @@ def query_type(extra: ExtraTypes, base_query: type) -> type:
             field.arguments = arguments
         elif field.python_name == "offer":
             field.type = offer | None
+        elif field.python_name == "stale_offers":
+            field.type = list[offer]
         fields.append(field)
     return create_type("Query", fields)

@@ -204,9 +204,15 @@ class GuardedGraphQL(GraphQL):
             )
 
     async def _read_body(self, request: Request) -> None:
-        """Read the body, refusing it as soon as it is over ``max_body_bytes``."""
-        limit = self.limits.max_body_bytes
-        refused = _over("max_body_bytes", f"The request body is larger than {limit} bytes", 413)
+        """Read the body, refusing it as soon as it is over ``max_body_bytes`` (or
+        ``max_upload_bytes`` for a multipart upload that carries credentials)."""
+        name = "max_body_bytes"
+        if request.headers.get("content-type", "").startswith(
+            "multipart/form-data"
+        ) and request.headers.get("authorization"):
+            name = "max_upload_bytes"
+        limit = getattr(self.limits, name)
+        refused = _over(name, f"The request body is larger than {limit} bytes", 413)
         declared = request.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > limit:
             raise refused

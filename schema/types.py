@@ -16,6 +16,7 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 import strawberry
+from strawberry.scalars import JSON
 
 from directory_core import model
 from directory_core.labels import DEFAULT_LANGUAGE, category_label, kind_label
@@ -222,12 +223,73 @@ class Offer:
     external_id: str | None
     created_at: datetime | None
     updated_at: datetime | None
+    version: int = strawberry.field(
+        description="Bumped by every change; give it back to updateOffer and friends."
+    )
 
     @strawberry.field(
         description='The kind in words, in a page language ("de" default, "tr", "ar", ...).'
     )
     def kind_label(self, lang: str | None = None) -> str:
         return kind_label(self.kind, check_lang(lang))  # type: ignore[arg-type]
+
+    @strawberry.field(
+        name="internalNote",
+        description="Staff only (null for anonymous callers): e.g. a contact for professionals.",
+    )
+    def internal_note_field(self, info: strawberry.Info) -> str | None:
+        from .access import staff
+
+        return self.__dict__.get("internal_note", "") if staff(info) else None
+
+    @strawberry.field(
+        name="verifiedBy", description="Staff only: who last confirmed the offer (verifyOffer)."
+    )
+    def verified_by_field(self, info: strawberry.Info) -> str | None:
+        from .access import staff
+
+        return self.__dict__.get("verified_by") if staff(info) else None
+
+    @strawberry.field(description="Staff only: every change, newest first (null for anonymous).")
+    def history(self, info: strawberry.Info) -> list[OfferChange] | None:
+        from directory_core.history import offer_history
+
+        from .access import staff
+
+        if staff(info) is None:
+            return None
+        rows = offer_history(info.context["directory"].store.engine, self.id)
+        return [
+            OfferChange(
+                version=row["version"],
+                at=row["at"],
+                who=row["who"],
+                how=row["how"],
+                note=row["note"],
+                changes=[
+                    FieldChange(field=name, old=change["old"], new=change["new"])
+                    for name, change in sorted(row["changes"].items())
+                ],
+            )
+            for row in rows
+        ]
+
+
+@strawberry.type(description="One changed field: its stored name, old and new value.")
+class FieldChange:
+    field: str
+    old: JSON | None
+    new: JSON | None
+
+
+@strawberry.type(description="One change of an offer (its history).")
+class OfferChange:
+    version: int = strawberry.field(description="The offer's version after the change.")
+    at: datetime
+    who: str = strawberry.field(description="The token's or principal's name, or a login.")
+    how: str = strawberry.field(description="api, import or cli")
+    note: str = strawberry.field(description="e.g. the reason given for archiving")
+    changes: list[FieldChange]
 
 
 def offer_node(offer: model.Offer, directory: Directory, extra: ExtraTypes | None = None) -> Offer:

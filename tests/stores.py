@@ -157,6 +157,22 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         yield url
 
 
+def dump_store(store) -> dict[str, list[tuple[str, ...]]]:
+    """Every row of every table of the store (``repr`` of each value, rows sorted): two
+    equal dumps mean nothing in the store changed."""
+    import sqlalchemy as sa
+
+    from directory_core.tables import metadata
+
+    with store.engine.connect() as conn:
+        return {
+            table.name: sorted(
+                (tuple(map(repr, row)) for row in conn.execute(sa.select(table))), key=str
+            )
+            for table in metadata.sorted_tables
+        }
+
+
 # -- instance files and import sources for tests that run the `directory` command ----------
 
 #: the CSV importer reads columns named after the offer fields for this carrier

@@ -197,8 +197,8 @@ def test_a_failure_while_writing_rolls_the_whole_run_back(
     store = directory.store
     real_write = store.write_offers
 
-    def write_then_fail(conn, offers):
-        real_write(conn, offers[:2])  # half of the run is in the transaction ...
+    def write_then_fail(conn, offers, **options):
+        real_write(conn, offers[:2], **options)  # half of the run is in the transaction ...
         raise failure  # ... when the disk fills up or the user presses Ctrl-C
 
     monkeypatch.setattr(store, "write_offers", write_then_fail)

@@ -235,6 +235,31 @@ def test_hook_choose_geocoder(tmp_path):
     directory.close()
 
 
+def test_hook_authenticate(tmp_path):
+    from starlette.requests import Request
+
+    from directory_core.auth import Principal, authenticate, create_token
+
+    def by_header(request):
+        user = request.headers.get("x-test-user")
+        return Principal(user, "counsellor") if user else None
+
+    directory = make_directory(tmp_path, [plugin("sso", authenticate=by_header)])
+    _, token = create_token(directory.store, "Büro Hörde", "admin")
+
+    def request(*headers):
+        raw = [(k.encode(), v.encode()) for k, v in headers]
+        return Request({"type": "http", "method": "GET", "path": "/", "headers": raw})
+
+    # the plugin is asked first; the built-in token scheme (trylast) only without it
+    both = request(("x-test-user", "anna"), ("authorization", f"Bearer {token}"))
+    assert authenticate(directory, both).principal == Principal("anna", "counsellor")
+    only_token = request(("authorization", f"Bearer {token}"))
+    assert authenticate(directory, only_token).principal == Principal("Büro Hörde", "admin")
+    assert authenticate(directory, request()).principal is None
+    directory.close()
+
+
 def test_misspelled_hook_fails_with_the_plugin_name():
     with pytest.raises(PluginError, match="'typo'.*register_importer"):
         get_plugin_manager(extra=[plugin("typo", register_importer=lambda register: None)])

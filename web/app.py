@@ -41,7 +41,7 @@ def make_site(directory: Directory) -> Site:
 
 def web_routes(directory: Directory) -> list[BaseRoute]:
     """The pages and their static files, as Starlette routes."""
-    from .pages import gaps, handout, offer, search, suggest
+    from .pages import carriers, gaps, handout, offer, search, suggest
 
     site = make_site(directory)
     static = str(files("directory_web").joinpath("static"))
@@ -51,6 +51,7 @@ def web_routes(directory: Directory) -> list[BaseRoute]:
         *handout.routes(site),
         *suggest.routes(site),
         *gaps.routes(site),
+        *carriers.routes(site),
         Mount("/static/leaflet", StaticFiles(directory=xstatic.pkg.leaflet.BASE_DIR)),
         Mount("/static", StaticFiles(directory=static), name="static"),
     ]
