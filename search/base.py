@@ -13,6 +13,11 @@ semantics below are the contract:
 * ``text``: every term (see ``directory_search.text.query_terms``) must be a prefix of one
   of the document's index tokens (``directory_search.text.index_tokens``) built from its
   ``text`` fields.
+* ``match``: the forgiving form of ``text`` (``directory_search.expansion``), computed
+  once in Python against the backend's ``vocabulary()``: groups that must all match; a
+  group matches when every term of one of its alternatives is a prefix of one of the
+  document's index tokens. ``None`` means one group of one term per word of ``text``
+  (the rule above). ``text`` stays set (relevance needs it).
 * ``near`` + ``radius_km``: great-circle distance (mean earth radius 6371.0088 km)
   ``<= radius_km``. A document without a location never matches a ``near`` query.
 * ``open_on`` (0 = Monday .. 6 = Sunday): the document has a schedule slot on that day;
@@ -93,11 +98,16 @@ class ExtraFilter:
     value: Any
 
 
+# groups -> alternatives -> terms: ((("demenz",),), (("einkauf", "hilfe"), ("einkaufsdienst",)))
+TextMatch = tuple[tuple[tuple[str, ...], ...], ...]
+
+
 @dataclass(frozen=True)
 class SearchQuery:
     near: GeoPoint | None = None
     radius_km: float | None = None
     text: str | None = None
+    match: TextMatch | None = None  # see the module docstring
     kinds: tuple[str, ...] = ()
     categories: tuple[str, ...] = ()
     districts: tuple[str, ...] = ()
@@ -138,6 +148,7 @@ class SearchResult:
     hits: list[SearchHit]
     total: int | None = None
     facets: dict[str, dict[str, int]] | None = None
+    corrected: str | None = None  # the query as corrected for typos, if it was
 
 
 class SearchBackend(abc.ABC):
@@ -178,6 +189,12 @@ class SearchBackend(abc.ABC):
             self.index(batch)
             count += len(batch)
         return count
+
+    def vocabulary(self) -> dict[str, int]:
+        """Every index token of the indexed documents (archived ones too) with the number
+        of documents holding it: the ground the query expansion stands on. Backends
+        holding the same documents must return the same mapping."""
+        raise NotImplementedError(f"{type(self).__name__} has no vocabulary()")
 
     def count(self) -> int:
         return self.search(SearchQuery(limit=0, include_archived=True)).total or 0

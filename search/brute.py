@@ -3,8 +3,8 @@
 It follows the contract in ``base`` as literally as possible and is meant for tests (the
 conformance suite compares every real backend with it) and for tiny instances. Relevance
 is a simple deterministic score: the number of (term, token occurrence) pairs where the
-term is a prefix of the token, counting every word of the document's text and every
-dictionary part of it.
+term (of any alternative of the expanded text) is a prefix of the token, counting every
+word of the document's text and every dictionary part of it.
 """
 
 from __future__ import annotations
@@ -23,16 +23,19 @@ from .base import (
     SearchHit,
     SearchQuery,
     SearchResult,
+    TextMatch,
 )
 from .semantics import (
     extra_matches,
+    group_terms,
     haversine_km,
     normalize_extra,
     normalize_filters,
     parse_time,
+    text_groups,
     validate,
 )
-from .text import fold, query_terms, subwords, words
+from .text import fold, subwords, words
 
 
 def _has_prefix(sorted_tokens: tuple[str, ...], term: str) -> bool:
@@ -106,6 +109,12 @@ class BruteForceBackend(SearchBackend):
 
     # -- search ------------------------------------------------------------------------
 
+    def vocabulary(self) -> dict[str, int]:
+        counts: Counter[str] = Counter()
+        for e in self._entries.values():
+            counts.update(e.tokens)
+        return dict(counts)
+
     def score(self, entry: _Entry, terms: list[str]) -> float:
         return float(sum(1 for t in terms for tok in entry.occurrences if tok.startswith(t)))
 
@@ -113,7 +122,7 @@ class BruteForceBackend(SearchBackend):
         self,
         e: _Entry,
         q: SearchQuery,
-        terms: list[str],
+        groups: TextMatch,
         at: int | None,
         extra: tuple[ExtraFilter, ...],
     ) -> bool:
@@ -146,18 +155,21 @@ class BruteForceBackend(SearchBackend):
         for f in extra:
             if not extra_matches(e.extra, f):
                 return False
-        return all(_has_prefix(e.tokens, t) for t in terms)
+        return all(
+            any(all(_has_prefix(e.tokens, t) for t in alt) for alt in group) for group in groups
+        )
 
     def search(self, query: SearchQuery) -> SearchResult:
         sort = validate(query)
-        terms = query_terms(query.text)
+        groups = text_groups(query)
+        terms = group_terms(groups)
         at = parse_time(query.open_at) if query.open_at is not None else None
         extra = normalize_filters(query.extra)
         near = query.near
         rows: list[tuple[Any, str, float | None, float | None]] = []
         matched: list[_Entry] = []
         for e in self._entries.values():
-            if not self._passes(e, query, terms, at, extra):
+            if not self._passes(e, query, groups, at, extra):
                 continue
             dist = None
             if near is not None:
