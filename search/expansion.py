@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import bisect
 import functools
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from importlib import resources
@@ -44,7 +45,7 @@ from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
 from .base import SearchBackend, SearchQuery, SearchResult, TextMatch
-from .text import query_terms, words
+from .text import fold, query_terms, words
 
 ONE_TYPO_FROM = 5  # letters
 TWO_TYPOS_FROM = 9
@@ -253,10 +254,12 @@ class QueryExpander:
             alts, best = self.word_alternatives(word, vocabulary, phrase_alts)
             if best is not None:
                 corrected = True
-            shown.append(best or word)
+            shown.append(f"{word}\0{best}" if best else word)
             groups.append(alts)
             i += 1
-        return Expansion(tuple(groups), " ".join(shown) if corrected else None)
+        if not corrected:
+            return Expansion(tuple(groups))
+        return Expansion(tuple(groups), " ".join(_as_typed(w, text or "") for w in shown))
 
     def _phrase(
         self, terms: list[str], i: int, vocabulary: Vocabulary
@@ -320,6 +323,20 @@ class QueryExpander:
                 lefts.extend(self._part(stem, vocabulary))
             out.extend(a + b for a in _unique(lefts) for b in rights)
         return out
+
+
+_RAW_WORD = re.compile(r"[^\W_]+")
+
+
+def _as_typed(shown: str, text: str) -> str:
+    """A word of the corrected text as the user typed it; a correction (``typed\\0best``)
+    capitalised like the typed word."""
+    typed, _, best = shown.partition("\0")
+    raw = {fold(w): w for w in _RAW_WORD.findall(text)}
+    original = raw.get(typed, typed)
+    if not best:
+        return original
+    return best.capitalize() if original[:1].isupper() else best
 
 
 def _variants(word: str) -> list[str]:

@@ -86,3 +86,17 @@ def test_categories_can_be_extended_and_cycles_are_refused():
 def test_environment_overrides_store_url(monkeypatch):
     monkeypatch.setenv("DIRECTORY_STORE_URL", "sqlite:////tmp/other.sqlite")
     assert load_instance("instances/dortmund.toml").store_url == "sqlite:////tmp/other.sqlite"
+
+
+def test_search_synonyms_are_read_and_checked():
+    instance = parse_instance(
+        {"instance": {"name": "X"}, "search": {"synonyms": ["Plausch, Klönschnack"]}}
+    )
+    assert instance.search.synonyms == ("Plausch, Klönschnack",)
+    with pytest.raises(InstanceError) as caught:
+        parse_instance(
+            {"instance": {"name": "X"}, "search": {"synonyms": ["ok, fine", "alone", 3]}}
+        )
+    message = str(caught.value)
+    assert "search.synonyms[2]: 'alone' needs two phrases" in message
+    assert "search.synonyms[3]: must be a string" in message
