@@ -23,7 +23,9 @@ semantics below are the contract:
 * ``open_on`` (0 = Monday .. 6 = Sunday): the document has a schedule slot on that day;
   with ``open_at`` ("HH:MM") too, a slot on that day with ``start <= open_at < end``.
 * Only documents with ``status == "active"`` match unless ``include_archived``.
-* Sort: ``distance`` (needs ``near``), ``relevance`` (needs ``text``; backend score,
+* Sort: ``distance`` (needs ``near``), ``relevance`` (needs ``text``; hits matching the
+  first alternative of more groups of ``match`` first, i.e. the words as typed before
+  their synonyms and corrections (``EXACT_BONUS`` per group), then the backend score;
   descending), ``title`` (folded title ascending). Ties are broken by ``id`` ascending,
   so pagination with ``offset``/``limit`` never repeats or skips a hit.
 * ``facets``: counts per value of ``kind``, ``category`` and ``district`` over the whole
@@ -41,6 +43,9 @@ from typing import Any, ClassVar
 EARTH_RADIUS_KM = 6371.0088
 
 SORTS = ("distance", "relevance", "title")
+# added to the relevance score per group of ``match`` (of several alternatives) whose
+# first alternative the document matches: larger than any engine's text score
+EXACT_BONUS = 1000.0
 FACET_FIELDS = ("kind", "category", "district")
 
 

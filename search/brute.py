@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from .base import (
+    EXACT_BONUS,
     FACET_FIELDS,
     ExtraFilter,
     SearchBackend,
@@ -27,6 +28,7 @@ from .base import (
 )
 from .semantics import (
     extra_matches,
+    first_alternatives,
     group_terms,
     haversine_km,
     normalize_extra,
@@ -115,8 +117,12 @@ class BruteForceBackend(SearchBackend):
             counts.update(e.tokens)
         return dict(counts)
 
-    def score(self, entry: _Entry, terms: list[str]) -> float:
-        return float(sum(1 for t in terms for tok in entry.occurrences if tok.startswith(t)))
+    def score(
+        self, entry: _Entry, terms: list[str], firsts: list[tuple[str, ...]] = ()
+    ) -> float:
+        bonus = sum(1 for alt in firsts if all(_has_prefix(entry.tokens, t) for t in alt))
+        count = sum(1 for t in terms for tok in entry.occurrences if tok.startswith(t))
+        return EXACT_BONUS * bonus + float(count)
 
     def _passes(
         self,
@@ -163,6 +169,7 @@ class BruteForceBackend(SearchBackend):
         sort = validate(query)
         groups = text_groups(query)
         terms = group_terms(groups)
+        firsts = first_alternatives(groups)
         at = parse_time(query.open_at) if query.open_at is not None else None
         extra = normalize_filters(query.extra)
         near = query.near
@@ -179,7 +186,7 @@ class BruteForceBackend(SearchBackend):
                 dist = haversine_km(near.lat, near.lon, loc.lat, loc.lon)
                 if query.radius_km is not None and dist > query.radius_km:
                     continue
-            score = self.score(e, terms) if sort == "relevance" else None
+            score = self.score(e, terms, firsts) if sort == "relevance" else None
             if sort == "distance":
                 key: Any = (dist, e.doc.id)
             elif sort == "relevance":

@@ -75,6 +75,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from .base import (
     EARTH_RADIUS_KM,
+    EXACT_BONUS,
     ExtraFilter,
     SearchBackend,
     SearchDocument,
@@ -633,8 +634,13 @@ def _one(queries: list[dict[str, Any]], how: str) -> dict[str, Any]:
 
 
 def group_query(group: tuple[tuple[str, ...], ...]) -> dict[str, Any]:
-    """One group of the expanded text: any alternative, all terms of it (``base``)."""
-    return _one([_one([text_query(t) for t in alt], "must") for alt in group], "should")
+    """One group of the expanded text: any alternative, all terms of it (``base``); a
+    match of the first alternative adds ``base.EXACT_BONUS`` to the score."""
+    alternatives = [_one([text_query(t) for t in alt], "must") for alt in group]
+    if len(alternatives) == 1:
+        return alternatives[0]
+    bonus = {"constant_score": {"filter": alternatives[0], "boost": EXACT_BONUS}}
+    return {"bool": {"should": [*alternatives, bonus], "minimum_should_match": 1}}
 
 
 def _geo_params(q: SearchQuery) -> dict[str, float]:

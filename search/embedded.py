@@ -59,6 +59,7 @@ from typing import Any, ClassVar
 
 from .base import (
     EARTH_RADIUS_KM,
+    EXACT_BONUS,
     ExtraFilter,
     SearchBackend,
     SearchDocument,
@@ -74,6 +75,7 @@ from .semantics import (
     EXTRA_JSON,
     bounding_box,
     extra_matches,
+    first_alternatives,
     haversine_km,
     parse_time,
     text_groups,
@@ -806,7 +808,8 @@ class EmbeddedBackend(SearchBackend):
                 params.extend(box)
             elif located:
                 where.append("d.lat IS NOT NULL")
-        if instr_terms or tokens:
+        firsts = first_alternatives(terms)
+        if instr_terms or tokens or firsts:
             from_ += " CROSS JOIN search_text t ON t.doc = d.rowid"
             for group in instr_terms:
                 alts = []
@@ -818,6 +821,14 @@ class EmbeddedBackend(SearchBackend):
         sql = _Sql(from_=from_, where=where + fw, params=params + fp)
         if fts_terms:
             sql.score = "-bm25(search_fts)"
+        if firsts:
+            # the relevance bonus of base.EXACT_BONUS; its parameters are literals (the
+            # terms are folded words: letters and digits only)
+            tests = " + ".join(
+                "(" + " AND ".join(f"instr(' ' || t.tokens, ' {t}') > 0" for t in alt) + ")"
+                for alt in firsts
+            )
+            sql.score = f"({EXACT_BONUS!r} * ({tests}) + {sql.score})"
         return sql
 
     def _fts_selective(self, conn: sqlite3.Connection, terms: TextMatch) -> bool:

@@ -15,9 +15,10 @@ to one answer. For each folded query word (``text.query_terms``), in this order:
    prefix, so the last one may be unfinished). A word found exactly gets no corrections:
    corrected matches never outrank or crowd out exact ones.
 4. otherwise **spelling variants** (``kaffee``/``cafe``), the **German Snowball stem**
-   (``Begegnungsstätten`` -> ``begegnungsstatt``), **compound parts** at the hyphenation
-   points of ``pyphen`` whose parts (linking ``s``/``es``/``n`` dropped) are in the
-   vocabulary or have synonyms there (``Einkaufshilfe`` -> ``einkauf`` + ``hilfe``), and
+   (``Begegnungsstätten`` -> ``begegnungsstatt``), **compound parts**: two parts (the
+   linking ``s``/``es``/``n`` dropped from the first) that are both whole index tokens or
+   have synonyms there (``Einkaufshilfe`` -> ``einkauf`` + ``hilfe``; every split point is
+   tried, see docs/decisions.md on why not hyphenation points), and
    **typo corrections**: index tokens, or their prefixes, within the edit distance
    Meilisearch allows by default (none below 5 letters, 1 from 5, 2 from 9; a swap of
    two neighbours is one edit), the closest first, at most ``MAX_CORRECTIONS``.
@@ -39,7 +40,6 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from importlib import resources
 
-import pyphen
 import snowballstemmer
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
@@ -138,11 +138,6 @@ def stopwords() -> frozenset[str]:
     return frozenset(
         w for line in _data_lines("stopwords.txt") for w in words(line.split("#", 1)[0])
     )
-
-
-@functools.lru_cache(maxsize=1)
-def _hyphenator() -> pyphen.Pyphen:
-    return pyphen.Pyphen(lang="de_DE")
 
 
 @functools.lru_cache(maxsize=1)
@@ -302,13 +297,18 @@ class QueryExpander:
         return _unique(alts) or ((word,),), best
 
     def _part(self, part: str, vocabulary: Vocabulary) -> list[tuple[str, ...]]:
-        found = [(part,)] if vocabulary.has_prefix(part) else []
+        """A compound part matches as a whole index token (a prefix would let
+        ``Schlüsseldienst`` find ``Schlüsselhinterlegung``) or through its synonyms; a
+        stopword part (``Senioren`` in ``Seniorencafé``) matches anything."""
+        if part in stopwords():
+            return [()]
+        found = [(part,)] if part in vocabulary.counts else []
         return found + self._known(self.synonyms.get(part), vocabulary)
 
     def _compound(self, word: str, vocabulary: Vocabulary) -> list[tuple[str, ...]]:
-        """Two-part splits at hyphenation points where both parts are known."""
+        """Two-part splits where both parts are index tokens (or have synonyms there)."""
         out: list[tuple[str, ...]] = []
-        for pos in _hyphenator().positions(word):
+        for pos in range(MIN_PART, len(word) - MIN_PART + 1):
             left, right = word[:pos], word[pos:]
             if len(right) < MIN_PART:
                 continue
@@ -321,7 +321,7 @@ class QueryExpander:
                 if (cut and stem == left) or len(stem) < MIN_PART:
                     continue
                 lefts.extend(self._part(stem, vocabulary))
-            out.extend(a + b for a in _unique(lefts) for b in rights)
+            out.extend(a + b for a in _unique(lefts) for b in rights if a + b)
         return out
 
 

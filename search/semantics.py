@@ -117,6 +117,11 @@ def text_groups(query: SearchQuery) -> TextMatch:
     return tuple(((t,),) for t in query_terms(query.text))
 
 
+def first_alternatives(groups: TextMatch) -> list[tuple[str, ...]]:
+    """The first alternative of each group that has several (the relevance bonus)."""
+    return [group[0] for group in groups if len(group) > 1]
+
+
 def group_terms(groups: TextMatch) -> list[str]:
     """Every distinct term of ``groups`` (for scoring and planning)."""
     return list(dict.fromkeys(t for group in groups for alt in group for t in alt))
