@@ -117,9 +117,7 @@ class BruteForceBackend(SearchBackend):
             counts.update(e.tokens)
         return dict(counts)
 
-    def score(
-        self, entry: _Entry, terms: list[str], firsts: list[tuple[str, ...]] = ()
-    ) -> float:
+    def score(self, entry: _Entry, terms: list[str], firsts: list[tuple[str, ...]] = ()) -> float:
         bonus = sum(1 for alt in firsts if all(_has_prefix(entry.tokens, t) for t in alt))
         count = sum(1 for t in terms for tok in entry.occurrences if tok.startswith(t))
         return EXACT_BONUS * bonus + float(count)

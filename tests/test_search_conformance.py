@@ -764,8 +764,6 @@ def test_words_as_typed_rank_first(backend, brute, docs_by_id, expander, text):
     exact = []
     for hit in got.hits:
         tokens = index_tokens(docs_by_id[hit.id].text)
-        exact.append(
-            sum(all(any(x.startswith(t) for x in tokens) for t in alt) for alt in firsts)
-        )
+        exact.append(sum(all(any(x.startswith(t) for x in tokens) for t in alt) for alt in firsts))
     assert exact == sorted(exact, reverse=True)
     assert exact[0] > exact[-1]
