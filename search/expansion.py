@@ -21,7 +21,8 @@ to one answer. For each folded query word (``text.query_terms``), in this order:
    tried, see docs/decisions.md on why not hyphenation points), and
    **typo corrections**: index tokens, or their prefixes, within the edit distance
    Meilisearch allows by default (none below 5 letters, 1 from 5, 2 from 9; a swap of
-   two neighbours is one edit), the closest first, at most ``MAX_CORRECTIONS``.
+   two neighbours is one edit; two edits only with the right first letter), the closest
+   first, at most ``MAX_CORRECTIONS``; none for a word that has synonyms.
 5. a word that finds nothing stays as typed (the query then finds nothing: an honest
    empty answer, not an unrelated one).
 
@@ -34,9 +35,11 @@ replaced by its best correction (for "Did you mean").
 from __future__ import annotations
 
 import bisect
+import dataclasses
 import functools
 import re
-from collections.abc import Callable, Iterable, Mapping
+import weakref
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from importlib import resources
 
@@ -290,9 +293,10 @@ class QueryExpander:
         if len(stem) >= ONE_TYPO_FROM - 1 and stem != word and vocabulary.has_prefix(stem):
             alts.append((stem,))
         alts.extend(self._compound(word, vocabulary))
-        typos = vocabulary.corrections(word)
+        # a word with synonyms is a known word of the domain, not a typo
+        typos = [] if synonyms else vocabulary.corrections(word)
         alts.extend((t,) for t in typos)
-        if best is None and typos and not synonyms:
+        if best is None and typos:
             best = typos[0]
         return _unique(alts) or ((word,),), best
 
@@ -351,18 +355,20 @@ def _unique(alts: Iterable[tuple[str, ...]]) -> tuple[tuple[str, ...], ...]:
     return tuple(dict.fromkeys(alts))
 
 
-_VOCABULARIES: dict[int, tuple[dict[str, int], Vocabulary]] = {}
+_VOCABULARIES: weakref.WeakKeyDictionary[SearchBackend, tuple[dict[str, int], Vocabulary]] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 def vocabulary_of(backend: SearchBackend) -> Vocabulary:
     """``backend.vocabulary()`` as a ``Vocabulary``, rebuilt only when the backend hands
     out a new mapping (backends cache theirs until the index changes)."""
     counts = backend.vocabulary()
-    cached = _VOCABULARIES.get(id(backend))
+    cached = _VOCABULARIES.get(backend)
     if cached is not None and cached[0] is counts:
         return cached[1]
     vocabulary = Vocabulary(counts)
-    _VOCABULARIES[id(backend)] = (counts, vocabulary)
+    _VOCABULARIES[backend] = (counts, vocabulary)
     return vocabulary
 
 
@@ -370,15 +376,18 @@ def forgiving_search(
     backend: SearchBackend,
     query: SearchQuery,
     expander: QueryExpander,
-    search: Callable[[SearchQuery], SearchResult] | None = None,
 ) -> SearchResult:
-    """Expand ``query.text`` against ``backend``'s vocabulary and search with it;
-    ``search`` (default ``backend.search``) answers the expanded query. The result
-    carries ``corrected`` when a word was corrected."""
+    """Expand ``query.text`` against ``backend``'s vocabulary and search ``backend`` with
+    it; the result carries ``corrected`` when a word was corrected. A query that already
+    has ``match``, or a backend without ``vocabulary()``, is searched as it is."""
+    search = backend.search
     if not query.text or query.match is not None:
-        return (search or backend.search)(query)
-    expansion = expander.expand(query.text, vocabulary_of(backend))
-    expanded = SearchQuery(**{**query.__dict__, "match": expansion.match})
-    result = (search or backend.search)(expanded)
+        return search(query)
+    try:
+        vocabulary = vocabulary_of(backend)
+    except NotImplementedError:  # a backend without vocabulary(): the plain search
+        return search(query)
+    expansion = expander.expand(query.text, vocabulary)
+    result = search(dataclasses.replace(query, match=expansion.match))
     result.corrected = expansion.corrected
     return result

@@ -751,7 +751,7 @@ def test_expanded_text(backend, oracle, brute, expander, text, sort):
         check(backend, oracle, replace(q, near=HOERDE, sort=None, want_total=False))
 
 
-@pytest.mark.parametrize("text", ["Begegnungsstätte", "Demenz Hörde", "Treffpunkt"])
+@pytest.mark.parametrize("text", ["Begegnungsstätte", "Seniorentreff Hörde", "Treffpunkt"])
 def test_words_as_typed_rank_first(backend, brute, docs_by_id, expander, text):
     """Relevance: hits matching the first alternative of a group (the word as typed)
     come before hits found only through its synonyms (``base.EXACT_BONUS``)."""
@@ -767,3 +767,19 @@ def test_words_as_typed_rank_first(backend, brute, docs_by_id, expander, text):
         exact.append(sum(all(any(x.startswith(t) for x in tokens) for t in alt) for alt in firsts))
     assert exact == sorted(exact, reverse=True)
     assert exact[0] > exact[-1]
+
+
+def test_vocabulary_follows_writes(fresh_backend):
+    docs = fx.generate_documents(50, SEED)
+    oracle = BruteForceBackend()
+    for b in (fresh_backend, oracle):
+        b.index(docs)
+    assert "quackelbude" not in fresh_backend.vocabulary()
+    new = replace(docs[0], id="vocab-new", text=["Quackelbude am Markt"])
+    for b in (fresh_backend, oracle):
+        b.index([new])
+        b.delete([docs[1].id])
+    assert fresh_backend.vocabulary()["quackelbude"] == 1
+    assert fresh_backend.vocabulary() == oracle.vocabulary()
+    fresh_backend.delete(["vocab-new"])
+    assert "quackelbude" not in fresh_backend.vocabulary()
