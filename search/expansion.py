@@ -21,10 +21,12 @@ to one answer. For each folded query word (``text.query_terms``), in this order:
    tried, see docs/decisions.md on why not hyphenation points), and
    **typo corrections**: index tokens, or their prefixes, within the edit distance
    Meilisearch allows by default (none below 5 letters, 1 from 5, 2 from 9; a swap of
-   two neighbours is one edit; two edits only with the right first letter), the closest
-   first, at most ``MAX_CORRECTIONS``; none for a word that has synonyms.
-5. a word that finds nothing stays as typed (the query then finds nothing: an honest
-   empty answer, not an unrelated one).
+   two neighbours is one edit) and with the same first letter (as Lucene's spell
+   checkers); for the last word, which may be unfinished, prefixes of index tokens too;
+   the closest first, at most ``MAX_CORRECTIONS``; none for a word that has synonyms.
+5. the word as typed always stays the first alternative; a word that finds nothing
+   else stays alone (the query then finds nothing: an honest empty answer, not an
+   unrelated one).
 
 Words of ``stopwords.txt`` (``für``, ``Senioren``: every offer here is for older people)
 are dropped when other words remain (after phrases and joined words are found).
@@ -159,35 +161,33 @@ class Vocabulary:
     def __init__(self, counts: Mapping[str, int]):
         self.counts = dict(counts)
         self.sorted = sorted(self.counts)
-        self._by_length: dict[int, list[str]] = {}
+        # corrections keep the first letter (Lucene's spell checkers do the same): the
+        # candidates of a word are the tokens of its first letter only
+        self._by_first: dict[str, list[str]] = {}
+        for token in self.sorted:
+            self._by_first.setdefault(token[0], []).append(token)
 
     def has_prefix(self, term: str) -> bool:
         i = bisect.bisect_left(self.sorted, term)
         return i < len(self.sorted) and self.sorted[i].startswith(term)
 
-    def _prefixes(self, length: int) -> list[str]:
-        """Every distinct prefix of that length of the tokens (built on first use)."""
-        found = self._by_length.get(length)
-        if found is None:
-            found = sorted({t[:length] for t in self.sorted if len(t) >= length})
-            self._by_length[length] = found
-        return found
-
-    def corrections(self, word: str) -> list[str]:
-        """Index tokens or token prefixes within ``max_typos(word)`` edits, closest first
-        (then whole tokens, then more documents, then alphabetical)."""
+    def corrections(self, word: str, unfinished: bool = False) -> list[str]:
+        """Index tokens within ``max_typos(word)`` edits that start with the same letter,
+        closest first (then whole tokens, then more documents, then alphabetical). With
+        ``unfinished`` (the last word, maybe still being typed) token prefixes of the
+        word's length count too."""
         k = max_typos(word)
-        if k == 0:
+        if k == 0 or not word:
             return []
-        best: dict[str, int] = {}
-        for length in range(len(word) - k, len(word) + k + 1):
-            found = process.extract(
-                word, self._prefixes(length), scorer=OSA.distance, score_cutoff=k, limit=None
-            )
-            for candidate, distance, _ in found:
-                if candidate[0] != word[0] and distance > 1:
-                    continue  # two typos and a different first letter: too far
-                best[candidate] = min(distance, best.get(candidate, k + 1))
+        n = len(word)
+        bucket = self._by_first.get(word[0], [])
+        candidates = {t for t in bucket if n - k <= len(t) <= n + k}
+        if unfinished:
+            candidates.update(t[:n] for t in bucket if len(t) > n)
+        found = process.extract(
+            word, list(candidates), scorer=OSA.distance, score_cutoff=k, limit=None
+        )
+        best = {candidate: distance for candidate, distance, _ in found}
 
         def rank(c: str) -> tuple:
             return (best[c], c not in self.counts, -self.counts.get(c, 0), c)
@@ -249,7 +249,8 @@ class QueryExpander:
             if droppable and word in stop:
                 i += 1
                 continue
-            alts, best = self.word_alternatives(word, vocabulary, phrase_alts)
+            last = i == len(terms) - 1
+            alts, best = self.word_alternatives(word, vocabulary, phrase_alts, last)
             if best is not None:
                 corrected = True
             shown.append(f"{word}\0{best}" if best else word)
@@ -277,13 +278,20 @@ class QueryExpander:
         ]
 
     def word_alternatives(
-        self, word: str, vocabulary: Vocabulary, synonyms: list[tuple[str, ...]]
+        self,
+        word: str,
+        vocabulary: Vocabulary,
+        synonyms: list[tuple[str, ...]],
+        unfinished: bool = False,
     ) -> tuple[tuple[tuple[str, ...], ...], str | None]:
         """Alternatives for one folded word and its best correction (``None`` when the word
-        was found as typed or only through synonyms or compound parts)."""
+        was found as typed or only through synonyms or compound parts). ``unfinished``:
+        the last word of the query, whose typos may be in a prefix of an index token."""
         if vocabulary.has_prefix(word):
             return _unique([(word,), *synonyms]), None
-        alts = list(synonyms)
+        # the word as typed stays an alternative: it matches nothing in the vocabulary,
+        # but may match an offer indexed since the vocabulary was read
+        alts = [(word,), *synonyms]
         best = None
         for variant in _variants(word):
             if vocabulary.has_prefix(variant):
@@ -294,11 +302,11 @@ class QueryExpander:
             alts.append((stem,))
         alts.extend(self._compound(word, vocabulary))
         # a word with synonyms is a known word of the domain, not a typo
-        typos = [] if synonyms else vocabulary.corrections(word)
+        typos = [] if synonyms else vocabulary.corrections(word, unfinished)
         alts.extend((t,) for t in typos)
         if best is None and typos:
             best = typos[0]
-        return _unique(alts) or ((word,),), best
+        return _unique(alts), best
 
     def _part(self, part: str, vocabulary: Vocabulary) -> list[tuple[str, ...]]:
         """A compound part matches as a whole index token (a prefix would let
@@ -344,11 +352,17 @@ def _as_typed(shown: str, text: str) -> str:
 
 
 def _variants(word: str) -> list[str]:
+    """The word with one letter group respelled (each place on its own: ``komputerkurs``
+    -> ``computerkurs``, not ``computercurs``), and with all of them respelled."""
     out = []
     for a, b in VARIANTS:
-        if a in word:
+        start = word.find(a)
+        while start >= 0:
+            out.append(word[:start] + b + word[start + len(a) :])
+            start = word.find(a, start + 1)
+        if word.count(a) > 1:
             out.append(word.replace(a, b))
-    return out
+    return list(dict.fromkeys(out))
 
 
 def _unique(alts: Iterable[tuple[str, ...]]) -> tuple[tuple[str, ...], ...]:
