@@ -6,6 +6,7 @@ CLI, the demo loader and the benchmark all go through ``Directory``.
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from collections.abc import Callable, Iterable
@@ -22,6 +23,7 @@ from directory_search.base import (
     SearchResult,
     SearchUnavailable,
 )
+from directory_search.expansion import QueryExpander, Synonyms, forgiving_search, shipped_synonyms
 
 from .categories import Taxonomy
 from .geo import assign_district
@@ -268,14 +270,27 @@ class Directory:
     def get_many(self, ids: list[str]) -> dict[str, Offer]:
         return self.store.get_offers(ids)
 
+    @functools.cached_property
+    def query_expander(self) -> QueryExpander:
+        """The forgiving text search: shipped synonyms, then the instance's
+        ``search.synonyms``, then the plugins' (``register_synonyms``)."""
+        synonyms = Synonyms()
+        synonyms.add_rules(shipped_synonyms(), "directory_search/data/synonyms.txt")
+        synonyms.add_rules(self.instance.search.synonyms, "search.synonyms")
+        for plugin, rule in self.registry.synonym_rules:
+            synonyms.add_rule(rule, f"synonym rule of plugin {plugin!r}")
+        return QueryExpander(synonyms)
+
     def search(self, query: SearchQuery) -> SearchResult:
+        """Search with the text expanded against the answering backend's vocabulary
+        (``directory_search.expansion``): typos, variants, synonyms and compounds."""
         try:
-            return self.search_backend.search(query)
+            return forgiving_search(self.search_backend, query, self.query_expander)
         except SearchUnavailable:
             if self.fallback is None:
                 raise
             log.warning("search backend down; answering from the fallback")
-            return self.fallback.search(query)
+            return forgiving_search(self.fallback, query, self.query_expander)
 
     # -- index maintenance ----------------------------------------------------------
 

@@ -66,6 +66,16 @@ def register_categories(register: Callable[[Category], None]) -> None:
 
 
 @hookspec
+def register_synonyms(register: Callable[[str], None]) -> None:
+    """Add search synonyms: call ``register("alzheimer, demenz")`` for each rule.
+
+    Rules use the format of ``directory_search/data/synonyms.txt`` (Solr's): ``a, b, c``
+    makes the phrases find each other, ``a => b, c`` makes ``a`` also find ``b`` and
+    ``c``. They add to the shipped list and the instance's ``search.synonyms``.
+    """
+
+
+@hookspec
 def validate_offer(offer: Offer, directory: Directory) -> Iterable[FieldError] | None:
     """Check an offer before it is written (API and imports alike).
 

@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from directory_search.expansion import SynonymError, Synonyms
+
 from .categories import Taxonomy, default_categories
 from .languages import ISO_639_1
 from .model import Carrier, Category, District
@@ -87,6 +89,7 @@ class SearchSettings:
     url: str | None = None  # elasticsearch: cluster URL
     index_prefix: str | None = None  # elasticsearch: defaults to "directory-<instance key>"
     fallback: str | None = None  # "embedded": answer from it while Elasticsearch is down
+    synonyms: tuple[str, ...] = ()  # synonym rules added to the shipped list (docs/search.md)
     # elasticsearch: seconds a request may take before it counts as unanswered (a search
     # then fails or falls back); a bulk import's requests get the same
     timeout_seconds: float = 2.0
@@ -305,6 +308,7 @@ def parse_instance(data: dict[str, Any], source: str = "<instance>", path: Path 
         r.fail("search.url", "is required for the elasticsearch backend")
     if search.fallback not in (None, "embedded"):
         r.fail("search.fallback", f"must be 'embedded' if given, got {search.fallback!r}")
+    search.synonyms = _synonym_rules(r, search_table)
 
     geo = r.table(data, "geocoder")
     geocoder = GeocoderSettings(
@@ -517,6 +521,21 @@ def _polygon(r: _Reader, value: Any, where: str) -> list[list[tuple[float, float
         r.fail(f"{where}.polygon", "each ring needs at least three points")
         return None
     return rings
+
+
+def _synonym_rules(r: _Reader, table: dict) -> tuple[str, ...]:
+    """``search.synonyms``: a list of rules in the format of the shipped synonym list."""
+    rules = r.get(table, "synonyms", list, "search", [])
+    for number, rule in enumerate(rules, start=1):
+        where = f"search.synonyms[{number}]"
+        if not isinstance(rule, str):
+            r.fail(where, f"must be a string like 'alzheimer, demenz', got {rule!r}")
+            continue
+        try:
+            Synonyms().add_rule(rule, where)
+        except SynonymError as exc:
+            r.fail(where, str(exc).removeprefix(f"{where}: "))
+    return tuple(rule for rule in rules if isinstance(rule, str))
 
 
 def _unique(r: _Reader, where: str, keys: list[str]) -> None:

@@ -20,6 +20,7 @@ from importlib.metadata import entry_points
 from typing import Any
 
 import pluggy
+from directory_search.expansion import SynonymError, Synonyms
 
 from . import hookspecs
 from .custom_fields import CustomField, CustomFieldError, CustomFieldSet
@@ -237,6 +238,7 @@ class Registry:
     categories: list[Category] = field(default_factory=list)
     category_plugins: dict[str, str] = field(default_factory=dict)
     namespace_plugins: dict[str, str] = field(default_factory=dict)  # custom-field namespaces
+    synonym_rules: list[tuple[str, str]] = field(default_factory=list)  # (plugin, rule)
 
 
 def field_namespace(plugin: str) -> str:
@@ -308,10 +310,23 @@ def collect(pm: pluggy.PluginManager, core_category_keys: Iterable[str] = ()) ->
 
         return register
 
+    def register_synonym(plugin: str) -> Callable[[str], None]:
+        def register(rule: str) -> None:
+            if not isinstance(rule, str):
+                raise PluginError(f"plugin {plugin!r} registered {rule!r}, not a synonym rule")
+            try:
+                Synonyms().add_rule(rule, f"synonym rule of plugin {plugin!r}")
+            except SynonymError as exc:
+                raise PluginError(str(exc)) from exc
+            registry.synonym_rules.append((plugin, rule))
+
+        return register
+
     for hook, factory in (
         ("register_importers", register_importer),
         ("register_custom_fields", register_field),
         ("register_categories", register_category),
+        ("register_synonyms", register_synonym),
     ):
         call_each(pm, hook, per_plugin=lambda name, f=factory: {"register": f(name)})
     return registry

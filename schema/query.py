@@ -215,6 +215,7 @@ class Query(CoverageQuery):  # coverage: supply gaps (coverage.py)
             total_count=result.total,  # type: ignore[arg-type]  # only read when selected
             facets=_facets(directory, result.facets) if result.facets is not None else None,
             center=center,
+            corrected=result.corrected,
         )
 
     @strawberry.field(description="One offer by id (archived ones too); null if unknown.")

@@ -364,3 +364,9 @@ class OfferConnection:
     center: GeocodeResult | None = strawberry.field(
         description="The point `near` resolved to, or null without `near`."
     )
+    corrected: str | None = strawberry.field(
+        default=None,
+        description="The text as searched after correcting typos or spelling (folded, "
+        "e.g. `demenz` for `Demens`), for a 'Did you mean' line; null if nothing was "
+        "corrected.",
+    )

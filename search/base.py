@@ -13,12 +13,19 @@ semantics below are the contract:
 * ``text``: every term (see ``directory_search.text.query_terms``) must be a prefix of one
   of the document's index tokens (``directory_search.text.index_tokens``) built from its
   ``text`` fields.
+* ``match``: the forgiving form of ``text`` (``directory_search.expansion``), computed
+  once in Python against the backend's ``vocabulary()``: groups that must all match; a
+  group matches when every term of one of its alternatives is a prefix of one of the
+  document's index tokens. ``None`` means one group of one term per word of ``text``
+  (the rule above). ``text`` stays set (relevance needs it).
 * ``near`` + ``radius_km``: great-circle distance (mean earth radius 6371.0088 km)
   ``<= radius_km``. A document without a location never matches a ``near`` query.
 * ``open_on`` (0 = Monday .. 6 = Sunday): the document has a schedule slot on that day;
   with ``open_at`` ("HH:MM") too, a slot on that day with ``start <= open_at < end``.
 * Only documents with ``status == "active"`` match unless ``include_archived``.
-* Sort: ``distance`` (needs ``near``), ``relevance`` (needs ``text``; backend score,
+* Sort: ``distance`` (needs ``near``), ``relevance`` (needs ``text``; hits matching the
+  first alternative of more groups of ``match`` first, i.e. the words as typed before
+  their synonyms and corrections (``EXACT_BONUS`` per group), then the backend score;
   descending), ``title`` (folded title ascending). Ties are broken by ``id`` ascending,
   so pagination with ``offset``/``limit`` never repeats or skips a hit.
 * ``facets``: counts per value of ``kind``, ``category`` and ``district`` over the whole
@@ -36,6 +43,9 @@ from typing import Any, ClassVar
 EARTH_RADIUS_KM = 6371.0088
 
 SORTS = ("distance", "relevance", "title")
+# added to the relevance score per group of ``match`` (of several alternatives) whose
+# first alternative the document matches: larger than any engine's text score
+EXACT_BONUS = 1000.0
 FACET_FIELDS = ("kind", "category", "district")
 
 
@@ -105,11 +115,16 @@ class ExtraFilter:
     value: Any
 
 
+# groups -> alternatives -> terms: ((("demenz",),), (("einkauf", "hilfe"), ("einkaufsdienst",)))
+TextMatch = tuple[tuple[tuple[str, ...], ...], ...]
+
+
 @dataclass(frozen=True)
 class SearchQuery:
     near: GeoPoint | None = None
     radius_km: float | None = None
     text: str | None = None
+    match: TextMatch | None = None  # see the module docstring
     kinds: tuple[str, ...] = ()
     categories: tuple[str, ...] = ()
     districts: tuple[str, ...] = ()
@@ -150,6 +165,7 @@ class SearchResult:
     hits: list[SearchHit]
     total: int | None = None
     facets: dict[str, dict[str, int]] | None = None
+    corrected: str | None = None  # the query as corrected for typos, if it was
 
 
 class SearchBackend(abc.ABC):
@@ -190,6 +206,12 @@ class SearchBackend(abc.ABC):
             self.index(batch)
             count += len(batch)
         return count
+
+    def vocabulary(self) -> dict[str, int]:
+        """Every index token of the indexed documents (archived ones too) with the number
+        of documents holding it: the ground the query expansion stands on. Backends
+        holding the same documents must return the same mapping."""
+        raise NotImplementedError(f"{type(self).__name__} has no vocabulary()")
 
     def count(self) -> int:
         return self.search(SearchQuery(limit=0, include_archived=True)).total or 0

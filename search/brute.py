@@ -3,8 +3,8 @@
 It follows the contract in ``base`` as literally as possible and is meant for tests (the
 conformance suite compares every real backend with it) and for tiny instances. Relevance
 is a simple deterministic score: the number of (term, token occurrence) pairs where the
-term is a prefix of the token, counting every word of the document's text and every
-dictionary part of it.
+term (of any alternative of the expanded text) is a prefix of the token, counting every
+word of the document's text and every dictionary part of it.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from .base import (
+    EXACT_BONUS,
     FACET_FIELDS,
     ExtraFilter,
     SearchBackend,
@@ -23,16 +24,20 @@ from .base import (
     SearchHit,
     SearchQuery,
     SearchResult,
+    TextMatch,
 )
 from .semantics import (
     extra_matches,
+    first_alternatives,
+    group_terms,
     haversine_km,
     normalize_extra,
     normalize_filters,
     parse_time,
+    text_groups,
     validate,
 )
-from .text import fold, query_terms, subwords, words
+from .text import fold, subwords, words
 
 
 def _has_prefix(sorted_tokens: tuple[str, ...], term: str) -> bool:
@@ -106,14 +111,22 @@ class BruteForceBackend(SearchBackend):
 
     # -- search ------------------------------------------------------------------------
 
-    def score(self, entry: _Entry, terms: list[str]) -> float:
-        return float(sum(1 for t in terms for tok in entry.occurrences if tok.startswith(t)))
+    def vocabulary(self) -> dict[str, int]:
+        counts: Counter[str] = Counter()
+        for e in self._entries.values():
+            counts.update(e.tokens)
+        return dict(counts)
+
+    def score(self, entry: _Entry, terms: list[str], firsts: list[tuple[str, ...]] = ()) -> float:
+        bonus = sum(1 for alt in firsts if all(_has_prefix(entry.tokens, t) for t in alt))
+        count = sum(1 for t in terms for tok in entry.occurrences if tok.startswith(t))
+        return EXACT_BONUS * bonus + float(count)
 
     def _passes(
         self,
         e: _Entry,
         q: SearchQuery,
-        terms: list[str],
+        groups: TextMatch,
         at: int | None,
         extra: tuple[ExtraFilter, ...],
     ) -> bool:
@@ -146,18 +159,22 @@ class BruteForceBackend(SearchBackend):
         for f in extra:
             if not extra_matches(e.extra, f):
                 return False
-        return all(_has_prefix(e.tokens, t) for t in terms)
+        return all(
+            any(all(_has_prefix(e.tokens, t) for t in alt) for alt in group) for group in groups
+        )
 
     def search(self, query: SearchQuery) -> SearchResult:
         sort = validate(query)
-        terms = query_terms(query.text)
+        groups = text_groups(query)
+        terms = group_terms(groups)
+        firsts = first_alternatives(groups)
         at = parse_time(query.open_at) if query.open_at is not None else None
         extra = normalize_filters(query.extra)
         near = query.near
         rows: list[tuple[Any, str, float | None, float | None]] = []
         matched: list[_Entry] = []
         for e in self._entries.values():
-            if not self._passes(e, query, terms, at, extra):
+            if not self._passes(e, query, groups, at, extra):
                 continue
             dist = None
             if near is not None:
@@ -167,7 +184,7 @@ class BruteForceBackend(SearchBackend):
                 dist = haversine_km(near.lat, near.lon, loc.lat, loc.lon)
                 if query.radius_km is not None and dist > query.radius_km:
                     continue
-            score = self.score(e, terms) if sort == "relevance" else None
+            score = self.score(e, terms, firsts) if sort == "relevance" else None
             if sort == "distance":
                 key: Any = (dist, e.doc.id)
             elif sort == "relevance":

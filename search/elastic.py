@@ -23,7 +23,12 @@ Index layout (one instance = one alias; cities never share an index):
   shipped word list (inline). ``text.prefix`` adds an ``edge_ngram`` filter (1 to
   ``PREFIX_GRAMS`` characters, original kept): a query term (folded in Python with
   ``text.query_terms``) is a ``term`` query there, a longer term a ``prefix`` query on
-  ``text``; terms are AND-ed. Relevance is Elasticsearch's BM25 score, ties by ``id``.
+  ``text``; the groups of the expanded text (``semantics.text_groups``) are nested
+  ``bool`` queries: groups ``must``, alternatives ``should``, the terms of one alternative
+  ``must``. Relevance is Elasticsearch's BM25 score, ties by ``id``.
+* ``vocab``: the index tokens computed in Python (``text.index_token_list``, the same as
+  the analysed ``text``), doc values only: ``vocabulary()`` reads it with a composite
+  terms aggregation for the query expansion.
 * ``title_sort``: ``text.fold(title)`` computed in Python (keyword order is code point
   order, the same as Python's string order), ties by the ``id`` keyword.
 * ``location`` (``geo_point``) narrows ``near`` queries; the exact test and the distance
@@ -70,6 +75,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from .base import (
     EARTH_RADIUS_KM,
+    EXACT_BONUS,
     ExtraFilter,
     IndexMissing,
     SearchBackend,
@@ -81,8 +87,22 @@ from .base import (
     SearchResult,
     SearchUnavailable,
 )
-from .semantics import haversine_km, normalize_extra, normalize_filters, parse_time, validate
-from .text import DICTIONARY, MAX_SUBWORD_SIZE, MIN_SUBWORD_SIZE, MIN_WORD_SIZE, fold, query_terms
+from .semantics import (
+    haversine_km,
+    normalize_extra,
+    normalize_filters,
+    parse_time,
+    text_groups,
+    validate,
+)
+from .text import (
+    DICTIONARY,
+    MAX_SUBWORD_SIZE,
+    MIN_SUBWORD_SIZE,
+    MIN_WORD_SIZE,
+    fold,
+    index_token_list,
+)
 
 try:  # an optional dependency: pip install seniorennetz-directory[elasticsearch]
     import elasticsearch
@@ -93,12 +113,17 @@ except ImportError:  # pragma: no cover - depends on the environment
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 2  # 2: the owning store's id in the index metadata (``_meta``)
+SCHEMA_VERSION = 3  # 2: the owning store's id in the index metadata (``_meta``); 3: vocab
 PREFIX_GRAMS = 20  # query terms up to this length are one term query on text.prefix
 MAX_KEYWORD = 8000  # characters kept in keyword fields (Lucene terms: <= 32766 bytes)
+_MAX_TERM_BYTES = 32766
 WINDOW = 10_000  # from + size of one request (index.max_result_window)
 CHUNK = 5_000  # hits per request beyond WINDOW (search_after)
 FACET_SIZE = 10_000  # buckets per facet; more distinct values is an error
+VOCABULARY_PAGE = 10_000  # vocabulary terms per composite-aggregation request
+# seconds a vocabulary read from the index is reused; own writes drop it at once, writes
+# of other processes are seen after at most this long
+VOCABULARY_TTL = 30.0
 NEAR_MARGIN_KM = 0.005  # the geo_distance pre-filter is this much wider than the radius
 _HALF_CIRCUMFERENCE_KM = math.pi * EARTH_RADIUS_KM
 _INDEX_NAME = re.compile(r"^[a-z0-9][a-z0-9_.+-]*$")
@@ -415,6 +440,9 @@ def index_mappings(prefix: str, owner: str | None = None) -> dict[str, Any]:
                     }
                 },
             },
+            # the index tokens (text.index_token_list), only for vocabulary(): doc values
+            # for the terms aggregation, no inverted index
+            "vocab": {"type": "keyword", "index": False},
             "location": {"type": "geo_point"},
             "lat": {"type": "double"},
             "lon": {"type": "double"},
@@ -528,6 +556,7 @@ def document_source(d: SearchDocument) -> dict[str, Any]:
         "title": (d.title or "")[:MAX_KEYWORD],
         "title_sort": fold(d.title or "")[:MAX_KEYWORD],
         "text": [t for t in d.text if t],
+        "vocab": [t for t in index_token_list(d.text) if len(t.encode()) <= _MAX_TERM_BYTES],
         "free_of_charge": bool(d.free_of_charge),
     }
     point = _valid_point(d)
@@ -666,6 +695,20 @@ def text_query(term: str) -> dict[str, Any]:
     return {"prefix": {"text": {"value": term}}}
 
 
+def _one(queries: list[dict[str, Any]], how: str) -> dict[str, Any]:
+    return queries[0] if len(queries) == 1 else {"bool": {how: queries}}
+
+
+def group_query(group: tuple[tuple[str, ...], ...]) -> dict[str, Any]:
+    """One group of the expanded text: any alternative, all terms of it (``base``); a
+    match of the first alternative adds ``base.EXACT_BONUS`` to the score."""
+    alternatives = [_one([text_query(t) for t in alt], "must") for alt in group]
+    if len(alternatives) == 1:
+        return alternatives[0]
+    bonus = {"constant_score": {"filter": alternatives[0], "boost": EXACT_BONUS}}
+    return {"bool": {"should": [*alternatives, bonus], "minimum_should_match": 1}}
+
+
 def _geo_params(q: SearchQuery) -> dict[str, float]:
     assert q.near is not None
     deg = math.pi / 180.0  # math.radians multiplies by this constant
@@ -741,7 +784,7 @@ def build_sort(q: SearchQuery, sort: str) -> list[dict[str, Any]]:
 def build_query(q: SearchQuery, sort: str) -> dict[str, Any]:
     at = parse_time(q.open_at) if q.open_at is not None else None
     filters = build_filters(q, at)
-    texts = [text_query(t) for t in query_terms(q.text)]
+    texts = [group_query(g) for g in text_groups(q)]
     if sort == "relevance" and texts:
         return {"bool": {"must": texts, "filter": filters}}
     return {"bool": {"filter": filters + texts}}
@@ -857,6 +900,7 @@ class ElasticsearchBackend(SearchBackend):
         self._versioned = re.compile(rf"^{re.escape(prefix)}-v\d+$")
         self._lock = threading.RLock()
         self._ready = False
+        self._vocabulary: tuple[float, dict[str, int]] | None = None
         self._build_lock = threading.Lock()
         self._building: str | None = None  # the index a rebuild is filling right now
         self._pending: dict[str, dict[str, Any] | None] = {}  # writes meanwhile
@@ -1175,6 +1219,7 @@ class ElasticsearchBackend(SearchBackend):
     def index(self, documents: list[SearchDocument]) -> None:
         if not documents:
             return
+        self._vocabulary = None
         latest = list({d.id: d for d in documents}.values())
         sources = [(d.id, document_source(d)) for d in latest]
         self._ensure()
@@ -1195,6 +1240,7 @@ class ElasticsearchBackend(SearchBackend):
     def delete(self, ids: list[str]) -> None:
         if not ids:
             return
+        self._vocabulary = None
         unique = list(dict.fromkeys(ids))
         self._ensure()
         self._record(dict.fromkeys(unique))
@@ -1224,6 +1270,7 @@ class ElasticsearchBackend(SearchBackend):
                 recorded = self._foreign(name, info)
                 if recorded is not None:
                     raise self._refuse_foreign(name, recorded)
+            self._vocabulary = None
         new = self._create_index()
         count = 0
 
@@ -1259,6 +1306,7 @@ class ElasticsearchBackend(SearchBackend):
                 self._refresh(new)
                 old = self._swap_to(new)
                 self._building = None
+                self._vocabulary = None  # the new index's words
         except BaseException:
             with self._build_lock:
                 self._building, self._pending = None, {}
@@ -1300,6 +1348,34 @@ class ElasticsearchBackend(SearchBackend):
                 )
             return response
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def vocabulary(self) -> dict[str, int]:
+        """Read with a composite terms aggregation over ``vocab`` (pages of
+        ``VOCABULARY_PAGE``), cached for ``VOCABULARY_TTL`` seconds or until this backend
+        writes."""
+        cached = self._vocabulary
+        if cached is not None and time.monotonic() - cached[0] < VOCABULARY_TTL:
+            return cached[1]
+        vocab: dict[str, int] = {}
+        after: dict[str, Any] | None = None
+        while True:
+            composite: dict[str, Any] = {
+                "size": VOCABULARY_PAGE,
+                "sources": [{"t": {"terms": {"field": "vocab"}}}],
+            }
+            if after is not None:
+                composite["after"] = after
+            response = self._search(
+                size=0, track_total_hits=False, aggs={"v": {"composite": composite}}
+            )
+            agg = response["aggregations"]["v"]
+            for bucket in agg["buckets"]:
+                vocab[str(bucket["key"]["t"])] = int(bucket["doc_count"])
+            after = agg.get("after_key")
+            if len(agg["buckets"]) < VOCABULARY_PAGE or after is None:
+                break
+        self._vocabulary = (time.monotonic(), vocab)
+        return vocab
 
     def count(self) -> int:
         response = self._search(size=0, track_total_hits=True, query={"match_all": {}})

@@ -59,6 +59,7 @@ from typing import Any, ClassVar
 
 from .base import (
     EARTH_RADIUS_KM,
+    EXACT_BONUS,
     ExtraFilter,
     SearchBackend,
     SearchDocument,
@@ -67,17 +68,20 @@ from .base import (
     SearchQuery,
     SearchResult,
     SearchUnavailable,
+    TextMatch,
 )
 from .brute import facet_counts
 from .semantics import (
     EXTRA_JSON,
     bounding_box,
     extra_matches,
+    first_alternatives,
     haversine_km,
     parse_time,
+    text_groups,
     validate,
 )
-from .text import fold, index_token_string, query_terms
+from .text import fold, index_token_string
 
 SCHEMA_VERSION = "1"
 _SCHEMA_KEY = "search.schema_version"
@@ -182,8 +186,40 @@ def _extra_udf(extra_json: str | None, spec: str) -> int:
     return int(all(extra_matches(extra, f) for f in _extra_spec(spec)))
 
 
-def _fts_expr(terms: Sequence[str]) -> str:
-    return " AND ".join(f'"{t}"*' for t in terms)
+_GENERATION_KEY = "generation"
+
+
+def _bump_generation(conn: sqlite3.Connection) -> None:
+    """Mark a change of the indexed documents (invalidates cached vocabularies)."""
+    conn.execute(
+        "INSERT INTO search_meta (key, value) VALUES (?, '1') ON CONFLICT (key) "
+        "DO UPDATE SET value = CAST(value AS INTEGER) + 1",
+        (_GENERATION_KEY,),
+    )
+
+
+def _fts_expr(groups: TextMatch) -> str:
+    """An FTS5 query: groups AND-ed, alternatives OR-ed, the terms of one alternative
+    AND-ed, every term a prefix query."""
+    return " AND ".join(
+        "(" + " OR ".join("(" + " AND ".join(f'"{t}"*' for t in alt) + ")" for alt in g) + ")"
+        for g in groups
+    )
+
+
+def _fts_able(group: tuple[tuple[str, ...], ...]) -> bool:
+    """Can FTS5 match this group? (no term shorter than its smallest prefix index)"""
+    return all(len(t) >= FTS_MIN_TERM for alt in group for t in alt)
+
+
+def _fts_groups(groups: TextMatch) -> TextMatch:
+    return tuple(g for g in groups if _fts_able(g))
+
+
+def _token_check(groups: TextMatch, tokens: str) -> bool:
+    """Do the groups match a document whose token string (with a leading space) is
+    ``tokens``? (the ``instr`` test of ``_plan`` in Python)"""
+    return all(any(all(" " + t in tokens for t in alt) for alt in g) for g in groups)
 
 
 def _extra_json(d: SearchDocument) -> str:
@@ -362,6 +398,7 @@ class EmbeddedBackend(SearchBackend):
         self._idle: list[sqlite3.Connection] = []
         self._all: list[sqlite3.Connection] = []
         self._closed = False
+        self._vocabulary: tuple[str, dict[str, int]] | None = None
         try:
             self._writer = self._connect()
             self._writer.execute(f"PRAGMA cache_size={_WRITER_CACHE_KIB}")
@@ -534,6 +571,7 @@ class EmbeddedBackend(SearchBackend):
                         base = self._next_number(conn)
                         rows = _Rows.build(latest[:chunk], base)
                     self._delete_rows(conn, self._rowids(conn, [d.id for d in latest]))
+                    _bump_generation(conn)
                     empty = bulk and self._next_number(conn) == 1
                     if empty:  # build the B-tree indexes afterwards, from sorted keys
                         conn.execute("DROP INDEX search_doc_id")
@@ -600,6 +638,7 @@ class EmbeddedBackend(SearchBackend):
         try:
             with self._write() as conn:
                 self._delete_rows(conn, self._rowids(conn, list(dict.fromkeys(ids))))
+                _bump_generation(conn)
         except sqlite3.Error as e:
             raise SearchError(f"search index {self.path!r}: delete failed: {e}") from e
 
@@ -609,8 +648,34 @@ class EmbeddedBackend(SearchBackend):
                 for table in _DATA_TABLES:
                     conn.execute(f"DROP TABLE IF EXISTS {table}")
                 _create_schema(conn)
+                _bump_generation(conn)
         except sqlite3.Error as e:
             raise SearchError(f"search index {self.path!r}: clear failed: {e}") from e
+
+    # -- vocabulary --------------------------------------------------------------------
+
+    def vocabulary(self) -> dict[str, int]:
+        """Read from FTS5's own term list (``fts5vocab``), cached until the index
+        changes: every write bumps a generation number in ``search_meta``, which other
+        processes writing the same file bump too."""
+        try:
+            with self._read() as conn:
+                row = conn.execute(
+                    "SELECT value FROM search_meta WHERE key = ?", (_GENERATION_KEY,)
+                ).fetchone()
+                generation = row[0] if row else "0"
+                cached = self._vocabulary
+                if cached is not None and cached[0] == generation:
+                    return cached[1]
+                conn.execute(
+                    "CREATE VIRTUAL TABLE IF NOT EXISTS temp.search_vocab "
+                    "USING fts5vocab(main, search_fts, row)"
+                )
+                vocab = dict(conn.execute("SELECT term, doc FROM temp.search_vocab"))
+        except sqlite3.Error as e:
+            raise SearchError(f"search index {self.path!r}: vocabulary failed: {e}") from e
+        self._vocabulary = (generation, vocab)
+        return vocab
 
     # -- status ------------------------------------------------------------------------
 
@@ -637,7 +702,7 @@ class EmbeddedBackend(SearchBackend):
 
     def search(self, query: SearchQuery) -> SearchResult:
         sort = validate(query)
-        terms = query_terms(query.text)
+        terms = text_groups(query)
         at = parse_time(query.open_at) if query.open_at is not None else None
         try:
             with self._read() as conn:
@@ -708,7 +773,7 @@ class EmbeddedBackend(SearchBackend):
         self,
         q: SearchQuery,
         at: int | None,
-        terms: list[str],
+        terms: TextMatch,
         driver: str,
         box: tuple[float, float, float, float] | None = None,
         skip_box: tuple[float, float, float, float] | None = None,
@@ -717,8 +782,8 @@ class EmbeddedBackend(SearchBackend):
     ) -> _Sql:
         """``driver``: ``fts`` (FTS5 drives; every term of at least FTS_MIN_TERM characters
         is matched there), ``geo`` (the R*Tree drives over ``box``) or ``doc``."""
-        fts_terms = [t for t in terms if len(t) >= FTS_MIN_TERM] if driver == "fts" else []
-        instr_terms = [t for t in terms if t not in fts_terms]
+        fts_terms = _fts_groups(terms) if driver == "fts" else ()
+        instr_terms = [g for g in terms if g not in fts_terms]
         where: list[str] = []
         params: list[Any] = []
         if driver == "fts":
@@ -743,20 +808,32 @@ class EmbeddedBackend(SearchBackend):
                 params.extend(box)
             elif located:
                 where.append("d.lat IS NOT NULL")
-        if instr_terms or tokens:
+        firsts = first_alternatives(terms)
+        if instr_terms or tokens or firsts:
             from_ += " CROSS JOIN search_text t ON t.doc = d.rowid"
-            for t in instr_terms:
-                where.append("instr(' ' || t.tokens, ?) > 0")
-                params.append(" " + t)
+            for group in instr_terms:
+                alts = []
+                for alt in group:
+                    alts.append(" AND ".join(["instr(' ' || t.tokens, ?) > 0"] * len(alt)))
+                    params.extend(" " + t for t in alt)
+                where.append("(" + " OR ".join(f"({a})" for a in alts) + ")")
         fw, fp = self._filters(q, at)
         sql = _Sql(from_=from_, where=where + fw, params=params + fp)
         if fts_terms:
             sql.score = "-bm25(search_fts)"
+        if firsts:
+            # the relevance bonus of base.EXACT_BONUS; its parameters are literals (the
+            # terms are folded words: letters and digits only)
+            tests = " + ".join(
+                "(" + " AND ".join(f"instr(' ' || t.tokens, ' {t}') > 0" for t in alt) + ")"
+                for alt in firsts
+            )
+            sql.score = f"({EXACT_BONUS!r} * ({tests}) + {sql.score})"
         return sql
 
-    def _fts_selective(self, conn: sqlite3.Connection, terms: list[str]) -> bool:
-        """True when the FTS-eligible terms match fewer than ``FTS_DRIVER_MAX`` docs."""
-        fts_terms = [t for t in terms if len(t) >= FTS_MIN_TERM]
+    def _fts_selective(self, conn: sqlite3.Connection, terms: TextMatch) -> bool:
+        """True when the FTS-eligible groups match fewer than ``FTS_DRIVER_MAX`` docs."""
+        fts_terms = _fts_groups(terms)
         if not fts_terms:
             return False
         n = conn.execute(
@@ -768,7 +845,7 @@ class EmbeddedBackend(SearchBackend):
     # near, distance order, page only: expanding radius
 
     def _nearest(
-        self, conn: sqlite3.Connection, q: SearchQuery, terms: list[str], at: int | None
+        self, conn: sqlite3.Connection, q: SearchQuery, terms: TextMatch, at: int | None
     ) -> SearchResult:
         """Expanding-radius search: read the R*Tree in growing boxes (each step skips the
         box read before) until ``offset + limit`` hits lie inside the current radius."""
@@ -779,8 +856,7 @@ class EmbeddedBackend(SearchBackend):
         lat, lon = q.near.lat, q.near.lon
         cap = q.radius_km if q.radius_km is not None else _HALF_CIRCUMFERENCE_KM
         radius = min(self._initial_radius(conn, need), cap)
-        probes = [" " + t for t in terms]
-        fts_possible = any(len(t) >= FTS_MIN_TERM for t in terms)
+        fts_possible = bool(_fts_groups(terms))
         scanned = 0  # candidates whose tokens were checked
         found: dict[int, tuple[float, str]] = {}
         prev_box: tuple[float, float, float, float] | None = None
@@ -794,10 +870,9 @@ class EmbeddedBackend(SearchBackend):
                 "d.rowid, d.id, d.lat, d.lon, t.tokens" if terms else "d.rowid, d.id, d.lat, d.lon"
             )
             for row in conn.execute(f"SELECT {columns} {sql.clause()}", sql.params):
-                if probes:
+                if terms:
                     scanned += 1
-                    tokens = " " + row[4]
-                    if not all(p in tokens for p in probes):
+                    if not _token_check(terms, " " + row[4]):
                         continue
                 found[row[0]] = (haversine_km(lat, lon, row[2], row[3]), row[1])
             final = radius >= cap
@@ -838,7 +913,7 @@ class EmbeddedBackend(SearchBackend):
         conn: sqlite3.Connection,
         q: SearchQuery,
         sort: str,
-        terms: list[str],
+        terms: TextMatch,
         at: int | None,
         driver: str | None = None,
     ) -> SearchResult:
@@ -847,7 +922,7 @@ class EmbeddedBackend(SearchBackend):
         radius = q.radius_km
         box = bounding_box(lat, lon, radius) if radius is not None else None
         if driver is None:
-            fts_terms = any(len(t) >= FTS_MIN_TERM for t in terms)
+            fts_terms = bool(_fts_groups(terms))
             if fts_terms and (sort == "relevance" or self._fts_selective(conn, terms)):
                 driver = "fts"
             elif box is not None:
@@ -888,9 +963,9 @@ class EmbeddedBackend(SearchBackend):
     # no near: everything in SQL
 
     def _sql_search(
-        self, conn: sqlite3.Connection, q: SearchQuery, sort: str, terms: list[str], at: int | None
+        self, conn: sqlite3.Connection, q: SearchQuery, sort: str, terms: TextMatch, at: int | None
     ) -> SearchResult:
-        has_fts_terms = any(len(t) >= FTS_MIN_TERM for t in terms)
+        has_fts_terms = bool(_fts_groups(terms))
         # counting and faceting visit every hit: FTS5 drives whenever it can; the page of
         # a frequent text in title order is cheaper along the title index (stops early)
         count_sql = self._plan(q, at, terms, "fts" if has_fts_terms else "doc")

@@ -17,7 +17,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from .base import EARTH_RADIUS_KM, SORTS, ExtraFilter, SearchError, SearchQuery
+from .base import EARTH_RADIUS_KM, SORTS, ExtraFilter, SearchError, SearchQuery, TextMatch
 from .text import query_terms
 
 EXTRA_OPS = ("eq", "in", "gte", "lte", "contains")
@@ -107,6 +107,24 @@ def validate(query: SearchQuery) -> str:
 
 def search_terms(query: SearchQuery) -> list[str]:
     return query_terms(query.text)
+
+
+def text_groups(query: SearchQuery) -> TextMatch:
+    """The text condition of ``query`` as groups of alternatives of terms (see ``base``):
+    ``query.match`` if the caller expanded the text, else one group per query word."""
+    if query.match is not None:
+        return tuple(tuple(tuple(alt) for alt in group if alt) for group in query.match if group)
+    return tuple(((t,),) for t in query_terms(query.text))
+
+
+def first_alternatives(groups: TextMatch) -> list[tuple[str, ...]]:
+    """The first alternative of each group that has several (the relevance bonus)."""
+    return [group[0] for group in groups if len(group) > 1]
+
+
+def group_terms(groups: TextMatch) -> list[str]:
+    """Every distinct term of ``groups`` (for scoring and planning)."""
+    return list(dict.fromkeys(t for group in groups for alt in group for t in alt))
 
 
 def _is_number(v: Any) -> bool:

@@ -122,6 +122,9 @@ def test_quick_run_prints_the_table_and_cleans_up(quick_run):
     assert render_markdown(quick_run.report) in quick_run.output
     assert "| figure | 10,000 offers |" in quick_run.output
     assert "| nearby query, HTTP (ms) |" in quick_run.output
+    assert "**Judged queries**" in quick_run.output
+    judged = quick_run.report["judged"]["after"]["groups"]
+    assert judged["all"]["queries"] >= 150 and judged["all"]["hit_at_10"] >= 0.95
     for target in TARGETS:
         assert target.text in quick_run.output
     assert not quick_run.root.exists()  # the run's store and CSV files are gone

@@ -155,3 +155,17 @@ def test_a_key_read_only_under_an_environment_override_is_still_known(monkeypatc
         }
     )
     assert instance.store_url == "sqlite:////tmp/other.sqlite"
+
+
+def test_search_synonyms_are_read_and_checked():
+    instance = parse_instance(
+        {"instance": {"name": "X"}, "search": {"synonyms": ["Plausch, Klönschnack"]}}
+    )
+    assert instance.search.synonyms == ("Plausch, Klönschnack",)
+    with pytest.raises(InstanceError) as caught:
+        parse_instance(
+            {"instance": {"name": "X"}, "search": {"synonyms": ["ok, fine", "alone", 3]}}
+        )
+    message = str(caught.value)
+    assert "search.synonyms[2]: 'alone' needs two phrases" in message
+    assert "search.synonyms[3]: must be a string" in message

@@ -6,6 +6,7 @@ import inspect
 import types
 
 import pytest
+from directory_search.base import SearchQuery
 
 from directory_core import hookimpl, hookspecs
 from directory_core.custom_fields import CustomField
@@ -181,6 +182,26 @@ def test_category_collision_names_the_plugin():
     )
     with pytest.raises(PluginError, match="category 'dementia' of plugin 'awo' is already defined"):
         collect(pm, ["dementia"])
+
+
+def test_hook_register_synonyms(tmp_path):
+    directory = make_directory(
+        tmp_path,
+        [plugin("awo", register_synonyms=lambda register: register("Plauderstunde => Treff"))],
+    )
+    treff = Offer(title="Treff am Markt", kind="meeting_place", location=Location(51.48, 7.5))
+    directory.save([treff])
+    directory.sync()
+    found = directory.search(SearchQuery(text="Plauderstunde"))
+    assert [directory.get(h.id).title for h in found.hits] == ["Treff am Markt"]
+    assert ("awo", "Plauderstunde => Treff") in directory.registry.synonym_rules
+    directory.close()
+
+
+def test_bad_synonym_rule_names_the_plugin():
+    pm = get_plugin_manager(extra=[plugin("awo", register_synonyms=lambda register: register("x"))])
+    with pytest.raises(PluginError, match="synonym rule of plugin 'awo': 'x' needs two phrases"):
+        collect(pm)
 
 
 def test_hook_validate_offer(tmp_path):

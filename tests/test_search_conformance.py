@@ -28,6 +28,7 @@ from directory_search.base import (
 )
 from directory_search.brute import BruteForceBackend
 from directory_search.semantics import haversine_km
+from directory_search.text import index_tokens
 
 from . import search_fixtures as fx
 
@@ -704,3 +705,81 @@ def test_index_same_id_twice_in_one_batch(fresh_backend):
     hits = fresh_backend.search(SearchQuery(text="zweite", include_archived=True)).hits
     assert [h.id for h in hits] == [docs[0].id]
     assert fresh_backend.search(SearchQuery(text="erste", include_archived=True)).hits == []
+
+
+# -- the forgiving search: expanded text (directory_search.expansion) -------------------
+
+FORGIVING_TEXTS = (
+    "Demens",
+    "Demenzkaffee",
+    "Alzheimer",
+    "Fusspflge",
+    "Strase",
+    "Begegnungsstätten",
+    "Begegnungstätte Hörde",
+    "Senioren Büro",
+    "Einkaufshilfe",
+    "Treffpunkt Senioren",
+    "Essen auf Rädern",
+    "Hausnotruf für Senioren",
+    "d zu",
+    "xyzzy",
+)
+
+
+def test_vocabulary_is_the_oracles(backend, brute):
+    assert backend.vocabulary() == brute.vocabulary()
+
+
+@pytest.fixture(scope="module")
+def expander():
+    from directory_search.expansion import QueryExpander
+
+    return QueryExpander()
+
+
+@pytest.mark.parametrize("text", FORGIVING_TEXTS)
+@pytest.mark.parametrize("sort", ["title", "relevance"])
+def test_expanded_text(backend, oracle, brute, expander, text, sort):
+    from directory_search.expansion import Vocabulary
+
+    match = expander.expand(text, Vocabulary(brute.vocabulary())).match
+    q = SearchQuery(text=text, match=match, sort=sort, limit=25, want_facets=True)
+    check(backend, oracle, q)
+    check(backend, oracle, replace(q, near=DORTMUND_HBF, radius_km=6.0))
+    if sort == "title":
+        check(backend, oracle, replace(q, near=HOERDE, sort=None, want_total=False))
+
+
+@pytest.mark.parametrize("text", ["Begegnungsstätte", "Seniorentreff Hörde", "Treffpunkt"])
+def test_words_as_typed_rank_first(backend, brute, docs_by_id, expander, text):
+    """Relevance: hits matching the first alternative of a group (the word as typed)
+    come before hits found only through its synonyms (``base.EXACT_BONUS``)."""
+    from directory_search.expansion import Vocabulary
+
+    match = expander.expand(text, Vocabulary(brute.vocabulary())).match
+    assert any(len(group) > 1 for group in match), match
+    got = backend.search(SearchQuery(text=text, match=match, sort="relevance", limit=ALL))
+    firsts = [group[0] for group in match if len(group) > 1]
+    exact = []
+    for hit in got.hits:
+        tokens = index_tokens(docs_by_id[hit.id].text)
+        exact.append(sum(all(any(x.startswith(t) for x in tokens) for t in alt) for alt in firsts))
+    assert exact == sorted(exact, reverse=True)
+    assert exact[0] > exact[-1]
+
+
+def test_vocabulary_follows_writes(fresh_backend):
+    docs = fx.generate_documents(50, SEED)
+    oracle = BruteForceBackend()
+    for b in (fresh_backend, oracle):
+        b.index(docs)
+    assert "quackelbude" not in fresh_backend.vocabulary()
+    new = replace(docs[0], id="vocab-new", text=["Quackelbude am Markt"])
+    for b in (fresh_backend, oracle):
+        b.index([new])
+        b.delete([docs[1].id])
+    assert fresh_backend.vocabulary()["quackelbude"] == 1
+    assert fresh_backend.vocabulary() == oracle.vocabulary()
+    fresh_backend.delete(["vocab-new"])
+    assert "quackelbude" not in fresh_backend.vocabulary()

@@ -347,3 +347,20 @@ def test_failed_batch_is_rolled_back(backend, documents):
     assert backend.count() == 10
     backend.index(documents[10:20])
     assert backend.count() == 20
+
+
+def test_vocabulary_sees_writes_of_another_instance(tmp_path, documents):
+    """The cached vocabulary is keyed by a generation number that every write to the
+    file bumps, so a process sees the words another process indexed."""
+    writer = EmbeddedBackend(tmp_path / "shared.sqlite")
+    reader = EmbeddedBackend(tmp_path / "shared.sqlite")
+    try:
+        writer.index(documents[:20])
+        before = reader.vocabulary()
+        assert "quackelbude" not in before
+        assert reader.vocabulary() is before  # cached while nothing changes
+        writer.index([replace(documents[0], id="new", text=["Quackelbude"])])
+        assert reader.vocabulary()["quackelbude"] == 1
+    finally:
+        writer.close()
+        reader.close()

@@ -443,4 +443,8 @@ def render_markdown(report: dict[str, Any]) -> str:
     lines += ["**Targets**", "", "| target | backend | result | figures |", "|---|---|---|---|"]
     for row in report["targets"]:
         lines.append(f"| {row['target']} | {row['backend']} | {row['status']} | {row['detail']} |")
+    if report.get("judged"):
+        from .judged import render_judged
+
+        lines += ["", *render_judged(report["judged"])]
     return "\n".join(lines) + "\n"

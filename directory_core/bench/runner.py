@@ -33,8 +33,10 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from ..categories import default_categories
+from ..instance import load_instance
 from . import dataset, measure, web
 from .errors import BenchError
+from .judged import judged_figures
 from .report import build_report, machine_info, render_markdown, write_json
 from .server import ServerProcess
 
@@ -434,6 +436,11 @@ def run_bench(config: BenchConfig, log: Log = print) -> tuple[dict[str, Any], Pa
         else:
             shutil.rmtree(root, ignore_errors=True)
     report = build_report(machine, config.as_dict(), results)
+    if not interrupted:
+        say("judged queries on the demo data (forgiving search, before and after)")
+        report["judged"] = judged_figures(
+            load_instance(dataset.source_instance_files(config.instances)[0])
+        )
     report["interrupted"] = interrupted
     report["seconds"] = round(time.monotonic() - started, 1)
     path = write_json(report, config.out)
