@@ -128,6 +128,12 @@ class CoverageSettings:
     default_threshold_km: float = 5.0
     languages: list[str] = field(default_factory=lambda: ["tr", "pl", "ru", "ar"])
     evening_from: str = "18:00"  # an offer open past this time is open in the evening
+    # who sees the figures (the /gaps page and the GraphQL coverage query): "public",
+    # "staff" (signed in: counsellor, editor or admin) or "off"
+    access: str = "public"
+
+
+COVERAGE_ACCESS = ("public", "staff", "off")
 
 
 @dataclass
@@ -467,9 +473,14 @@ def _coverage(r: _Reader, table: Any, categories: list[Category]) -> CoverageSet
     if not isinstance(table, dict):
         r.fail("coverage", "must be a table")
         return settings
-    known = {"threshold_km", "default_threshold_km", "languages", "evening_from"}
+    known = {"threshold_km", "default_threshold_km", "languages", "evening_from", "access"}
     for key in sorted(set(table) - known):
         r.fail(f"coverage.{key}", f"is not a known key; allowed: {', '.join(sorted(known))}")
+    access = r.get(table, "access", str, "coverage", "public")
+    if access not in COVERAGE_ACCESS:
+        r.fail("coverage.access", f"must be one of {', '.join(COVERAGE_ACCESS)}, got {access!r}")
+    else:
+        settings.access = access
     default = r.get(table, "default_threshold_km", float, "coverage", 5.0)
     if default <= 0:
         r.fail("coverage.default_threshold_km", f"must be positive, got {default!r}")

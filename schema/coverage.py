@@ -18,7 +18,8 @@ from strawberry.types import Info
 from directory_core import coverage as core
 from directory_core.population import Population as CorePopulation
 
-from .errors import InputError, ServiceUnavailable, _listing, quote
+from .access import require_principal
+from .errors import Forbidden, InputError, ServiceUnavailable, _listing, quote
 
 
 @strawberry.type(description="A figure of a population table that was computed, and how.")
@@ -225,6 +226,11 @@ class CoverageQuery:
         as_of: date | None = None,
     ) -> Coverage:
         directory = info.context["directory"]
+        access = directory.instance.coverage.access
+        if access == "off":
+            raise Forbidden("The gap analysis is switched off in this instance ([coverage] access)")
+        if access == "staff":
+            require_principal(info)  # counsellors, editors and admins
         if category is not None and category not in directory.taxonomy:
             allowed = _listing(directory.taxonomy.by_key)
             raise InputError(

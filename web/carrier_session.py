@@ -33,6 +33,8 @@ from directory_core.auth import (
 from directory_core.directory import Directory
 
 SESSION_COOKIE = "carrier_session"
+# the whole site: staff-only pages outside /carriers (the gap analysis) read the session
+COOKIE_PATH = "/"
 SIGN_IN_CSRF_COOKIE = "carrier_csrf"
 MAX_AGE = 8 * 3600  # a working day
 _SALT = "directory-carrier-session"
@@ -97,7 +99,7 @@ def set_cookie(response: Response, request: Request, name: str, value: str, **mo
         httponly=True,
         samesite="strict",
         secure=request.url.scheme == "https",
-        path="/carriers",
+        path=COOKIE_PATH,
         **more,
     )
 

@@ -166,7 +166,7 @@ def routes(site: Site) -> list[Route]:
             )
         response = RedirectResponse("/carriers", status_code=303)
         cs.set_cookie(response, request, cs.SESSION_COOKIE, cookie, max_age=cs.MAX_AGE)
-        response.delete_cookie(cs.SIGN_IN_CSRF_COOKIE, path="/carriers")
+        response.delete_cookie(cs.SIGN_IN_CSRF_COOKIE, path=cs.COOKIE_PATH)
         return response
 
     async def sign_out(request: Request) -> Response:
@@ -174,7 +174,7 @@ def routes(site: Site) -> list[Route]:
         if session is None:
             return Response("CSRF check failed", status_code=403)
         response = to_sign_in()
-        response.delete_cookie(cs.SESSION_COOKIE, path="/carriers")
+        response.delete_cookie(cs.SESSION_COOKIE, path=cs.COOKIE_PATH)
         return response
 
     async def overview(request: Request) -> Response:

@@ -21,13 +21,14 @@ from babel.dates import format_date, format_datetime
 from babel.numbers import format_decimal
 from directory_search.base import SearchUnavailable
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from directory_core import labels
 from directory_core.coverage import Coverage, coverage_for
 from directory_core.population import AGE_BANDS
 
+from .. import carrier_session as cs
 from ..app import Site
 from ..i18n import N_, pick_language
 
@@ -228,8 +229,16 @@ def _context(site: Site, coverage: Coverage, wanted: dict, lang: str) -> dict:
 def routes(site: Site) -> list[Route]:
     """``/gaps``."""
 
+    access = site.directory.instance.coverage.access
+
     async def gaps(request: Request) -> Response:
         lang = pick_language(request)
+        if access == "off":
+            return site.renderer.page(request, "not_found.html", lang, status_code=404)
+        if access == "staff":
+            session = await anyio.to_thread.run_sync(cs.current, site.directory, request)
+            if session is None:  # sign in first (the carrier area's sign-in)
+                return RedirectResponse("/carriers/sign-in", status_code=303)
         wanted, errors = _read(request, site)
         try:
             coverage = await anyio.to_thread.run_sync(
@@ -243,6 +252,7 @@ def routes(site: Site) -> list[Route]:
             "gaps.html",
             lang,
             status_code=400 if errors else 200,
+            private=access == "staff",  # not kept in shared caches
             form_errors=errors,
             **context,
         )
