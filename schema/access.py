@@ -1,7 +1,7 @@
 """Who is asking, and what they may do: the checks every staff field and mutation uses.
 
 ``app.py`` puts the outcome of the ``authenticate`` hook into the context
-(``info.context["auth"]``); the functions here turn it into ``UNAUTHENTICATED`` and
+(``info.context.auth``, ``context.py``); the functions here turn it into ``UNAUTHENTICATED`` and
 ``FORBIDDEN`` errors. Staff-only fields answer ``null`` to anonymous callers instead of an
 error, so a public page of offers never fails because of them.
 """
@@ -19,7 +19,7 @@ SIGN_IN = "sign in: send the header Authorization: Bearer TOKEN (see docs/carrie
 
 
 def authentication(info: Info) -> Authentication:
-    return info.context.get("auth") or Authentication()
+    return info.context.auth
 
 
 def staff(info: Info) -> Principal | None:

@@ -224,7 +224,7 @@ class CoverageQuery:
         district: str | None = None,
         as_of: date | None = None,
     ) -> Coverage:
-        directory = info.context["directory"]
+        directory = info.context.directory
         if category is not None and category not in directory.taxonomy:
             allowed = _listing(directory.taxonomy.by_key)
             raise InputError(

@@ -47,12 +47,12 @@ from .inputs import GeoInput, OfferFilter, OfferSort
 
 def directory_of(info: Info) -> Directory:
     """The directory this request works on (put into the context by ``app.py``)."""
-    return info.context["directory"]
+    return info.context.directory
 
 
 def offers_of(info: Info) -> OfferCache | Directory:
     """Where to load offers from: the app's ``OfferCache``, else the directory."""
-    offers = info.context.get("offers")
+    offers = info.context.offers
     return directory_of(info) if offers is None else offers
 
 
@@ -166,7 +166,7 @@ class Query(CoverageQuery):  # coverage: supply gaps (coverage.py)
         filters = check_filter(filter_, directory)
         extra_filter = getattr(filter_, "extra", None)
         if extra_filter is not None:
-            filters["extra"] = info.context["extra"].filters(extra_filter)
+            filters["extra"] = info.context.extra.filters(extra_filter)
         sort_value = check_sort(sort, near is not None, text is not None)
         size = check_first(first, limits)
         offset = decode_cursor(after)
@@ -205,7 +205,7 @@ class Query(CoverageQuery):  # coverage: supply gaps (coverage.py)
                     t.OfferEdge(
                         cursor=encode_cursor(offset + i),
                         distance_km=round(distance, 3) if distance is not None else None,
-                        node=t.offer_node(offer, directory, info.context.get("extra")),
+                        node=t.offer_node(offer, directory, info.context.extra),
                     )
                 )
         end = encode_cursor(offset + len(hits) - 1) if hits else None
@@ -224,7 +224,7 @@ class Query(CoverageQuery):  # coverage: supply gaps (coverage.py)
         offer = offers_of(info).get_many([offer_id]).get(offer_id)
         if offer is None:
             return None
-        return t.offer_node(offer, directory_of(info), info.context.get("extra"))
+        return t.offer_node(offer, directory_of(info), info.context.extra)
 
     @strawberry.field(
         description=(

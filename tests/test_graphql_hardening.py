@@ -117,7 +117,7 @@ def cli_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CliServer]:
             [
                 sys.executable,
                 "-c",
-                "from directory_core.cli import main; main()",
+                "from directory_cli.main import main; main()",
                 "--instance",
                 str(instance),
                 "serve",

@@ -328,7 +328,7 @@ class BruteForceScan:
         """Load the active offers with a location from the store of record."""
         import sqlalchemy as sa
 
-        from .. import tables as t
+        from directory_core import tables as t
 
         taxonomy = directory.taxonomy
         expanded: dict[tuple[str, ...], frozenset[str]] = {}
