@@ -1,7 +1,9 @@
 """The ``Query`` root: searching offers near a client, and the reference data.
 
-Resolvers are plain (sync) functions: every directory call here is a short SQLite read,
-cheaper than a hop to a worker thread. ``offers`` turns its arguments into one
+Resolvers are plain (sync) functions, run in the request's worker thread (``http.py``
+executes the whole operation there, off the event loop), so a directory call may read the
+store or ask the search backend (SQLite, PostgreSQL, Elasticsearch) without blocking
+other requests. ``offers`` turns its arguments into one
 ``SearchQuery`` (checked by ``errors.py``), asks the search backend for one page of ids
 and loads those offers with one ``get_many`` call (through the app's ``OfferCache``, which
 reads what it lacks with one ``Directory.get_many``). Totals and facets are computed only
