@@ -8,17 +8,21 @@ error, so a public page of offers never fails because of them.
 
 from __future__ import annotations
 
+from typing import Any
+
 from strawberry.types import Info
 
 from directory_core.auth import Authentication, Principal
 from directory_core.editing import NotAllowed, check_write
 
+from .context import Context
 from .errors import Forbidden, Unauthenticated
 
 SIGN_IN = "sign in: send the header Authorization: Bearer TOKEN (see docs/carriers.md)"
 
 
-def authentication(info: Info) -> Authentication:
+def authentication(info: Info[Context, Any]) -> Authentication:
+    """Who sent the request (anonymous unless the ``authenticate`` hook found someone)."""
     return info.context.auth
 
 

@@ -27,6 +27,7 @@ from directory_core.model import KIND_LABELS, Precision
 
 from . import types as t
 from .cache import OfferCache
+from .context import Context
 from .coverage import CoverageQuery
 from .cursors import decode_cursor, encode_cursor
 from .errors import (
@@ -47,12 +48,12 @@ from .errors import (
 from .inputs import GeoInput, OfferFilter, OfferSort
 
 
-def directory_of(info: Info) -> Directory:
-    """The directory this request works on (put into the context by ``app.py``)."""
+def directory_of(info: Info[Context, Any]) -> Directory:
+    """The directory this request works on (``context.Context``, made by ``app.py``)."""
     return info.context.directory
 
 
-def offers_of(info: Info) -> OfferCache | Directory:
+def offers_of(info: Info[Context, Any]) -> OfferCache | Directory:
     """Where to load offers from: the app's ``OfferCache``, else the directory."""
     offers = info.context.offers
     return directory_of(info) if offers is None else offers
