@@ -101,6 +101,10 @@ class Directory:
         self.search_backend = search
         self.fallback = fallback
         self.geocoder = geocoder
+        # searches geocode what a counsellor typed, perhaps a client's address: never
+        # cached in the store (a geocoder that keeps its queries offers without_cache())
+        without_cache = getattr(geocoder, "without_cache", None)
+        self.search_geocoder = without_cache() if callable(without_cache) else geocoder
         self.plugins = plugins or get_plugin_manager()
         self.registry = registry or collect(self.plugins)
         self.custom_fields = self.registry.fields
@@ -159,8 +163,10 @@ class Directory:
     # -- geography ----------------------------------------------------------------
 
     def geocode(self, query: str) -> GeocodeResult:
-        """Resolve free text (address, postcode, district); ``GeocodingError`` if not."""
-        return self.geocoder.geocode(query)
+        """Resolve free text typed for a search (address, postcode, district);
+        ``GeocodingError`` if not. The text may be a client's address: it is never
+        written to the store's geocode cache (offers' addresses are, see ``locate``)."""
+        return self.search_geocoder.geocode(query)
 
     def locate(self, offer: Offer) -> list[FieldError]:
         """Fill in the location from the address and the district from the location."""

@@ -15,6 +15,7 @@ and is not cached, so the service is asked again next time. If nothing resolves,
 
 from __future__ import annotations
 
+import copy
 import re
 import unicodedata
 from collections.abc import Callable
@@ -198,6 +199,14 @@ class GeocoderChain:
         self.nominatim = nominatim
         self.cache = cache
         self._service = nominatim.build() if nominatim is not None else None
+
+    def without_cache(self) -> GeocoderChain:
+        """The same chain (the same service and rate limit) without the persistent cache:
+        for text typed for a search, which may be a client's address and must never be
+        stored."""
+        chain = copy.copy(self)
+        chain.cache = None
+        return chain
 
     def geocode(self, query: str | Address) -> GeocodeResult:
         """The best available point for ``query``; raises ``GeocodingError`` if none."""

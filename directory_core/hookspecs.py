@@ -96,6 +96,9 @@ def choose_geocoder(instance: Instance, default: Geocoder) -> Geocoder | None:
 
     A plugin's own settings are ``instance.plugin_settings.get(NAME, {})`` (the
     ``[plugins.NAME]`` table of the instance file). Return ``None`` to keep the default.
+    Searches geocode what a counsellor typed, which may be a client's address: a geocoder
+    that remembers its queries must offer ``without_cache()`` returning one that does not
+    (the directory uses it for searches), as the default ``GeocoderChain`` does.
     """
 
 

@@ -297,9 +297,9 @@ def parse_instance(data: dict[str, Any], source: str = "<instance>", path: Path 
             )
         },
     )
-    for name in ("timeout_seconds", "health_timeout_seconds"):
-        if getattr(search, name) <= 0:
-            r.fail(f"search.{name}", f"must be positive, got {getattr(search, name)!r}")
+    for setting in ("timeout_seconds", "health_timeout_seconds"):
+        if getattr(search, setting) <= 0:
+            r.fail(f"search.{setting}", f"must be positive, got {getattr(search, setting)!r}")
     if search.breaker_seconds < 0:
         r.fail("search.breaker_seconds", f"must be 0 (off) or more, got {search.breaker_seconds!r}")
     if search.backend not in ("embedded", "elasticsearch"):

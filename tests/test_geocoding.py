@@ -465,3 +465,60 @@ def test_nominatim_config() -> None:
         NominatimConfig(user_agent=" ")
     with pytest.raises(ValueError, match="min_delay_seconds must not be negative, got -1"):
         NominatimConfig(user_agent="app/1.0", min_delay_seconds=-1)
+
+
+# --- a client's address is never stored --------------------------------------------------
+
+
+def test_without_cache_shares_the_service_and_stores_nothing(
+    nominatim: FakeNominatim, gazetteer: Gazetteer
+) -> None:
+    nominatim.answers[normalize_query(ADDRESS_TEXT)] = [HOUSE]
+    cache = DictCache()
+    chain = GeocoderChain(gazetteer, nominatim=nominatim.config(), cache=cache)
+    searching = chain.without_cache()
+    assert searching._service is chain._service  # one rate limit for both
+    assert searching.geocode(ADDRESS_TEXT).source == "nominatim"
+    assert cache.entries == {} and chain.cache is cache
+    chain.geocode(ADDRESS_TEXT)
+    assert len(cache.entries) == 1
+
+
+def test_search_geocoding_never_reaches_the_store(nominatim: FakeNominatim, tmp_path) -> None:
+    import dataclasses
+
+    import sqlalchemy as sa
+
+    from directory_core import tables
+    from directory_core.directory import open_directory
+    from directory_core.instance import GeocoderSettings, load_instance
+    from directory_core.model import Offer
+
+    nominatim.answers[normalize_query(ADDRESS_TEXT)] = [HOUSE]
+    instance = dataclasses.replace(
+        load_instance("instances/dortmund.toml"),
+        store_url=f"sqlite:///{tmp_path / 'store.sqlite'}",
+        geocoder=GeocoderSettings(
+            nominatim_url=f"http://{nominatim.domain}", min_delay_seconds=0.0
+        ),
+    )
+    directory = open_directory(instance)
+    try:
+
+        def cached() -> list[str]:
+            with directory.store.engine.connect() as conn:
+                return list(conn.execute(sa.select(tables.geocode_cache.c.query)).scalars())
+
+        # what a counsellor types for a nearby search (GraphQL near.address, the pages)
+        assert directory.geocode(ADDRESS_TEXT).source == "nominatim"
+        assert cached() == []
+        # an offer's own address is public and cached (asked as a structured query)
+        street, rest = ADDRESS_TEXT.split(", ")
+        nominatim.answers[normalize_query(street)] = [HOUSE]
+        offer = Offer(
+            title="Treff", kind="meeting_place", address=Address(street, *rest.split(" "))
+        )
+        directory.save([offer])
+        assert cached() == [normalize_query(ADDRESS_TEXT)]
+    finally:
+        directory.close()

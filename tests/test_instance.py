@@ -169,3 +169,14 @@ def test_search_synonyms_are_read_and_checked():
     message = str(caught.value)
     assert "search.synonyms[2]: 'alone' needs two phrases" in message
     assert "search.synonyms[3]: must be a string" in message
+
+
+def test_the_instance_name_survives_the_search_settings_checks():
+    # a loop over setting names once reused the variable that held the instance's name
+    instance = load_instance("instances/dortmund.toml")
+    assert (instance.name, instance.city, instance.key) == (
+        "Seniorennetz Dortmund",
+        "Dortmund",
+        "dortmund",
+    )
+    assert load_instance("instances/bochum.toml").name != "health_timeout_seconds"

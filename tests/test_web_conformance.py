@@ -88,3 +88,25 @@ def test_an_empty_form_searches_the_whole_city_by_title(web):
     api = response.json()["data"]["offers"]
     assert OFFER_ID.findall(page.text) == [e["node"]["id"] for e in api["edges"]]
     assert int(TOTAL.search(page.text).group(1)) == api["totalCount"]
+
+
+def test_a_corrected_search_says_so_like_graphql(web):
+    # "Demens" is a typo: the page and the API correct it the same way and say so
+    response = httpx.post(
+        f"{web.url}/graphql",
+        json={
+            "query": '{ offers(text: "Demens", sort: TITLE, first: 10) '
+            "{ corrected edges { node { id } } } }"
+        },
+    )
+    api = response.json()["data"]["offers"]
+    assert api["corrected"] == "Demenz" and api["edges"]
+    # search words are private: answered in the POST response itself, never redirected
+    page = httpx.post(f"{web.url}/search", data={"where": "", "radius": "5", "q": "Demens"})
+    assert page.status_code == 200
+    # the whole city, by title, as the page lists it
+    assert OFFER_ID.findall(page.text) == [e["node"]["id"] for e in api["edges"]]
+    assert re.search(r'class="result-corrected".*<bdi lang="de">Demenz</bdi>', page.text)
+    exact = httpx.post(f"{web.url}/search", data={"where": "", "radius": "5", "q": "Demenz"})
+    assert exact.status_code == 200 and OFFER_ID.findall(exact.text)
+    assert "result-corrected" not in exact.text

@@ -91,8 +91,8 @@ def test_private_pages_are_not_cached(web):
 
 def test_addresses_are_geocoded_without_the_persistent_cache(web_directory):
     assert web_directory.geocoder.cache is not None  # the instance's own geocoder caches
+    assert web_directory.search_geocoder.cache is None  # what Places asks (Directory.geocode)
     places = Places(web_directory)
-    assert places.geocoder.cache is None
     place = places.resolve(ADDRESS)
     assert place is not None and place.kind == "address" and place.label == ""
     assert (place.lat, place.lon) == (round(place.lat, 3), round(place.lon, 3))

@@ -19,7 +19,7 @@ from directory_search.base import GeoPoint, SearchQuery
 
 from directory_core.directory import Directory
 from directory_core.gazetteer import Gazetteer
-from directory_core.geocoding import GeocoderChain, GeocodeResult, GeocodingError
+from directory_core.geocoding import GeocodeResult, GeocodingError
 from directory_core.model import WEEKDAYS, OfferKind
 
 from .i18n import N_
@@ -162,18 +162,14 @@ class SearchForm:
 class Places:
     """Resolves the where field: postcode, district, or a street address.
 
-    Addresses go to the instance's geocoder *without* its persistent cache, because the
-    cache would store the client's address in the store (``GeocoderChain``); postcodes
-    and districts come from the offline gazetteer.
+    Addresses go to ``Directory.geocode``, which never writes them to the persistent
+    geocode cache (the client's address must not reach the store); postcodes and
+    districts come from the offline gazetteer.
     """
 
     def __init__(self, directory: Directory):
         self.directory = directory
         self.gazetteer = Gazetteer(directory.districts, city=directory.instance.city)
-        geocoder = directory.geocoder
-        if isinstance(geocoder, GeocoderChain):
-            geocoder = GeocoderChain(geocoder.gazetteer, nominatim=geocoder.nominatim, cache=None)
-        self.geocoder = geocoder
 
     def public(self, text: str) -> Place | None:
         """A postcode or a district: places that may appear in a URL."""
@@ -191,7 +187,7 @@ class Places:
         if place is not None:
             return place
         try:
-            found = self.geocoder.geocode(text)
+            found = self.directory.geocode(text)  # never cached: it may be an address
         except GeocodingError:
             return None
         # the label of an address result would repeat the address: say only how exact

@@ -49,6 +49,12 @@ class Results:
     districts: list[tuple[str, int]]
     markers: bool
     map_json: str
+    corrected: str | None = None  # the search words as corrected for typos, if they were
+
+    @property
+    def corrected_html(self) -> Markup:
+        """The corrected words, isolated for right-to-left pages."""
+        return Markup("<bdi lang=\"de\">{}</bdi>").format(self.corrected or "")
 
     @property
     def place_label_html(self) -> Markup:
@@ -174,6 +180,7 @@ def run_search(site: Site, form: SearchForm, lang: str, private: bool) -> dict[s
             districts=districts,
             markers=bool(views),
             map_json=_map_json(site, place, query.radius_km, views),
+            corrected=result.corrected,
         ),
     )
     return context
