@@ -17,6 +17,9 @@ ROOTS = {
     "directory_search": "search",
     "directory_hsds": "hsds",
     "directory_web": "web",
+    "directory_app": "app",
+    "directory_cli": "cli",
+    "directory_bench": "bench",
 }
 
 

@@ -1,8 +1,10 @@
 """The category taxonomy: stable keys, German labels, a small hierarchy.
 
-The default tree follows the four building blocks of the Seniorenbüros' work (see
-DESIGN.md). Keys are stable identifiers used in the API and in import files; labels may
-change. Instances may replace or extend the tree (instance file, plugins).
+The default tree follows the building blocks of the Dortmund Seniorenbüros' work: advice
+on old age and care, case management (care, relief for family carers, dementia, housing),
+encounter, health and education offers, and volunteering. Keys are stable identifiers
+used in the API and in import files; labels may change. Instances may replace or extend
+the tree (instance file, plugins).
 """
 
 from __future__ import annotations

@@ -84,7 +84,7 @@ class StoreGeocodeCache:
 
 
 class Directory:
-    """One instance's directory. Build it with ``directory_core.app.open_directory``."""
+    """One instance's directory. Build it with ``open_directory`` (below)."""
 
     def __init__(
         self,

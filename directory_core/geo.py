@@ -3,10 +3,12 @@
 Coordinates are WGS84 decimal degrees, always in (lat, lon) order. Nothing here touches the
 store or the network.
 
-``distance_km`` (great circle) is what search ranks by: it is fast and, over the few
-kilometres of a city, within a fraction of a percent of the ellipsoidal ``geodesic_km``
-(see ``great_circle_relative_error``), far below the 1–5 km uncertainty of the gazetteer
-points themselves.
+``distance_km`` is the great circle (spherical earth): over the few kilometres of a city it
+is within a fraction of a percent of the ellipsoidal ``geodesic_km`` (see
+``great_circle_relative_error``), far below the 1–5 km uncertainty of the gazetteer
+points themselves. Search does not call it: every backend ranks by the great-circle
+formula of ``directory_search.semantics.haversine_km`` (the Elasticsearch backend runs
+the same formula in Painless), so that all backends agree to the last bit.
 """
 
 from __future__ import annotations
@@ -46,7 +48,7 @@ def _check(name: str, value: float, limit: int) -> float:
 
 
 def distance_km(a_lat: float, a_lon: float, b_lat: float, b_lon: float) -> float:
-    """Great-circle distance in kilometres (spherical earth); use this for ranking."""
+    """Great-circle distance in kilometres (spherical earth)."""
     validate_lat_lon(a_lat, a_lon)
     validate_lat_lon(b_lat, b_lon)
     return great_circle((a_lat, a_lon), (b_lat, b_lon)).km

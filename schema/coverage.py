@@ -225,7 +225,7 @@ class CoverageQuery:
         district: str | None = None,
         as_of: date | None = None,
     ) -> Coverage:
-        directory = info.context["directory"]
+        directory = info.context.directory
         access = directory.instance.coverage.access
         if access == "off":
             raise Forbidden("The gap analysis is switched off in this instance ([coverage] access)")

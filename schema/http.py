@@ -377,7 +377,7 @@ def log_errors(errors: list[GraphQLError], context: Any) -> None:
     """Log the errors of one request: a store outage as one line per interval
     (``outages.py``), internal ones in full with the request id, client mistakes by
     kind only (see the module docstring)."""
-    request = context.get("request") if isinstance(context, dict) else None
+    request = getattr(context, "request", None)
     request_id = getattr(getattr(request, "state", None), "request_id", "-")
     for error in errors:
         outage = outage_of(error)

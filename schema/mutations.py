@@ -100,18 +100,18 @@ def mutation_type(extra: ExtraTypes) -> type:
         offer_patch = _with_extra(OfferPatch, extra.input)
 
     def node(info: Info, offer: model.Offer) -> Any:
-        return t.offer_node(offer, info.context["directory"], info.context.get("extra"))
+        return t.offer_node(offer, info.context.directory, info.context.extra)
 
     def create_offer(info: Info, input: Any) -> Any:
         principal = require_principal(info)
-        directory: Directory = info.context["directory"]
+        directory: Directory = info.context.directory
         offer = new_offer(input)
         work = _api_errors(lambda: editing.create(directory, principal, offer))
         return node(info, work())
 
     def update_offer(info: Info, id: strawberry.ID, version: int, input: Any) -> Any:
         principal = require_principal(info)
-        directory: Directory = info.context["directory"]
+        directory: Directory = info.context.directory
 
         def apply(offer: model.Offer) -> None:
             nulls = apply_patch(offer, input)
@@ -126,7 +126,7 @@ def mutation_type(extra: ExtraTypes) -> type:
         info: Info, id: strawberry.ID, version: int, reason: str | None = None
     ) -> Any:
         principal = require_principal(info)
-        directory: Directory = info.context["directory"]
+        directory: Directory = info.context.directory
         if reason is not None and len(reason) > 1000:
             raise InputError("reason", f"must be at most 1000 characters, got {len(reason)}")
         offer_id = check_offer_id(id)
@@ -137,14 +137,14 @@ def mutation_type(extra: ExtraTypes) -> type:
 
     def restore_offer(info: Info, id: strawberry.ID, version: int) -> Any:
         principal = require_principal(info)
-        directory: Directory = info.context["directory"]
+        directory: Directory = info.context.directory
         offer_id = check_offer_id(id)
         work = _api_errors(lambda: editing.restore(directory, principal, offer_id, version))
         return node(info, work())
 
     def verify_offer(info: Info, id: strawberry.ID, version: int) -> Any:
         principal = require_principal(info)
-        directory: Directory = info.context["directory"]
+        directory: Directory = info.context.directory
         offer_id = check_offer_id(id)
         work = _api_errors(lambda: editing.verify(directory, principal, offer_id, version))
         return node(info, work())
@@ -166,7 +166,7 @@ def mutation_type(extra: ExtraTypes) -> type:
                     "carrier", "is required unless your token is for exactly one carrier"
                 )
         require_writer(principal, carrier)
-        directory: Directory = info.context["directory"]
+        directory: Directory = info.context.directory
         # resolvers run in the request's worker thread (http.py): read the spooled file
         data = file.file.read()
         limit = directory.instance.limits.max_upload_bytes

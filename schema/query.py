@@ -1,7 +1,9 @@
 """The ``Query`` root: searching offers near a client, and the reference data.
 
-Resolvers are plain (sync) functions: every directory call here is a short SQLite read,
-cheaper than a hop to a worker thread. ``offers`` turns its arguments into one
+Resolvers are plain (sync) functions, run in the request's worker thread (``http.py``
+executes the whole operation there, off the event loop), so a directory call may read the
+store or ask the search backend (SQLite, PostgreSQL, Elasticsearch) without blocking
+other requests. ``offers`` turns its arguments into one
 ``SearchQuery`` (checked by ``errors.py``), asks the search backend for one page of ids
 and loads those offers with one ``get_many`` call (through the app's ``OfferCache``, which
 reads what it lacks with one ``Directory.get_many``). Totals and facets are computed only
@@ -25,6 +27,7 @@ from directory_core.model import KIND_LABELS, Precision
 
 from . import types as t
 from .cache import OfferCache
+from .context import Context
 from .coverage import CoverageQuery
 from .cursors import decode_cursor, encode_cursor
 from .errors import (
@@ -45,14 +48,14 @@ from .errors import (
 from .inputs import GeoInput, OfferFilter, OfferSort
 
 
-def directory_of(info: Info) -> Directory:
-    """The directory this request works on (put into the context by ``app.py``)."""
-    return info.context["directory"]
+def directory_of(info: Info[Context, Any]) -> Directory:
+    """The directory this request works on (``context.Context``, made by ``app.py``)."""
+    return info.context.directory
 
 
-def offers_of(info: Info) -> OfferCache | Directory:
+def offers_of(info: Info[Context, Any]) -> OfferCache | Directory:
     """Where to load offers from: the app's ``OfferCache``, else the directory."""
-    offers = info.context.get("offers")
+    offers = info.context.offers
     return directory_of(info) if offers is None else offers
 
 
@@ -166,7 +169,7 @@ class Query(CoverageQuery):  # coverage: supply gaps (coverage.py)
         filters = check_filter(filter_, directory)
         extra_filter = getattr(filter_, "extra", None)
         if extra_filter is not None:
-            filters["extra"] = info.context["extra"].filters(extra_filter)
+            filters["extra"] = info.context.extra.filters(extra_filter)
         sort_value = check_sort(sort, near is not None, text is not None)
         size = check_first(first, limits)
         offset = decode_cursor(after)
@@ -205,7 +208,7 @@ class Query(CoverageQuery):  # coverage: supply gaps (coverage.py)
                     t.OfferEdge(
                         cursor=encode_cursor(offset + i),
                         distance_km=round(distance, 3) if distance is not None else None,
-                        node=t.offer_node(offer, directory, info.context.get("extra")),
+                        node=t.offer_node(offer, directory, info.context.extra),
                     )
                 )
         end = encode_cursor(offset + len(hits) - 1) if hits else None
@@ -224,7 +227,7 @@ class Query(CoverageQuery):  # coverage: supply gaps (coverage.py)
         offer = offers_of(info).get_many([offer_id]).get(offer_id)
         if offer is None:
             return None
-        return t.offer_node(offer, directory_of(info), info.context.get("extra"))
+        return t.offer_node(offer, directory_of(info), info.context.extra)
 
     @strawberry.field(
         description=(

@@ -67,5 +67,5 @@ class StaffQuery(Query):
         if carriers is None and principal.role != "admin":
             carriers = sorted(principal.carriers)
         offers = stale_offers(directory.store, older_than_days, carriers, limit=first)
-        extra = info.context.get("extra")
+        extra = info.context.extra
         return [t.offer_node(offer, directory, extra) for offer in offers]

@@ -258,7 +258,7 @@ class Offer:
 
         if staff(info) is None:
             return None
-        rows = offer_history(info.context["directory"].store.engine, self.id)
+        rows = offer_history(info.context.directory.store.engine, self.id)
         return [
             OfferChange(
                 version=row["version"],

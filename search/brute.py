@@ -17,7 +17,6 @@ from typing import Any, ClassVar
 
 from .base import (
     EXACT_BONUS,
-    FACET_FIELDS,
     ExtraFilter,
     SearchBackend,
     SearchDocument,
@@ -26,6 +25,7 @@ from .base import (
     SearchResult,
     TextMatch,
 )
+from .facets import facet_counts
 from .semantics import (
     extra_matches,
     first_alternatives,
@@ -204,17 +204,3 @@ class BruteForceBackend(SearchBackend):
             )
         return result
 
-
-def facet_counts(rows) -> dict[str, dict[str, int]]:
-    """Facet dict from ``(kind, categories, district)`` triples; ``None`` districts are
-    not counted. Keys of each facet are sorted for stable output."""
-    kinds: Counter[str] = Counter()
-    cats: Counter[str] = Counter()
-    districts: Counter[str] = Counter()
-    for kind, categories, district in rows:
-        kinds[kind] += 1
-        cats.update(set(categories))
-        if district is not None:
-            districts[district] += 1
-    counters = dict(zip(FACET_FIELDS, (kinds, cats, districts), strict=True))
-    return {name: dict(sorted(c.items())) for name, c in counters.items()}

@@ -70,7 +70,7 @@ from .base import (
     SearchUnavailable,
     TextMatch,
 )
-from .brute import facet_counts
+from .facets import facet_counts
 from .semantics import (
     EXTRA_JSON,
     bounding_box,

@@ -340,7 +340,7 @@ def known_server(known_directory: Directory, request: pytest.FixtureRequest):
     """A real uvicorn server answering for ``known_directory``; every test using it runs
     twice: with the plain-field fast path (``execution.py``) and with graphql-core's own
     executor, so both give the same answers over HTTP."""
-    from directory_schema.app import create_app
+    from directory_app.assembly import create_app
     from directory_schema.execution import FastExecutionContext
     from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from directory_schema.app import create_app
+from directory_app.assembly import create_app
 
 from directory_core.demo import load_demo
 from directory_core.directory import Directory, open_directory

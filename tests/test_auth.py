@@ -176,8 +176,7 @@ def test_a_jwt_single_sign_on_plugin_replaces_or_complements_tokens(tmp_path):
 
 def test_token_commands(tmp_path, monkeypatch):
     from click.testing import CliRunner
-
-    from directory_core.cli import cli
+    from directory_cli.main import cli
 
     monkeypatch.setenv("DIRECTORY_STORE_URL", f"sqlite:///{tmp_path / 'cli.sqlite'}")
     runner = CliRunner()

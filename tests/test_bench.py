@@ -11,11 +11,10 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-
-from directory_core.bench.measure import percentile, summarize
-from directory_core.bench.report import TARGETS, build_report, render_markdown
-from directory_core.bench.server import group_members
-from directory_core.cli import cli
+from directory_bench.measure import percentile, summarize
+from directory_bench.report import TARGETS, build_report, render_markdown
+from directory_bench.server import group_members
+from directory_cli.main import cli
 
 LATENCY = ("n", "min_ms", "median_ms", "p95_ms", "max_ms", "mean_ms")
 FIGURES = {

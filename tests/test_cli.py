@@ -7,8 +7,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-
-from directory_core.cli import cli
+from directory_cli.main import cli
 
 from .helpers import install_dist
 

@@ -8,7 +8,7 @@ import re
 
 import httpx
 import pytest
-from directory_schema.app import create_app
+from directory_app.assembly import create_app
 
 from directory_core.auth import create_token
 from directory_core.instance import InstanceError, parse_instance

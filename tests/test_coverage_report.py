@@ -6,8 +6,8 @@ import csv
 import io
 
 from click.testing import CliRunner
+from directory_cli.main import cli
 
-from directory_core.cli import cli
 from directory_core.coverage import compute_coverage
 from directory_core.coverage_report import COLUMNS, render, rows
 

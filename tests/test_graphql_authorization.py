@@ -69,7 +69,7 @@ def _offer(carrier: str, number: int) -> Offer:
 
 
 def test_authorization_matrix(store_url, tmp_path, serve):
-    from directory_schema.app import create_app
+    from directory_app.assembly import create_app
 
     directory = write_directory(store_url, tmp_path / "index")
     tokens = role_tokens(directory)

@@ -9,6 +9,7 @@ import time
 import pytest
 from directory_schema.app import build_schema
 from directory_schema.budget import LIST_SIZE_ESTIMATE, Measure, measure
+from directory_schema.context import Context
 from directory_schema.limits import DocumentCache, check_limits
 from graphql import parse
 
@@ -121,7 +122,7 @@ def test_the_shared_serializers_are_bounded_by_bytes(known_directory):
     for i in range(120):  # 6 MB of query text in total
         result = schema.execute_sync(
             f"{{ offers(first: 2) {{ edges {{ node {{ title }} }} }} }} {padding}{i}",
-            context_value={"directory": known_directory},
+            context_value=Context(known_directory),
         )
         assert not result.errors
     assert 0 < execution._shared_bytes <= execution._SHARED_MAX_BYTES

@@ -68,7 +68,7 @@ def _race(directory, first: ApiClient, second: ApiClient) -> list[dict]:
 
 
 def test_two_editors_same_version_one_server(store_url, tmp_path, serve):
-    from directory_schema.app import create_app
+    from directory_app.assembly import create_app
 
     directory = write_directory(store_url, tmp_path / "index")
     directory.save([_offer()])

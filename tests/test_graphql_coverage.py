@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from directory_schema.app import create_app
+from directory_app.assembly import create_app
+from directory_cli.main import cli
 
-from directory_core.cli import cli
 from directory_core.demo import load_demo
 from directory_core.directory import Directory, open_directory
 from directory_core.model import Location, Offer, Precision

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 import strawberry
 from directory_schema.app import build_schema
+from directory_schema.context import Context
 from directory_schema.execution import FastExecutionContext
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
@@ -186,7 +187,7 @@ def test_directory_queries_through_both_executors(known_directory: Directory, qu
     results = []
     for context_class in (FastExecutionContext, StrawberryGraphQLCoreExecutionContext):
         schema = build_schema(limits, execution_context_class=context_class)
-        result = schema.execute_sync(query, context_value={"directory": known_directory})
+        result = schema.execute_sync(query, context_value=Context(known_directory))
         assert not result.errors, result.errors
         results.append(result.data)
     assert results[0] == results[1]
@@ -199,7 +200,7 @@ def test_offer_ids_of_the_known_set_are_found(known_directory: Directory):
     query = "query($id: ID!) { offer(id: $id) { id title } }"
     for offer_id in ids:
         result = schema.execute_sync(
-            query, variable_values={"id": offer_id}, context_value={"directory": known_directory}
+            query, variable_values={"id": offer_id}, context_value=Context(known_directory)
         )
         assert result.data == {"offer": {"id": offer_id, "title": result.data["offer"]["title"]}}
 

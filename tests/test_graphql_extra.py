@@ -7,7 +7,8 @@ import re
 from pathlib import Path
 
 import pytest
-from directory_schema.app import build_schema, create_app
+from directory_app.assembly import create_app
+from directory_schema.app import build_schema
 from directory_schema.extra import ExtraTypes
 
 from directory_core.custom_fields import CustomField

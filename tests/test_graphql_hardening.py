@@ -1,7 +1,7 @@
 """Issue 8 against a real ``directory serve`` process: what a hostile or careless client
 can do to one worker. The other findings are tested closer to their modules
-(``test_graphql_budget``, ``test_graphql_http``, ``test_graphql_headers``,
-``test_graphql_graphiql``, ``test_graphql_health``, ``test_graphql_fuzz``); here are the
+(``test_graphql_budget``, ``test_graphql_http``, ``test_app_headers``,
+``test_graphql_graphiql``, ``test_app_health``, ``test_graphql_fuzz``); here are the
 ones that need the real process: its memory, its log output, its event loop while a
 slow geocoder answers, and the headers uvicorn itself adds.
 """
@@ -117,7 +117,7 @@ def cli_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CliServer]:
             [
                 sys.executable,
                 "-c",
-                "from directory_core.cli import main; main()",
+                "from directory_cli.main import main; main()",
                 "--instance",
                 str(instance),
                 "serve",

@@ -13,7 +13,7 @@ import time
 
 import httpx
 import pytest
-from directory_schema.app import create_app
+from directory_app.assembly import create_app
 from directory_schema.http import check_variables
 
 from directory_core.geocoding import GeocodingError

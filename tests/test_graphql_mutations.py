@@ -25,7 +25,7 @@ from .write_fixtures import (
 @pytest.fixture
 def api(tmp_path, serve):
     """(directory, {role: client}) on a real server (SQLite store, embedded index)."""
-    from directory_schema.app import create_app
+    from directory_app.assembly import create_app
 
     directory = write_directory(f"sqlite:///{tmp_path / 'store.sqlite'}", tmp_path / "index")
     tokens = role_tokens(directory)
@@ -238,7 +238,7 @@ def test_api_writes_reach_nearby_search_within_the_sync_interval(backend, tmp_pa
     import time
 
     import httpx
-    from directory_schema.app import SYNC_INTERVAL_SECONDS, create_app
+    from directory_app.assembly import SYNC_INTERVAL_SECONDS, create_app
 
     from .search_fixtures import elasticsearch_url, unique_prefix
 

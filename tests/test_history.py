@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
+from directory_cli.main import cli
 
 from directory_core import tables as t
-from directory_core.cli import cli
 from directory_core.directory import open_directory
 from directory_core.history import Actor, VersionConflict, offer_history
 from directory_core.importing import run_import

@@ -352,7 +352,7 @@ def test_conformance_on_the_known_offers(known_directory):
 
 
 def test_mounted_in_the_app_served_by_directory_serve(tmp_path: Path):
-    from directory_schema.app import create_app
+    from directory_app.assembly import create_app
 
     directory = demo_directory(tmp_path, samples=5)
     try:

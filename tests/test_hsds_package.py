@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from directory_cli.main import cli
 
-from directory_core.cli import cli
 from directory_core.directory import Directory, open_directory
 from directory_core.hsds.package import PackageError, export_package, read_package
 from directory_core.hsds.tabular import read_tables, table_schemas

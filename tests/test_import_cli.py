@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from directory_cli.main import cli
 
 from directory_core import hookimpl
 from directory_core import plugins as plugin_module
-from directory_core.cli import cli
 from directory_core.gazetteer import Gazetteer
 from directory_core.importers.base import Importer, ImportRecord
 from directory_core.instance import load_instance

@@ -66,7 +66,7 @@ def _directory_command() -> list[str]:
     script = shutil.which("directory", path=str(Path(sys.executable).parent))
     if script:
         return [script]
-    return [sys.executable, "-c", "from directory_core.cli import main; main()"]
+    return [sys.executable, "-c", "from directory_cli.main import main; main()"]
 
 
 def _free_port() -> int:

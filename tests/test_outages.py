@@ -16,7 +16,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from directory_schema.app import create_app
+from directory_app.assembly import create_app
 from directory_schema.outages import OutageLog
 
 from directory_core.directory import open_directory

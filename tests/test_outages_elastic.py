@@ -17,7 +17,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from directory_schema.app import create_app
+from directory_app.assembly import create_app
 from directory_search.base import SearchQuery, SearchUnavailable
 
 from directory_core.directory import open_directory

@@ -106,7 +106,7 @@ def test_pip_install_then_the_cli_finds_the_importer(tmp_path):
     assert "awo-xlsx" not in plain.stdout
 
 
-CLI = "from directory_core.cli import main; main()"
+CLI = "from directory_cli.main import main; main()"
 
 
 def guide_files(text: str) -> dict[str, str]:

@@ -7,17 +7,17 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
-from directory_schema.app import create_app
-from directory_search.base import SearchQuery
-from directory_search.expansion import QueryExpander, Vocabulary, max_typos
-
-from directory_core.bench.judged import (
+from directory_app.assembly import create_app
+from directory_bench.judged import (
     HELD_OUT_QUERIES,
     demo_directory,
     evaluate,
     is_wanted,
     load_judged,
 )
+from directory_search.base import SearchQuery
+from directory_search.expansion import QueryExpander, Vocabulary, max_typos
+
 from directory_core.instance import SearchSettings, load_instance
 
 from . import search_fixtures as fx

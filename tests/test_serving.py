@@ -84,7 +84,7 @@ def test_uvicorn_workers_stop_instead_of_respawning(tmp_path):
     workers fail to start (before, it respawned them forever)."""
     instance = _broken_instance(tmp_path)
     status, output, _ = _run(
-        [_bin("uvicorn"), "--factory", "directory_schema.app:app_from_environment",
+        [_bin("uvicorn"), "--factory", "directory_app.assembly:app_from_environment",
          "--workers", "2", "--port", str(_closed_port())],
         tmp_path,
         DIRECTORY_INSTANCE=str(instance),
@@ -99,7 +99,7 @@ def test_run_server_exits_non_zero_when_workers_cannot_start(tmp_path):
     between): the supervisor stops and the status says so."""
     instance = _broken_instance(tmp_path)
     code = (
-        "import sys; from directory_schema.serving import run_server; "
+        "import sys; from directory_app.serving import run_server; "
         f"sys.exit(run_server(host='127.0.0.1', port={_closed_port()}, workers=2))"
     )
     status, output, _ = _run(

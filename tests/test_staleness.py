@@ -7,8 +7,8 @@ import io
 from datetime import timedelta
 
 from click.testing import CliRunner
+from directory_cli.main import cli
 
-from directory_core.cli import cli
 from directory_core.staleness import is_stale, stale_offers
 from directory_core.store import utcnow
 

@@ -20,12 +20,12 @@ import psycopg
 import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
+from directory_cli.main import cli
 from directory_schema.cache import OfferCache
 from directory_search.base import GeoPoint, SearchQuery
 from sqlalchemy.engine.url import make_url
 
 from directory_core.categories import default_categories
-from directory_core.cli import cli
 from directory_core.directory import open_directory
 from directory_core.instance import SearchSettings, load_instance
 from directory_core.model import Carrier, District, Offer

@@ -16,12 +16,12 @@ from pathlib import Path
 import httpx
 import pytest
 from click.testing import CliRunner
-from directory_schema.app import create_app
+from directory_app.assembly import create_app
+from directory_cli.main import cli
 from directory_search.base import GeoPoint, SearchQuery, SearchUnavailable
 from directory_search.elastic import ElasticsearchBackend
 from directory_search.embedded import EmbeddedBackend
 
-from directory_core.cli import cli
 from directory_core.directory import Directory, open_directory
 from directory_core.instance import Instance, load_instance, parse_instance
 from directory_core.sample import generate_offers

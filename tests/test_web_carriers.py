@@ -12,7 +12,7 @@ from datetime import timedelta
 import httpx
 import pytest
 import uvicorn
-from directory_schema.app import create_app
+from directory_app.assembly import create_app
 
 from directory_core.history import offer_history
 from directory_core.model import Address, Contact, Location, Offer, Precision

@@ -18,8 +18,8 @@ import httpx
 import pytest
 import uvicorn
 from click.testing import CliRunner
+from directory_cli.main import cli
 
-from directory_core.cli import cli
 from directory_core.demo import load_demo
 from directory_core.directory import Directory, open_directory
 from directory_core.model import Location, Offer, Precision
@@ -50,7 +50,7 @@ class QuietServer:
     which the shared server of ``web_fixtures`` captures its access log."""
 
     def __init__(self, directory: Directory) -> None:
-        from directory_schema.app import create_app
+        from directory_app.assembly import create_app
 
         self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._socket.bind(("127.0.0.1", 0))

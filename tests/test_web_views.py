@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 import httpx
 import pytest
-from directory_schema.app import create_app
+from directory_app.assembly import create_app
 from directory_web.pages.handout import qr_svg
 from directory_web.rendering import MapSettings
 from directory_web.views import format_distance, offer_view, tel_href

@@ -64,7 +64,7 @@ class WebServer:
     """``create_app`` under uvicorn (access log on) in a thread, on a free port."""
 
     def __init__(self, directory: Directory):
-        from directory_schema.app import create_app
+        from directory_app.assembly import create_app
 
         self.directory = directory
         self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)

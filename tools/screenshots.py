@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 
 import uvicorn
-from directory_schema.app import create_app
+from directory_app.assembly import create_app
 
 from directory_core.demo import load_demo
 from directory_core.directory import open_directory

@@ -2,7 +2,7 @@
 
 Installed as ``directory_web`` (the folder is ``web/``). The pages call only the directory
 (``directory_core.directory.Directory`` and the search interface), never the GraphQL
-layer; ``directory_schema.app.create_app`` mounts ``web_routes(directory)`` at ``/``.
+layer; ``directory_app.assembly.create_app`` mounts ``web_routes(directory)`` at ``/``.
 How to add a page: docs/web.md.
 """
 

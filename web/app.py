@@ -1,4 +1,4 @@
-"""The routes of the web pages, for ``directory_schema.app.create_app`` to mount at ``/``.
+"""The routes of the web pages, for ``directory_app.assembly.create_app`` to mount at ``/``.
 
 Each page is one module in ``pages/`` with a ``routes(site)`` function; ``Site`` holds
 what they share (the directory, the renderer, the place resolver). Static files: the

@@ -17,7 +17,8 @@ from urllib.parse import urlencode
 
 import httpx
 
-from ..model import District
+from directory_core.model import District
+
 from .errors import BenchError
 from .measure import Budget, summarize, timed
 

@@ -43,7 +43,7 @@ def directory_command() -> list[str]:
     script = Path(sys.executable).with_name("directory")
     if script.is_file() and os.access(script, os.X_OK):
         return [str(script)]
-    return [sys.executable, "-c", "from directory_core.cli import main; main()"]
+    return [sys.executable, "-c", "from directory_cli.main import main; main()"]
 
 
 def read_status(pid: int) -> dict[str, int]:

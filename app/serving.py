@@ -16,7 +16,7 @@ import uvicorn
 from uvicorn.config import STARTUP_FAILURE
 from uvicorn.supervisors import Multiprocess
 
-APP = "directory_schema.app:app_from_environment"
+APP = "directory_app.assembly:app_from_environment"
 
 
 class StartupFailure(SystemExit):

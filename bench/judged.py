@@ -122,8 +122,8 @@ def evaluate(
 
 def demo_directory(instance: Any, root: Path) -> Any:
     """The instance's demo directory in a fresh SQLite store under ``root``."""
-    from ..demo import load_demo
-    from ..directory import open_directory
+    from directory_core.demo import load_demo
+    from directory_core.directory import open_directory
 
     instance = dataclasses.replace(instance, store_url=f"sqlite:///{root / 'judged.sqlite'}")
     directory = open_directory(instance)

@@ -325,41 +325,28 @@ class BruteForceScan:
 
     @classmethod
     def from_store(cls, directory: Any) -> BruteForceScan:
-        """Load the active offers with a location from the store of record."""
-        import sqlalchemy as sa
-
-        from .. import tables as t
-
+        """Load the active offers with a location from the store of record (through
+        ``Store``, like every reader of the store)."""
+        store = directory.store
         taxonomy = directory.taxonomy
         expanded: dict[tuple[str, ...], frozenset[str]] = {}
-        categories: dict[str, list[str]] = {}
         ids: list[str] = []
         lats: list[float] = []
         lons: list[float] = []
-        with directory.store.engine.connect() as conn:
-            links = conn.execute(
-                sa.select(t.offer_categories.c.offer_id, t.offer_categories.c.category)
-            )
-            for offer_id, category in links:
-                categories.setdefault(offer_id, []).append(category)
-            rows = conn.execute(
-                sa.select(t.offers.c.id, t.offers.c.lat, t.offers.c.lon).where(
-                    t.offers.c.status == "active",
-                    t.offers.c.lat.is_not(None),
-                    t.offers.c.lon.is_not(None),
-                )
-            )
-            cats: list[frozenset[str]] = []
-            for offer_id, lat, lon in rows:
-                key = tuple(categories.get(offer_id, ()))
+        cats: list[frozenset[str]] = []
+        for batch in store.iter_offer_ids():
+            for offer_id, offer in store.get_offers(batch).items():
+                if offer.status != "active" or offer.location is None:
+                    continue
+                key = tuple(offer.categories)
                 found = expanded.get(key)
                 if found is None:
                     found = expanded[key] = frozenset(
                         taxonomy.with_ancestors(k for k in key if k in taxonomy)
                     )
                 ids.append(offer_id)
-                lats.append(lat)
-                lons.append(lon)
+                lats.append(offer.location.lat)
+                lons.append(offer.location.lon)
                 cats.append(found)
         return cls(ids, lats, lons, cats)
 

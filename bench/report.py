@@ -50,7 +50,7 @@ def _memory_total() -> int | None:
 def _git_state() -> dict[str, Any]:
     """The commit of the code under test and the files changed since (the numbers
     belong to that working tree, not to the commit alone)."""
-    root = Path(__file__).resolve().parents[2]
+    root = Path(__file__).resolve().parents[1]
     try:
         commit = subprocess.run(
             ["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=10

@@ -30,12 +30,13 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from ..gazetteer import Gazetteer
-from ..instance import Instance, load_instance
-from ..languages import LANGUAGE_LABELS
-from ..model import KIND_LABELS, District, Offer
-from ..sample import generate_offers
-from ..schedule_text import format_rules
+from directory_core.gazetteer import Gazetteer
+from directory_core.instance import Instance, load_instance
+from directory_core.languages import LANGUAGE_LABELS
+from directory_core.model import KIND_LABELS, District, Offer
+from directory_core.sample import generate_offers
+from directory_core.schedule_text import format_rules
+
 from .errors import BenchError
 
 CITY_FILES = ("dortmund.toml", "bochum.toml")
@@ -86,7 +87,7 @@ def source_instance_files(folder: Path | None = None) -> list[Path]:
     """The shipped instance files of Dortmund and Bochum (from ``folder``, else the
     repository's ``instances/``, else ``./instances``)."""
     folders = [folder] if folder else []
-    folders += [Path(__file__).resolve().parents[2] / "instances", Path.cwd() / "instances"]
+    folders += [Path(__file__).resolve().parents[1] / "instances", Path.cwd() / "instances"]
     for candidate in folders:
         files = [candidate / name for name in CITY_FILES]
         if all(f.is_file() for f in files):
@@ -361,7 +362,7 @@ def write_offers_csv(
 def import_offers(directory: Any, data: Dataset) -> dict[str, Any]:
     """Load the files of ``data`` with ``run_import`` and the ``csv`` importer (one run
     per carrier); every record must be created, none rejected."""
-    from ..importing import run_import
+    from directory_core.importing import run_import
 
     started = time.perf_counter()
     created = 0

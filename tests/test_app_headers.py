@@ -1,12 +1,12 @@
-"""Security headers on every response of the app (``directory_schema.headers``; issue 8,
+"""Security headers on every response of the app (``directory_app.headers``; issue 8,
 finding 10)."""
 
 from __future__ import annotations
 
 import httpx
 import pytest
-from directory_schema.app import create_app
-from directory_schema.headers import content_security_policy
+from directory_app.assembly import create_app
+from directory_app.headers import content_security_policy
 
 
 @pytest.mark.parametrize(

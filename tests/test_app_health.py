@@ -9,8 +9,8 @@ import time
 
 import httpx
 import pytest
-from directory_schema.app import create_app
-from directory_schema.app import open_from_environment as open_directory_from_environment
+from directory_app.assembly import create_app
+from directory_app.assembly import open_from_environment as open_directory_from_environment
 
 from directory_core.directory import open_directory
 
@@ -143,7 +143,7 @@ def test_app_from_environment_serves_the_store(monkeypatch, tmp_path, serve, gra
 
 
 def _app_from_environment():
-    from directory_schema.app import app_from_environment
+    from directory_app.assembly import app_from_environment
 
     return app_from_environment()
 
@@ -194,7 +194,7 @@ def test_a_sync_failure_is_logged_and_retried(directory, serve, graphql_client, 
         return real_sync()
 
     directory.sync = flaky_sync
-    with caplog.at_level(logging.WARNING, logger="directory_schema.app"):
+    with caplog.at_level(logging.WARNING, logger="directory_app.assembly"):
         serve(create_app(directory, sync_interval=0.05))
         assert _wait_for(lambda: len(calls) >= 3)
     assert "search index sync failed (RuntimeError: index locked); retrying" in caplog.text
@@ -298,7 +298,7 @@ def test_down_is_503_and_says_only_down(health_server, directory):
 
 
 def test_degraded_is_200(directory):
-    from directory_schema.health import health_status
+    from directory_app.health import health_status
 
     assert health_status({"ok": True, "degraded": True}) == "degraded"
     assert health_status({"ok": True}) == "ok"

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import click
 
-from .instance import InstanceError, load_instance
-from .store import StoreError
+from directory_core.instance import InstanceError, load_instance
+from directory_core.store import StoreError
 
 DEFAULT_INSTANCE = "instances/dortmund.toml"
 
@@ -55,8 +55,8 @@ def _open(ctx: click.Context, create: bool = False):
     error (exit 3)."""
     from directory_search.base import SearchError
 
-    from .directory import open_directory
-    from .plugins import PluginError
+    from directory_core.directory import open_directory
+    from directory_core.plugins import PluginError
 
     instance = _instance(ctx)
     try:
@@ -116,7 +116,7 @@ def init(ctx: click.Context) -> None:
 @click.pass_context
 def demo(ctx: click.Context, samples: int) -> None:
     """Load the demo data set (idempotent)."""
-    from .demo import load_demo
+    from directory_core.demo import load_demo
 
     directory = _open(ctx, create=True)
     try:
@@ -134,11 +134,11 @@ def demo(ctx: click.Context, samples: int) -> None:
 @click.pass_context
 def serve(ctx: click.Context, with_demo: bool, host: str, port: int, workers: int) -> None:
     """Run the server: the pages at /, GraphQL at /graphql (GraphiQL), status at /healthz."""
+    from directory_app.serving import run_server
     from directory_schema.extra import ExtraTypes
-    from directory_schema.serving import run_server
     from directory_search.base import SearchMisconfigured, SearchUnavailable
 
-    from .plugins import PluginError
+    from directory_core.plugins import PluginError
 
     instance_path = ctx.obj["instance_path"]
     # Checked here, in the parent, before any worker is forked: a broken instance exits
@@ -153,7 +153,7 @@ def serve(ctx: click.Context, with_demo: bool, host: str, port: int, workers: in
         except PluginError as exc:
             raise _config_error(ctx, exc) from exc
         if with_demo:
-            from .demo import load_demo
+            from directory_core.demo import load_demo
 
             count = load_demo(directory)
             click.echo(f"demo data: {count} offers in {directory.instance.name}")
@@ -235,7 +235,7 @@ def sync(ctx: click.Context, loop: bool, interval: float) -> None:
 @click.pass_context
 def geocode(ctx: click.Context, query: str) -> None:
     """Resolve an address, postcode or district to a point."""
-    from .geocoding import GeocodingError
+    from directory_core.geocoding import GeocodingError
 
     directory = _open(ctx)
     try:
@@ -342,8 +342,8 @@ def import_command(
     deleted). Exit status 1 if any record was rejected, 2 if the source could not be
     read at all.
     """
-    from .importers.base import SourceError
-    from .importing import ImporterCrashed, ImportFailed, run_import
+    from directory_core.importers.base import SourceError
+    from directory_core.importing import ImporterCrashed, ImportFailed, run_import
 
     directory = _open_with_plugins(ctx)
     progress = _ImportProgress(sys.stdout.isatty())
@@ -394,7 +394,7 @@ def _registry(ctx: click.Context, instance):
     GraphQL types of their custom fields too); a problem is a one-line error (exit 3)."""
     from directory_schema.extra import ExtraTypes
 
-    from .plugins import PluginError, collect, get_plugin_manager
+    from directory_core.plugins import PluginError, collect, get_plugin_manager
 
     try:
         pm = get_plugin_manager(instance.plugins, instance.disabled_plugins)
@@ -429,7 +429,7 @@ def plugins_command(ctx: click.Context) -> None:
     installed, conflict), the distribution and version that provides each, and the hooks
     each implements. A running server keeps the plugins it started with: restart it
     after installing or updating one."""
-    from .plugins import plugin_overview
+    from directory_core.plugins import plugin_overview
 
     instance = _instance(ctx)
     rows, error = plugin_overview(instance.plugins, instance.disabled_plugins)
@@ -464,7 +464,7 @@ def import_runs_command(
     ctx: click.Context, limit: int, carrier: str | None, rejections: bool
 ) -> None:
     """List the recorded import runs, newest first."""
-    from .importing import import_runs
+    from directory_core.importing import import_runs
 
     directory = _open_with_plugins(ctx)
     try:
@@ -576,8 +576,8 @@ def bench_command(
     global --instance is not used: the run writes its own instance file. See
     docs/benchmarks.md.
     """
-    from .bench import BenchConfig, run_bench
-    from .bench.errors import BenchError
+    from directory_bench import BenchConfig, run_bench
+    from directory_bench.errors import BenchError
 
     names = [b.strip() for b in backends.split(",") if b.strip()] if backends else None
     if names is None:
@@ -598,7 +598,7 @@ def bench_command(
     else:
         config = BenchConfig(**{k: v for k, v in options.items() if v is not None})
     try:
-        from .bench.report import render_markdown
+        from directory_bench.report import render_markdown
 
         report, path = run_bench(config, log=lambda message: click.echo(message, err=True))
     except BenchError as exc:
@@ -626,7 +626,7 @@ def export_hsds_command(ctx: click.Context, out: str, carrier: str | None) -> No
     """Write an Open Referral HSDS 3.0 data package into the folder OUT: JSON per entity
     (services.json, organizations.json, ...) and the tabular form (one CSV per table and
     datapackage.json). Active and archived offers (status inactive) are included."""
-    from .hsds.package import PackageError, export_package
+    from directory_core.hsds.package import PackageError, export_package
 
     directory = _open_with_plugins(ctx)
     started = time.perf_counter()
@@ -658,8 +658,8 @@ def gaps(ctx: click.Context, category: str | None, district: str | None, as_of, 
     known), reach of the postcode areas, missing qualities. See docs/gaps.md."""
     from directory_search.base import SearchError
 
-    from .coverage import compute_coverage
-    from .coverage_report import render
+    from directory_core.coverage import compute_coverage
+    from directory_core.coverage_report import render
 
     directory = _open(ctx)
     try:
@@ -708,7 +708,7 @@ def token_create(
     ctx: click.Context, role: str, carriers: tuple[str, ...], name: str, expires: int | None
 ) -> None:
     """Create a token; its secret is printed once, alone on the last line."""
-    from .auth import create_token
+    from directory_core.auth import create_token
 
     directory = _open(ctx)
     try:
@@ -736,8 +736,8 @@ def token_create(
 @click.pass_context
 def token_list(ctx: click.Context) -> None:
     """List tokens (never their secrets)."""
-    from .auth import list_tokens
-    from .store import utcnow
+    from directory_core.auth import list_tokens
+    from directory_core.store import utcnow
 
     directory = _open(ctx)
     try:
@@ -769,7 +769,7 @@ def token_list(ctx: click.Context) -> None:
 @click.pass_context
 def token_revoke(ctx: click.Context, token_id: int) -> None:
     """Revoke the token ID (it stops working at once)."""
-    from .auth import revoke_token
+    from directory_core.auth import revoke_token
 
     directory = _open(ctx)
     try:
@@ -788,7 +788,7 @@ def token_revoke(ctx: click.Context, token_id: int) -> None:
 @click.pass_context
 def history_command(ctx: click.Context, offer_id: str) -> None:
     """Show the changes of an offer, newest first: when, who, how, what."""
-    from .history import offer_history
+    from directory_core.history import offer_history
 
     directory = _open(ctx)
     try:
@@ -817,7 +817,7 @@ def stale_command(ctx: click.Context, carriers: tuple[str, ...], days: int) -> N
     """List active offers not verified within --days days, as CSV on stdout."""
     import csv
 
-    from .staleness import stale_offers
+    from directory_core.staleness import stale_offers
 
     directory = _open(ctx)
     try:

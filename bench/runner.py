@@ -32,8 +32,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from ..categories import default_categories
-from ..instance import load_instance
+from directory_core.categories import default_categories
+from directory_core.instance import load_instance
+
 from . import dataset, measure, web
 from .errors import BenchError
 from .judged import judged_figures
@@ -374,7 +375,7 @@ class _Run:
 
 
 def _open(instance: Any, create: bool) -> Any:
-    from ..directory import open_directory
+    from directory_core.directory import open_directory
 
     return open_directory(instance, create=create)
 
