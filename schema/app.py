@@ -17,7 +17,6 @@ from starlette.routing import BaseRoute, Mount, Route
 from strawberry.extensions import DisableIntrospection
 from strawberry.types import ExecutionContext
 
-from directory_core.auth import authenticate
 from directory_core.custom_fields import CustomFieldSet
 from directory_core.directory import Directory
 from directory_core.instance import Limits
@@ -93,8 +92,6 @@ class DirectoryGraphQL(GuardedGraphQL):
             directory=self.directory,
             offers=self.offers,
             extra=self.extra,
-            # who sent it (``authenticate`` hook); a short read, only with credentials
-            auth=authenticate(self.directory, request),
             request=request,
             response=response,
         )

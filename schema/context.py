@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from directory_core.auth import Authentication
+from directory_core.auth import Authentication, authenticate
 from directory_core.directory import Directory
 
 if TYPE_CHECKING:  # the cache and the extra types import the query types that use this
@@ -24,13 +24,25 @@ class Context:
     ``directory``: the directory the request works on. ``offers``: where to load offers
     from (the app's ``OfferCache``; ``None``: the directory). ``extra``: the typed custom
     fields of the instance's plugins (``extra.ExtraTypes``). ``auth``: who sent the
-    request (the ``authenticate`` hook; anonymous by default). ``request`` and
-    ``response``: Starlette's, when the request came over HTTP.
+    request. ``request`` and ``response``: Starlette's, when the request came over HTTP.
     """
 
     directory: Directory
     offers: OfferCache | None = None
     extra: ExtraTypes | None = None
-    auth: Authentication = field(default_factory=Authentication)
     request: Any = None
     response: Any = None
+    _auth: Authentication | None = field(default=None, repr=False)
+
+    @property
+    def auth(self) -> Authentication:
+        """Who sent the request: the ``authenticate`` hook, asked on first use, so in the
+        request's worker thread (a token is a store read, a single sign-on plugin may
+        ask a key server) and only by fields that need it; anonymous without a request."""
+        if self._auth is None:
+            self._auth = (
+                authenticate(self.directory, self.request)
+                if self.request is not None
+                else Authentication()
+            )
+        return self._auth

@@ -455,6 +455,8 @@ def readme_queries() -> list[str]:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     queries = []
     for block in re.findall(r"```graphql\n(.*?)```", readme, re.DOTALL):
+        if "mutation" in block:  # the writes need a token: test_readme_writes.py
+            continue
         parts = [block] if block.lstrip().startswith("{\n") else block.splitlines()
         queries += [part for part in parts if part.strip() and "…" not in part]
     # the custom-field example needs the AWO plugin: test_graphql_extra.py runs it
