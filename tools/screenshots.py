@@ -36,6 +36,8 @@ SHOTS = [
     ("search-{lang}.png", "/", (1280, 900), False),
     ("results-{lang}.png", "/search?where=44263&radius=2&category=dementia", (1280, 1500), False),
     ("handout-{lang}.png", "/handout?{offers}&office={office}", (794, 1123), True),  # A4
+    ("gaps-{lang}.png", "/gaps?category=dementia", (1280, 1300), False),
+    ("carriers-{lang}.png", "/carriers", (1280, 900), False),  # after signing in
 ]
 
 
@@ -71,6 +73,9 @@ def main(out: Path) -> None:
             .hits[0]
             .id
         )
+        from directory_core.auth import create_token
+
+        token = create_token(directory.store, "Redaktion AWO", "editor", ["awo"])[1]
         server, url = _serve(create_app(directory, sync_interval=None))
         try:
             with sync_playwright() as playwright:
@@ -80,6 +85,10 @@ def main(out: Path) -> None:
                 context = browser.new_context(viewport={"width": 1280, "height": 900})
                 context.route("https://tile.openstreetmap.org/**", lambda route: route.abort())
                 tab = context.new_page()
+                tab.goto(f"{url}/carriers/sign-in")  # for the carrier area's picture
+                tab.fill("#field-token", token)
+                tab.click("button[type=submit]")
+                tab.wait_for_url(f"{url}/carriers")
                 for lang in ("de", "ar"):
                     for name, path, (width, height), full in SHOTS:
                         tab.set_viewport_size({"width": width, "height": height})
