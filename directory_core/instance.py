@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from directory_search.expansion import SynonymError, Synonyms
+from directory_search.semantics import TIME_OF_DAY
 
 from .categories import Taxonomy, default_categories
 from .languages import ISO_639_1
@@ -493,7 +494,7 @@ def _coverage(r: _Reader, table: Any, categories: list[Category]) -> CoverageSet
             r.fail("coverage.languages", f"has unknown language code {bad[0]!r} (ISO 639-1)")
         settings.languages = [str(code) for code in languages]
     evening = r.get(table, "evening_from", str, "coverage", "18:00")
-    if not re.match(r"^([01]\d|2[0-3]):[0-5]\d$", evening):
+    if not TIME_OF_DAY.match(evening):
         r.fail("coverage.evening_from", f"must be a time HH:MM, got {evening!r}")
     settings.evening_from = evening
     return settings

@@ -23,7 +23,10 @@ from .text import query_terms
 EXTRA_OPS = ("eq", "in", "gte", "lte", "contains")
 WEEKDAY_COUNT = 7
 
-_TIME_RE = re.compile(r"^(\d{1,2}):(\d{2})$")
+#: A time of day in its stored form "HH:MM", 00:00 to 23:59 (offers' schedules, instance
+#: settings, the GraphQL ``openAt`` filter). ``minutes`` also reads "H:MM".
+TIME_OF_DAY = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+_CLOCK = re.compile(r"^(\d{1,2}):(\d{2})$")
 
 
 def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
@@ -62,12 +65,21 @@ def bounding_box(lat: float, lon: float, radius_km: float) -> tuple[float, float
     return (math.degrees(min_phi) - eps, math.degrees(max_phi) + eps, min_lon, max_lon)
 
 
-def parse_time(value: str) -> int:
-    """``"HH:MM"`` -> minutes after midnight (00:00 .. 23:59)."""
-    m = _TIME_RE.match(value.strip()) if isinstance(value, str) else None
+def minutes(value: str) -> int:
+    """``"HH:MM"`` (or ``"H:MM"``) -> minutes after midnight; ``ValueError`` unless it is a
+    time of day 00:00 .. 23:59. The one parser of times of day in the project."""
+    m = _CLOCK.match(value.strip()) if isinstance(value, str) else None
     if not m or int(m.group(1)) > 23 or int(m.group(2)) > 59:
-        raise SearchError(f"open_at must be 'HH:MM' (00:00..23:59), not {value!r}")
+        raise ValueError(f"not a time of day HH:MM (00:00..23:59): {value!r}")
     return int(m.group(1)) * 60 + int(m.group(2))
+
+
+def parse_time(value: str) -> int:
+    """``open_at`` ``"HH:MM"`` -> minutes after midnight (00:00 .. 23:59), or ``SearchError``."""
+    try:
+        return minutes(value)
+    except ValueError:
+        raise SearchError(f"open_at must be 'HH:MM' (00:00..23:59), not {value!r}") from None
 
 
 def validate(query: SearchQuery) -> str:
