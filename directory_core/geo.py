@@ -106,4 +106,3 @@ def assign_district(lat: float, lon: float, districts: Sequence[District]) -> Di
     if not districts:
         return None
     return min(districts, key=lambda d: haversine_km(lat, lon, d.lat, d.lon))
-
