@@ -24,7 +24,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..custom_fields import CustomField
 from ..languages import ISO_639_1, LANGUAGE_LABELS
@@ -514,9 +514,9 @@ class ColumnMapping:
             namespace = offer.extra.setdefault(spec.namespace, {})
             namespace[spec.name] = spec.coerce(_custom_value(spec, value))
             return
-        setter = getattr(self, f"_set_{field}", None)
+        setter = self._SETTERS.get(field)
         if setter is not None:
-            setter(offer, value)
+            setter(self, offer, value)
             return
         target, attribute = _PLAIN[field]
         converter = _CONVERTERS.get(field, to_text)
@@ -595,6 +595,20 @@ class ColumnMapping:
         if status is None:
             raise ValueError(f"unknown status {text!r}; allowed: {', '.join(STATUSES)}")
         offer.status = status
+
+    # The fields that need more than a converter (a lookup in the instance, two
+    # attributes, a list); every other field is in ``_PLAIN``.
+    _SETTERS: ClassVar[dict[str, Callable[[ColumnMapping, Offer, Any], None]]] = {
+        "kind": _set_kind,
+        "categories": _set_categories,
+        "district": _set_district,
+        "lat": _set_lat,
+        "lon": _set_lon,
+        "channels": _set_channels,
+        "languages": _set_languages,
+        "cost": _set_cost,
+        "status": _set_status,
+    }
 
 
 def _normal(name: str) -> str:
