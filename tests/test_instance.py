@@ -24,6 +24,12 @@ def test_two_instances_never_share_a_store_or_index():
     assert dortmund.search.index_prefix != bochum.search.index_prefix
 
 
+def test_the_instance_keeps_its_name():
+    # parse_instance once reused ``name`` as a loop variable over [search] settings
+    instance = parse_instance({"instance": {"name": "Seniorenbüro Hörde"}})
+    assert (instance.name, instance.key) == ("Seniorenbüro Hörde", "seniorenbuero-hoerde")
+
+
 def test_errors_name_file_and_place(tmp_path):
     path = tmp_path / "bad.toml"
     path.write_text(
