@@ -17,7 +17,6 @@ from .categories import Taxonomy
 from .languages import ISO_639_1
 from .model import (
     WEEKDAYS,
-    AccessibilityFlag,
     Channel,
     Offer,
     OfferKind,
@@ -35,7 +34,6 @@ KINDS = tuple(k.value for k in OfferKind)
 STATUSES = tuple(s.value for s in OfferStatus)
 PRECISIONS = tuple(p.value for p in Precision)
 CHANNELS = tuple(c.value for c in Channel)
-ACCESSIBILITY_FLAGS = tuple(a.value for a in AccessibilityFlag)
 
 
 @dataclass(frozen=True)

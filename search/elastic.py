@@ -137,7 +137,6 @@ class ElasticsearchBackend(SearchBackend):
     """Search in an Elasticsearch cluster; see the module docstring."""
 
     name: ClassVar[str] = "elasticsearch"
-    needs_server: ClassVar[bool] = True
 
     def __init__(
         self,

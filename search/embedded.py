@@ -86,7 +86,6 @@ class EmbeddedBackend(EmbeddedQueries, SearchBackend):
     """SQLite FTS5 + R*Tree backend; see the module docstring."""
 
     name: ClassVar[str] = "embedded"
-    needs_server: ClassVar[bool] = False
 
     def __init__(
         self,

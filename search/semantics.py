@@ -117,10 +117,6 @@ def validate(query: SearchQuery) -> str:
     return sort
 
 
-def search_terms(query: SearchQuery) -> list[str]:
-    return query_terms(query.text)
-
-
 def text_groups(query: SearchQuery) -> TextMatch:
     """The text condition of ``query`` as groups of alternatives of terms (see ``base``):
     ``query.match`` if the caller expanded the text, else one group per query word."""
