@@ -57,10 +57,10 @@ of the field).
 
 Layout of the code: the client's compatibility shims are in ``elastic_client``, the index
 settings and mappings in ``elastic_analysis``, the documents in ``elastic_documents``, the
-query DSL in ``elastic_queries``; this module holds the backend (index lifecycle, aliases,
-breaker, bulk writes, search) and stays over 500 lines because those share one client,
-one breaker and one alias state, and the tests patch ``WINDOW``, ``CHUNK``,
-``build_query`` and ``client_version`` here.
+query DSL in ``elastic_queries``; the index and alias management (``elastic_indices``) and
+the writes (``elastic_writes``) are mixins of the backend class, which stays here with its
+client, breaker, version check and search (the tests patch ``WINDOW``, ``CHUNK``,
+``build_query`` and ``client_version`` in this module).
 """
 
 from __future__ import annotations
@@ -70,15 +70,13 @@ import re
 import threading
 import time
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
 from .base import (
-    IndexMissing,
     SearchBackend,
-    SearchDocument,
     SearchError,
     SearchHit,
     SearchMisconfigured,
@@ -86,8 +84,10 @@ from .base import (
     SearchResult,
     SearchUnavailable,
 )
+
+# Imports written "x as x" re-export names of the seams for tests and tools.
 from .elastic_analysis import (
-    _MAPPED_RANGES as _MAPPED_RANGES,  # "x as x": re-exported for tests and tools
+    _MAPPED_RANGES as _MAPPED_RANGES,
 )
 from .elastic_analysis import (
     MAX_KEYWORD as MAX_KEYWORD,
@@ -95,8 +95,11 @@ from .elastic_analysis import (
 from .elastic_analysis import (
     PREFIX_GRAMS as PREFIX_GRAMS,
 )
-from .elastic_analysis import SCHEMA_VERSION, WINDOW, index_mappings, index_settings
+from .elastic_analysis import SCHEMA_VERSION as SCHEMA_VERSION
+from .elastic_analysis import WINDOW
 from .elastic_analysis import fold_mapping_rules as fold_mapping_rules
+from .elastic_analysis import index_mappings as index_mappings
+from .elastic_analysis import index_settings as index_settings
 from .elastic_client import (
     _CLIENT_ERRORS,
     _CONNECTION_ERRORS,
@@ -106,15 +109,16 @@ from .elastic_client import (
     _status,
     client_version,
     elasticsearch,
-    es_helpers,
     redact_url,
     server_version,
-    update_aliases,
     version_problem,
 )
-from .elastic_documents import document_source
+from .elastic_client import update_aliases as update_aliases
+from .elastic_documents import document_source as document_source
 from .elastic_documents import extra_entries as extra_entries
+from .elastic_indices import ElasticIndices
 from .elastic_queries import FACET_AGGS, _facets, build_query, build_sort
+from .elastic_writes import ElasticWrites
 from .semantics import (
     haversine_km,
     validate,
@@ -133,7 +137,7 @@ _INDEX_NAME = re.compile(r"^[a-z0-9][a-z0-9_.+-]*$")
 # -- the backend --------------------------------------------------------------------------
 
 
-class ElasticsearchBackend(SearchBackend):
+class ElasticsearchBackend(ElasticIndices, ElasticWrites, SearchBackend):
     """Search in an Elasticsearch cluster; see the module docstring."""
 
     name: ClassVar[str] = "elasticsearch"
@@ -284,71 +288,6 @@ class ElasticsearchBackend(SearchBackend):
             message = message.replace(self._secret, "***")
         return message
 
-    # -- indices and the alias -----------------------------------------------------------
-
-    def _new_index_name(self) -> str:
-        return f"{self.alias}-v{time.time_ns() // 1000}"
-
-    def _create_index(self, with_alias: bool = False) -> str:
-        """Create a new, empty versioned index (and point the alias to it)."""
-        for _ in range(5):
-            name = self._new_index_name()
-            try:
-                with self._call(f"creating index {name}"):
-                    options: dict[str, Any] = {}
-                    if with_alias:
-                        options["aliases"] = {self.alias: {}}
-                    self.es.indices.create(
-                        index=name,
-                        settings=index_settings(self.shards, self.replicas),
-                        mappings=index_mappings(self.alias, self.owner),
-                        **options,
-                    )
-                return name
-            except SearchError as e:
-                if "resource_already_exists" not in str(e):
-                    raise
-                time.sleep(0.001)
-        raise SearchError(f"could not create a new index for {self.alias}")  # pragma: no cover
-
-    def _alias_indices(self) -> dict[str, Any]:
-        """The indices behind the alias with their mappings (``{}`` if there is none)."""
-        with self._call("reading the alias"):
-            try:
-                found = _body(self.es.indices.get(index=self.alias))
-            except _CLIENT_ERRORS as e:
-                if _status(e) == 404:
-                    return {}
-                raise
-        if self.alias in found:
-            raise SearchError(
-                f"{self.alias!r} at {self.safe_url} is an index, not an alias: move it away "
-                "(or choose another search.index_prefix) and run 'directory reindex'"
-            )
-        foreign = [name for name in found if not self._versioned.match(name)]
-        if foreign:
-            raise SearchError(
-                f"the alias {self.alias!r} points to {', '.join(sorted(foreign))}, "
-                "which this backend did not create"
-            )
-        return found
-
-    def _alias_names(self) -> list[str]:
-        """The names of the indices behind the alias (a small request: no mappings)."""
-        with self._call("reading the alias"):
-            try:
-                found = _body(self._reader.indices.get_alias(name=self.alias))
-            except _CLIENT_ERRORS as e:
-                if _status(e) == 404:
-                    return []
-                raise
-        return sorted(found)
-
-    def current_index(self) -> str | None:
-        """The versioned index the alias points to (``None`` before the first use)."""
-        found = self._alias_names()
-        return max(found) if found else None
-
     def _check_version(self) -> None:
         """Once: refuse a client whose major version does not fit the server's."""
         if self._version_checked:
@@ -361,287 +300,6 @@ class ElasticsearchBackend(SearchBackend):
             if problem:
                 raise SearchMisconfigured(problem)
         self._version_checked = True
-
-    def _foreign(self, name: str, info: dict[str, Any]) -> str | None:
-        """The store id recorded in index ``name`` if it is not this backend's owner."""
-        meta = (info.get("mappings") or {}).get("_meta", {}).get("directory", {})
-        recorded = meta.get("store")
-        if self.owner is None or recorded is None or recorded == self.owner:
-            return None
-        return str(recorded)
-
-    def _refuse_foreign(self, name: str, recorded: str) -> SearchMisconfigured:
-        return SearchMisconfigured(
-            f"index {name} (alias {self.alias!r}) at {self.safe_url} belongs to another "
-            f"store (id {recorded}; this instance's store is {self.owner}): two instances "
-            "use the same key or search.index_prefix. Give this instance a key of its own "
-            "(or its own search.index_prefix) and run 'directory init'; only if this store "
-            f"really replaces the other one, delete the index (DELETE {self.safe_url}/"
-            f"{name}) and run 'directory reindex'"
-        )
-
-    def verify(self) -> None:
-        """Look at the alias again (the index may have been deleted since the last use):
-        ``IndexMissing`` when it is gone, ``SearchMisconfigured`` for an index of another
-        store or a client that does not fit the server."""
-        names = self._alias_names()  # small; the full check only when something changed
-        with self._lock:
-            if names and names == self._checked:
-                return
-            self._ready = False
-        self._ensure()
-
-    def _ensure(self) -> None:
-        """Make sure the alias exists and points to one index of the current schema and
-        of this backend's store. A missing alias is created only with
-        ``create_missing``; otherwise ``IndexMissing``."""
-        if self._ready:
-            return
-        with self._lock:
-            if self._ready:
-                return
-            self._check_version()
-            found = self._alias_indices()
-            if not found:
-                if not self.create_missing:
-                    raise IndexMissing(
-                        f"the search index {self.alias!r} is missing at {self.safe_url} "
-                        "(deleted, or the cluster lost its data): it is rebuilt from the "
-                        "store by the next sync ('directory sync' or a running server), "
-                        "or run 'directory reindex'"
-                    )
-                self._create_index(with_alias=True)
-                found = self._alias_indices()
-            if len(found) > 1:
-                # two processes created the first index at the same time: keep one
-                keep = max(found)
-                log.warning(
-                    "alias %s points to %d indices; keeping %s", self.alias, len(found), keep
-                )
-                actions = [
-                    {"remove": {"index": n, "alias": self.alias}} for n in found if n != keep
-                ]
-                try:
-                    with self._call("repairing the alias"):
-                        update_aliases(self.es, actions)
-                except SearchError:
-                    pass  # the other process did it
-                found = self._alias_indices()
-            for name, info in found.items():
-                recorded = self._foreign(name, info)
-                if recorded is not None:
-                    raise self._refuse_foreign(name, recorded)
-                meta = (info.get("mappings") or {}).get("_meta", {}).get("directory", {})
-                version = meta.get("schema_version")
-                if version != SCHEMA_VERSION:
-                    raise SearchError(
-                        f"index {name} at {self.safe_url} has schema version {version}, "
-                        f"expected {SCHEMA_VERSION}: run 'directory reindex'"
-                    )
-            self._checked = sorted(found)
-            self._ready = True
-
-    def _swap_to(self, new: str) -> list[str]:
-        """Point the alias to ``new`` in one atomic request; return the old indices."""
-        old = sorted(self._alias_indices())
-        actions: list[dict[str, Any]] = [
-            {"remove": {"index": name, "alias": self.alias}} for name in old
-        ]
-        actions.append({"add": {"index": new, "alias": self.alias}})
-        with self._call("swapping the alias"):
-            update_aliases(self.es, actions)
-        self._ready = False
-        return old
-
-    def _delete_indices(self, names: list[str]) -> None:
-        for name in names:
-            if not self._versioned.match(name):  # never touch another instance's index
-                continue
-            with self._call(f"deleting index {name}"):
-                try:
-                    self.es.indices.delete(index=name)
-                except _CLIENT_ERRORS as e:
-                    if _status(e) != 404:
-                        raise
-
-    def indices(self) -> list[str]:
-        """Every versioned index of this prefix (in the alias or not), sorted."""
-        with self._call("listing indices"):
-            try:
-                found = _body(self.es.indices.get(index=f"{self.alias}-v*"))
-            except _CLIENT_ERRORS as e:
-                if _status(e) == 404:
-                    return []
-                raise
-        return sorted(name for name in found if self._versioned.match(name))
-
-    def drop(self) -> None:
-        """Delete the alias and every versioned index of this prefix (tests, teardown)."""
-        self._delete_indices(self.indices())
-        self._ready = False
-
-    # -- writing -------------------------------------------------------------------------
-
-    def _bulk(
-        self, actions: Iterable[dict[str, Any]], what: str, parallel: bool, **options: Any
-    ) -> None:
-        """Send ``actions`` in bulk requests of ``bulk_chunk`` actions; with ``parallel``
-        on ``bulk_threads`` connections at once (``helpers.parallel_bulk``: the actions
-        of the next request are built while the others are sent)."""
-        with self._call(what):
-            if parallel and self.bulk_threads > 1:
-                errors = [
-                    item
-                    for ok, item in es_helpers.parallel_bulk(
-                        self.es,
-                        actions,
-                        thread_count=self.bulk_threads,
-                        chunk_size=self.bulk_chunk,
-                        raise_on_error=False,
-                        raise_on_exception=True,
-                        **options,
-                    )
-                    if not ok
-                ]
-            else:
-                _, errors = es_helpers.bulk(
-                    self.es,
-                    actions,
-                    chunk_size=self.bulk_chunk,
-                    raise_on_error=False,
-                    raise_on_exception=True,
-                    **options,
-                )
-        problems = []
-        for item in errors:
-            ((op, info),) = item.items()
-            status = info.get("status")
-            if op == "delete" and status == 404:
-                continue  # unknown ids are ignored
-            problems.append((status, info.get("_id"), info.get("error")))
-        if not problems:
-            return
-        status, doc_id, error = problems[0]
-        message = f"{what}: {len(problems)} failed, first {doc_id!r}: {error}"
-        if isinstance(status, int) and (status >= 500 or status in (408, 429)):
-            raise SearchUnavailable(f"Elasticsearch at {self.safe_url}: {message}")
-        raise SearchError(f"Elasticsearch at {self.safe_url}: {message}")
-
-    def _refresh(self, index: str) -> None:
-        with self._call("refreshing"):
-            self.es.indices.refresh(index=index)
-
-    def _record(self, changes: dict[str, dict[str, Any] | None]) -> None:
-        """During a rebuild: remember writes (id -> source, ``None``: deleted) to apply
-        to the new index once it is built."""
-        with self._build_lock:
-            if self._building is not None:
-                self._pending.update(changes)
-
-    def index(self, documents: list[SearchDocument]) -> None:
-        if not documents:
-            return
-        self._vocabulary = None
-        latest = list({d.id: d for d in documents}.values())
-        sources = [(d.id, document_source(d)) for d in latest]
-        self._ensure()
-        self._record(dict(sources))
-        actions = (
-            {"_op_type": "index", "_index": self.alias, "_id": doc_id, "_source": src}
-            for doc_id, src in sources
-        )
-        self._bulk(
-            actions,
-            f"indexing {len(sources)} documents",
-            len(sources) > self.bulk_chunk,
-            require_alias=True,
-        )
-        if self.refresh:
-            self._refresh(self.alias)
-
-    def delete(self, ids: list[str]) -> None:
-        if not ids:
-            return
-        self._vocabulary = None
-        unique = list(dict.fromkeys(ids))
-        self._ensure()
-        self._record(dict.fromkeys(unique))
-        actions = ({"_op_type": "delete", "_index": self.alias, "_id": i} for i in unique)
-        self._bulk(
-            actions,
-            f"deleting {len(unique)} documents",
-            len(unique) > self.bulk_chunk,
-            require_alias=True,
-        )
-        if self.refresh:
-            self._refresh(self.alias)
-
-    def clear(self) -> None:
-        """Swap in a new, empty index (searches never see a half-cleared one)."""
-        self.rebuild([])
-
-    def rebuild(self, batches: Iterable[list[SearchDocument]]) -> int:
-        """Build a new versioned index from ``batches`` (parallel bulk requests), swap the
-        alias to it atomically, then delete the old index. Searches use the old index
-        until the swap. Writes through this backend meanwhile go to the old index and are
-        applied to the new one before the swap. A missing alias or an index of an older
-        schema is replaced; an index of another store is refused."""
-        with self._lock:
-            self._check_version()
-            for name, info in self._alias_indices().items():
-                recorded = self._foreign(name, info)
-                if recorded is not None:
-                    raise self._refuse_foreign(name, recorded)
-            self._vocabulary = None
-        new = self._create_index()
-        count = 0
-
-        def actions() -> Iterator[dict[str, Any]]:
-            nonlocal count
-            for batch in batches:
-                for d in {d.id: d for d in batch}.values():
-                    yield {
-                        "_op_type": "index",
-                        "_index": new,
-                        "_id": d.id,
-                        "_source": document_source(d),
-                    }
-                count += len(batch)
-
-        with self._build_lock:
-            self._building, self._pending = new, {}
-        try:
-            self._bulk(actions(), f"building {new}", True)
-            with self._build_lock:  # writes wait for the swap from here on
-                pending, self._pending = self._pending, {}
-                if pending:
-                    self._bulk(
-                        (
-                            {"_op_type": "index", "_index": new, "_id": i, "_source": src}
-                            if src is not None
-                            else {"_op_type": "delete", "_index": new, "_id": i}
-                            for i, src in pending.items()
-                        ),
-                        f"applying {len(pending)} writes to {new}",
-                        len(pending) > self.bulk_chunk,
-                    )
-                self._refresh(new)
-                old = self._swap_to(new)
-                self._building = None
-                self._vocabulary = None  # the new index's words
-        except BaseException:
-            with self._build_lock:
-                self._building, self._pending = None, {}
-            try:
-                self._delete_indices([new])
-            except SearchError:
-                log.warning("could not delete the unfinished index %s", new)
-            raise
-        if old:
-            if self.old_index_grace > 0:
-                time.sleep(self.old_index_grace)  # let searches running there finish
-            self._delete_indices(old)
-        return count
 
     # -- reading -------------------------------------------------------------------------
 

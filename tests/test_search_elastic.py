@@ -27,7 +27,9 @@ from directory_search import (
     elastic_analysis,
     elastic_client,
     elastic_documents,
+    elastic_indices,
     elastic_queries,
+    elastic_writes,
     text,
 )
 from directory_search.base import (
@@ -176,8 +178,16 @@ def test_the_installed_client_takes_the_path_for_its_version():
     assert list(client.indices.calls[0]) == [expected]
 
 
-# The backend and the modules split from it (client shims, analysis, documents, queries).
-ELASTIC_MODULES = (elastic, elastic_analysis, elastic_client, elastic_documents, elastic_queries)
+# The backend and the modules split from it.
+ELASTIC_MODULES = (
+    elastic,
+    elastic_analysis,
+    elastic_client,
+    elastic_documents,
+    elastic_indices,
+    elastic_queries,
+    elastic_writes,
+)
 
 
 def test_only_the_shim_passes_a_body():
