@@ -10,6 +10,9 @@
 #   .ci/elasticsearch.sh stop
 #   .ci/elasticsearch.sh restart [options]
 #
+#   .venv/bin/python .ci/check_es.py URL [--replicas N]   # smoke check of a node and the Python
+#                     client: version, geo_point, the German analysis chain (throwaway index)
+#
 #   eval "$(.ci/elasticsearch.sh start)"     # sets ES_URL=http://127.0.0.1:9200
 #   ES_NODES=3 .ci/elasticsearch.sh start    # three-node cluster in one JVM
 #

@@ -9,6 +9,9 @@
 #
 #   eval "$(.ci/postgres.sh start)"  # sets PG_URL=postgresql+psycopg://directory@127.0.0.1:55432/directory_test
 #
+#   .venv/bin/python .ci/check_pg.py "$PG_URL"   # smoke check of a new server (psycopg 3,
+#                     UTF-8, the unaccent extension); use a database of its own, not a shared one
+#
 # `start` installs Debian's PostgreSQL server if /usr/lib/postgresql/*/bin/postgres is missing
 # (needs root; apt-get, non-interactive), creates a cluster with initdb in $PG_STATE_DIR on the
 # first run (as the `postgres` OS user when run as root: initdb refuses root), starts it with

@@ -71,12 +71,7 @@ def change(
     """Load the offer, check the right and the version, ``apply`` the change, check the
     right again (the carrier may have changed), validate and save with the version
     check."""
-    offer = directory.get(offer_id)
-    if offer is None:
-        raise NoSuchOffer(offer_id)
-    check_write(principal, offer.carrier)
-    if offer.version != version:
-        raise VersionConflict(offer_id, version, offer.version)
+    offer = _writable(directory, principal, offer_id, version)
     previous = copy.deepcopy(offer)
     apply(offer)
     check_write(principal, offer.carrier)
@@ -87,6 +82,17 @@ def change(
         expect={offer.id: version},
         previous={offer.id: previous},
     )
+    return offer
+
+
+def _writable(directory: Directory, principal: Principal, offer_id: str, version: int) -> Offer:
+    """The offer, once the principal's right to write it and its version are checked."""
+    offer = directory.get(offer_id)
+    if offer is None:
+        raise NoSuchOffer(offer_id)
+    check_write(principal, offer.carrier)
+    if offer.version != version:
+        raise VersionConflict(offer_id, version, offer.version)
     return offer
 
 
@@ -115,12 +121,7 @@ def archive(
     directory: Directory, principal: Principal, offer_id: str, version: int, reason: str = ""
 ) -> Offer:
     """Archive an offer (never deleted); ``reason`` goes into its history."""
-    offer = directory.get(offer_id)
-    if offer is None:
-        raise NoSuchOffer(offer_id)
-    check_write(principal, offer.carrier)
-    if offer.version != version:
-        raise VersionConflict(offer_id, version, offer.version)
+    offer = _writable(directory, principal, offer_id, version)
     if offer.status == OfferStatus.ARCHIVED:
         raise WrongState("the offer is archived already")
     [archived] = directory.archive(

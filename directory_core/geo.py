@@ -7,7 +7,7 @@ store or the network.
 is within a fraction of a percent of the ellipsoidal ``geodesic_km`` (see
 ``great_circle_relative_error``), far below the 1–5 km uncertainty of the gazetteer
 points themselves. Search does not call it: every backend ranks by the great-circle
-formula of ``directory_search.semantics.haversine_km`` (the Elasticsearch backend runs
+formula of ``directory_search.measures.haversine_km`` (the Elasticsearch backend runs
 the same formula in Painless), so that all backends agree to the last bit.
 """
 
@@ -17,8 +17,8 @@ import math
 import numbers
 from collections.abc import Sequence
 
-from geopy.distance import EARTH_RADIUS as EARTH_RADIUS_KM
-from geopy.distance import geodesic, great_circle
+from directory_search.measures import haversine_km
+from geopy.distance import geodesic
 
 from .model import District
 
@@ -48,10 +48,11 @@ def _check(name: str, value: float, limit: int) -> float:
 
 
 def distance_km(a_lat: float, a_lon: float, b_lat: float, b_lon: float) -> float:
-    """Great-circle distance in kilometres (spherical earth)."""
+    """Great-circle distance in kilometres (spherical earth), checked; the same formula and
+    earth radius as search (``directory_search.measures.haversine_km``)."""
     validate_lat_lon(a_lat, a_lon)
     validate_lat_lon(b_lat, b_lon)
-    return great_circle((a_lat, a_lon), (b_lat, b_lon)).km
+    return haversine_km(a_lat, a_lon, b_lat, b_lon)
 
 
 def geodesic_km(a_lat: float, a_lon: float, b_lat: float, b_lon: float) -> float:
@@ -106,13 +107,4 @@ def assign_district(lat: float, lon: float, districts: Sequence[District]) -> Di
             return district
     if not districts:
         return None
-    return min(districts, key=lambda d: _haversine(lat, lon, d.lat, d.lon))
-
-
-def _haversine(a_lat: float, a_lon: float, b_lat: float, b_lon: float) -> float:
-    """Great-circle distance in km without checks, for ranking many candidates quickly
-    (the same spherical model as ``distance_km``; the order of results is identical)."""
-    phi1, phi2 = math.radians(a_lat), math.radians(b_lat)
-    dphi, dlambda = phi2 - phi1, math.radians(b_lon - a_lon)
-    h = math.sin(dphi / 2) ** 2 + math.cos(phi1) * math.cos(phi2) * math.sin(dlambda / 2) ** 2
-    return 2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(h)))
+    return min(districts, key=lambda d: haversine_km(lat, lon, d.lat, d.lon))

@@ -122,58 +122,15 @@ def run_import(
     started_at = utcnow()
     started = time.perf_counter()
     report = ImportReport(carrier, importer_name, source, full, dry_run)
-    first_seen: dict[str, str] = {}
-    candidates: list[tuple[str, Offer]] = []
-    # ids of entries rejected at any stage: still in the source, so never archived
-    protected: set[str] = set()
-    unidentified: list[str] = []  # rejected entries without an id: might be any offer
-    location: str | None = None
+    read = _Read()
     try:
         importer: Importer = importers[importer_name](carrier, settings, directory)
-        total = importer.count(source)
-        for record in importer.read(source):  # SourceError propagates: nothing is written
-            location = record.location
-            report.records += 1
-            if progress:
-                progress(report.records, total)
-            offer = record.offer
-            external_id = record.external_id or (offer.external_id if offer else None)
-            if record.errors or offer is None or not offer.external_id:
-                if external_id:
-                    protected.add(str(external_id))
-                else:
-                    unidentified.append(record.location)
-            if record.errors:
-                report.rejected.extend(
-                    Rejection(record.location, e.field, e.message) for e in record.errors
-                )
-                continue
-            if offer is None:
-                report.rejected.append(Rejection(record.location, "-", "no offer in this entry"))
-                continue
-            offer.carrier = carrier
-            if not offer.external_id:
-                report.rejected.append(
-                    Rejection(record.location, "external_id", "is required for imports")
-                )
-                continue
-            if offer.external_id in first_seen:
-                report.rejected.append(
-                    Rejection(
-                        record.location,
-                        "external_id",
-                        f"duplicate {offer.external_id!r}, first used at "
-                        f"{first_seen[offer.external_id]}",
-                    )
-                )
-                continue
-            first_seen[offer.external_id] = record.location
-            candidates.append((record.location, offer))
+        _read_records(importer, source, carrier, report, read, progress)
     except SourceError:
         raise
     except Exception as exc:
         plugin = directory.registry.importer_plugins.get(importer_name, "?")
-        where = f"after {location}" if location else "before its first record"
+        where = f"after {read.location}" if read.location else "before its first record"
         message = (
             f"importer {importer_name!r} of plugin {plugin!r} failed {where}: "
             f"{type(exc).__name__}: {exc}; nothing was written"
@@ -183,40 +140,14 @@ def run_import(
         raise ImporterCrashed(message) from exc
 
     store = directory.store
-    known = store.find_external(carrier, [o.external_id for _, o in candidates])
-    existing = store.get_offers(known.values())
-    accepted_external: set[str] = set(protected)
-    for location, offer in candidates:
-        old_id = known.get(offer.external_id)
-        old = existing.get(old_id) if old_id else None
-        if old is not None:
-            offer.id = old.id
-            offer.created_at = old.created_at
-            offer.version = old.version
-            # staff fields are kept up in the directory, not in the carriers' sources
-            offer.internal_note = offer.internal_note or old.internal_note
-            if offer.verified_at is None and old.verified_at is not None:
-                offer.verified_at, offer.verified_by = old.verified_at, old.verified_by
-            if not offer.district_manual and old.district_manual:
-                offer.district, offer.district_manual = old.district, True
-        errors = directory.check(offer)
-        if errors:
-            report.rejected.extend(Rejection(location, e.field, e.message) for e in errors)
-            accepted_external.add(offer.external_id)  # present in the source: not archived
-            continue
-        accepted_external.add(offer.external_id)
-        if old is None:
-            report.created.append(offer)
-        elif _comparable(old) == _comparable(offer):
-            report.unchanged += 1
-        else:
-            report.updated.append(offer)
+    existing, accepted_external = _match(directory, carrier, report, read.candidates)
+    accepted_external |= read.protected
 
-    if full and unidentified:
+    if full and read.unidentified:
         report.notes.append(
-            f"--full: no offer was archived, because {len(unidentified)} rejected "
-            f"record(s) have no external id ({', '.join(unidentified[:5])}"
-            f"{', ...' if len(unidentified) > 5 else ''}) and could be any of the carrier's "
+            f"--full: no offer was archived, because {len(read.unidentified)} rejected "
+            f"record(s) have no external id ({', '.join(read.unidentified[:5])}"
+            f"{', ...' if len(read.unidentified) > 5 else ''}) and could be any of the carrier's "
             "offers; fix them and import again"
         )
     elif full:
@@ -243,6 +174,107 @@ def run_import(
     )
     report.seconds = time.perf_counter() - started
     return report
+
+
+@dataclass
+class _Read:
+    """What the importer's records gave, before they are matched with the store."""
+
+    candidates: list[tuple[str, Offer]] = field(default_factory=list)  # (location, offer)
+    # ids of entries rejected at any stage: still in the source, so never archived
+    protected: set[str] = field(default_factory=set)
+    unidentified: list[str] = field(default_factory=list)  # rejected, no id: any offer
+    location: str | None = None  # of the last record read
+
+
+def _read_records(
+    importer: Importer,
+    source: str,
+    carrier: str,
+    report: ImportReport,
+    read: _Read,
+    progress: Callable[[int, int | None], None] | None,
+) -> None:
+    """Read every record; reject the bad ones into ``report``, collect the rest in
+    ``read`` (``SourceError`` propagates: nothing is written)."""
+    first_seen: dict[str, str] = {}
+    total = importer.count(source)
+    for record in importer.read(source):  # SourceError propagates: nothing is written
+        read.location = record.location
+        report.records += 1
+        if progress:
+            progress(report.records, total)
+        offer = record.offer
+        external_id = record.external_id or (offer.external_id if offer else None)
+        if record.errors or offer is None or not offer.external_id:
+            if external_id:
+                read.protected.add(str(external_id))
+            else:
+                read.unidentified.append(record.location)
+        if record.errors:
+            report.rejected.extend(
+                Rejection(record.location, e.field, e.message) for e in record.errors
+            )
+            continue
+        if offer is None:
+            report.rejected.append(Rejection(record.location, "-", "no offer in this entry"))
+            continue
+        offer.carrier = carrier
+        if not offer.external_id:
+            report.rejected.append(
+                Rejection(record.location, "external_id", "is required for imports")
+            )
+            continue
+        if offer.external_id in first_seen:
+            report.rejected.append(
+                Rejection(
+                    record.location,
+                    "external_id",
+                    f"duplicate {offer.external_id!r}, first used at "
+                    f"{first_seen[offer.external_id]}",
+                )
+            )
+            continue
+        first_seen[offer.external_id] = record.location
+        read.candidates.append((record.location, offer))
+
+
+def _match(
+    directory: Directory, carrier: str, report: ImportReport, candidates: list[tuple[str, Offer]]
+) -> tuple[dict[str, Offer], set[str]]:
+    """Match the candidates with the carrier's stored offers (keeping what the directory
+    owns), validate them and sort them into created, updated and unchanged in ``report``.
+    Returns the stored offers and the external ids present in the source."""
+    store = directory.store
+    known = store.find_external(carrier, [o.external_id for _, o in candidates])
+    existing = store.get_offers(known.values())
+    accepted_external: set[str] = set()
+    for location, offer in candidates:
+        old_id = known.get(offer.external_id)
+        old = existing.get(old_id) if old_id else None
+        if old is not None:
+            offer.id = old.id
+            offer.created_at = old.created_at
+            offer.version = old.version
+            # staff fields are kept up in the directory, not in the carriers' sources
+            offer.internal_note = offer.internal_note or old.internal_note
+            if offer.verified_at is None and old.verified_at is not None:
+                offer.verified_at, offer.verified_by = old.verified_at, old.verified_by
+            if not offer.district_manual and old.district_manual:
+                offer.district, offer.district_manual = old.district, True
+        errors = directory.check(offer)
+        if errors:
+            report.rejected.extend(Rejection(location, e.field, e.message) for e in errors)
+            accepted_external.add(offer.external_id)  # present in the source: not archived
+            continue
+        accepted_external.add(offer.external_id)
+        if old is None:
+            report.created.append(offer)
+        elif _comparable(old) == _comparable(offer):
+            report.unchanged += 1
+        else:
+            report.updated.append(offer)
+    return existing, accepted_external
 
 
 def _insert_run(

@@ -14,7 +14,6 @@ mark free-form tables with ``r.free(...)``.
 
 from __future__ import annotations
 
-import difflib
 import os
 import re
 import tomllib
@@ -23,8 +22,10 @@ from pathlib import Path
 from typing import Any
 
 from directory_search.expansion import SynonymError, Synonyms
+from directory_search.measures import TIME_OF_DAY
 
 from .categories import Taxonomy, default_categories
+from .instance_reader import _polygon, _Reader, _slug, _table_list, _unique
 from .languages import ISO_639_1
 from .model import Carrier, Category, District
 from .population import Population, parse_population
@@ -162,103 +163,6 @@ class Instance:
         return Taxonomy(self.categories)
 
 
-def _slug(text: str) -> str:
-    table = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss"})
-    return re.sub(r"[^a-z0-9]+", "-", text.lower().translate(table)).strip("-")
-
-
-def _table_path(where: str) -> str:
-    """``districts[3]`` -> ``districts[]``: one path for every entry of an array."""
-    return re.sub(r"\[\d+\]", "[]", where)
-
-
-class _Reader:
-    """Pulls typed values out of the parsed TOML and collects errors with their place.
-
-    Every key asked for (``get``, ``require``, ``table``, ``tables``) is recorded with its
-    table, so ``check_unknown`` can name the keys of the file that nothing read."""
-
-    def __init__(self, source: str):
-        self.source = source
-        self.errors: list[str] = []
-        self.known: dict[str, set[str]] = {"": set()}  # table path -> keys read in it
-        self.free_tables: dict[str, bool] = {}  # table path -> only sub-tables are free
-
-    def fail(self, where: str, message: str) -> None:
-        self.errors.append(f"{self.source}: {where}: {message}")
-
-    def declare(self, where: str, key: str) -> None:
-        """``key`` is a setting of the table at ``where`` (and that table one of its
-        parent's)."""
-        path = _table_path(where)
-        parts = path.split(".") if path else []
-        for i, part in enumerate(parts):
-            self.known.setdefault(".".join(parts[:i]), set()).add(part.removesuffix("[]"))
-        self.known.setdefault(path, set()).add(key)
-
-    def free(self, where: str, tables_only: bool = False) -> None:
-        """The table at ``where`` holds keys of others' choosing (all of them, or with
-        ``tables_only`` its sub-tables: ``[plugins.NAME]``)."""
-        self.free_tables[_table_path(where)] = tables_only
-
-    def table(self, data: dict, key: str, where: str = "") -> Any:
-        """The sub-table ``key`` (empty if absent), declared as a table."""
-        path = f"{where}.{key}" if where else key
-        self.declare(where, key)
-        self.known.setdefault(_table_path(path), set())
-        return data.get(key, {})
-
-    def get(self, table: dict, key: str, kind: type | tuple, where: str, default: Any = None):
-        self.declare(where, key)
-        if key not in table:
-            return default
-        value = table[key]
-        if kind is float and isinstance(value, int) and not isinstance(value, bool):
-            value = float(value)
-        if not isinstance(value, kind) or (isinstance(value, bool) and kind in (int, float)):
-            names = kind.__name__ if isinstance(kind, type) else "/".join(k.__name__ for k in kind)
-            self.fail(f"{where}.{key}", f"must be a {names}, got {value!r}")
-            return default
-        return value
-
-    def require(self, table: dict, key: str, kind: type | tuple, where: str):
-        self.declare(where, key)
-        if key not in table:
-            self.fail(f"{where}.{key}", "is required")
-            return None
-        return self.get(table, key, kind, where)
-
-    def check_unknown(self, data: dict[str, Any]) -> None:
-        """An error for every key of ``data`` that nothing declared, naming its table
-        and the closest known key."""
-        self._walk(data, "", "")
-
-    def _walk(self, table: dict[str, Any], path: str, shown: str) -> None:
-        known = self.known.get(path, set())
-        for key, value in table.items():
-            child = f"{path}.{key}" if path else key
-            place = f"{shown}.{key}" if shown else key
-            if key in known:
-                if isinstance(value, dict) and child in self.known:
-                    self._walk(value, child, place)
-                elif isinstance(value, list) and f"{child}[]" in self.known:
-                    for i, item in enumerate(value):
-                        if isinstance(item, dict):
-                            self._walk(item, f"{child}[]", f"{place}[{i}]")
-                continue
-            if path in self.free_tables and (not self.free_tables[path] or isinstance(value, dict)):
-                continue
-            if not path:
-                what = "unknown table" if isinstance(value, dict | list) else "unknown key"
-            elif path.endswith("[]"):
-                what = f"unknown key in [[{path[:-2]}]]"
-            else:
-                what = f"unknown key in [{path}]"
-            close = difflib.get_close_matches(key, sorted(known), n=1)
-            hint = f"did you mean {close[0]!r}?" if close else f"known: {', '.join(sorted(known))}"
-            self.fail(place, f"{what}; {hint}")
-
-
 def load_instance(path: str | os.PathLike[str]) -> Instance:
     """Read and check an instance file; raise ``InstanceError`` listing every problem."""
     path = Path(path)
@@ -286,6 +190,45 @@ def parse_instance(data: dict[str, Any], source: str = "<instance>", path: Path 
     configured_store = r.get(store, "url", str, "store", f"sqlite:///var/{key}.sqlite")
     store_url = os.environ.get("DIRECTORY_STORE_URL") or configured_store
 
+    search = _search_settings(r, data, key)
+    geocoder = _geocoder_settings(r, data)
+    limits = _limits(r, data)
+    server = _server_settings(r, data)
+    districts, populations = _districts(r, data)
+    carriers = _carriers(r, data)
+    categories = _categories(r, data)
+    plugins, disabled, settings, importers = _plugin_settings(r, data)
+    coverage = _coverage(r, r.table(data, "coverage"), categories)
+    web = _web_settings(r, data)
+
+    r.check_unknown(data)
+    if r.errors:
+        raise InstanceError("\n".join(r.errors))
+    return Instance(
+        key=key,
+        name=name,
+        city=city,
+        store_url=store_url,
+        search=search,
+        geocoder=geocoder,
+        limits=limits,
+        server=server,
+        districts=districts,
+        carriers=carriers,
+        categories=categories,
+        plugins=[str(p) for p in plugins],
+        disabled_plugins=[str(p) for p in disabled],
+        plugin_settings=settings,
+        importers=importers,
+        populations=populations,
+        coverage=coverage,
+        path=path,
+        web=web,
+    )
+
+
+def _search_settings(r: _Reader, data: dict, key: str) -> SearchSettings:
+    """``[search]``."""
     search_table = r.table(data, "search")
     configured_url = r.get(search_table, "url", str, "search")
     search = SearchSettings(
@@ -315,7 +258,11 @@ def parse_instance(data: dict[str, Any], source: str = "<instance>", path: Path 
     if search.fallback not in (None, "embedded"):
         r.fail("search.fallback", f"must be 'embedded' if given, got {search.fallback!r}")
     search.synonyms = _synonym_rules(r, search_table)
+    return search
 
+
+def _geocoder_settings(r: _Reader, data: dict) -> GeocoderSettings:
+    """``[geocoder]``."""
     geo = r.table(data, "geocoder")
     geocoder = GeocoderSettings(
         nominatim_url=r.get(geo, "nominatim_url", str, "geocoder") or None,
@@ -324,7 +271,11 @@ def parse_instance(data: dict[str, Any], source: str = "<instance>", path: Path 
         timeout_seconds=r.get(geo, "timeout_seconds", float, "geocoder", 5.0),
         country_codes=r.get(geo, "country_codes", str, "geocoder", "de"),
     )
+    return geocoder
 
+
+def _limits(r: _Reader, data: dict) -> Limits:
+    """``[limits]``."""
     lim = r.table(data, "limits")
     defaults = Limits()
     limits = Limits(
@@ -338,7 +289,11 @@ def parse_instance(data: dict[str, Any], source: str = "<instance>", path: Path 
             r.fail(f"limits.{limit}", f"must be positive, got {value!r}")
     if limits.default_page_size > limits.max_page_size:
         r.fail("limits.default_page_size", "must not exceed limits.max_page_size")
+    return limits
 
+
+def _server_settings(r: _Reader, data: dict) -> ServerSettings:
+    """``[server]``."""
     srv = data.get("server", {})
     server = ServerSettings(
         graphiql=r.get(srv, "graphiql", bool, "server", True),
@@ -351,7 +306,11 @@ def parse_instance(data: dict[str, Any], source: str = "<instance>", path: Path 
     )
     if not all(isinstance(s, str) and _CSP_SOURCE.match(s) for s in server.img_src):
         r.fail("server.img_src", "must be a list of CSP sources such as 'https://tile.example.org'")
+    return server
 
+
+def _districts(r: _Reader, data: dict) -> tuple[list[District], dict[str, Population]]:
+    """``[[districts]]`` and their residents."""
     districts = []
     populations: dict[str, Population] = {}
     for i, d in enumerate(_table_list(r, data, "districts")):
@@ -384,7 +343,11 @@ def parse_instance(data: dict[str, Any], source: str = "<instance>", path: Path 
             if population is not None and dkey:
                 populations[dkey] = population
     _unique(r, "districts", [d.key for d in districts])
+    return districts, populations
 
+
+def _carriers(r: _Reader, data: dict) -> list[Carrier]:
+    """``[[carriers]]``."""
     carriers = []
     for i, c in enumerate(_table_list(r, data, "carriers")):
         where = f"carriers[{i}]"
@@ -397,7 +360,11 @@ def parse_instance(data: dict[str, Any], source: str = "<instance>", path: Path 
                 Carrier(key=ckey, name=cname, website=r.get(c, "website", str, where, ""))
             )
     _unique(r, "carriers", [c.key for c in carriers])
+    return carriers
 
+
+def _categories(r: _Reader, data: dict) -> list[Category]:
+    """``[categories]``: the defaults and ``[[categories.extra]]``."""
     cat_table = r.table(data, "categories")
     categories = (
         []
@@ -417,7 +384,11 @@ def parse_instance(data: dict[str, Any], source: str = "<instance>", path: Path 
             Taxonomy(categories)
         except ValueError as exc:
             r.fail("categories", str(exc))
+    return categories
 
+
+def _plugin_settings(r: _Reader, data: dict) -> tuple[list, list, dict[str, Any], dict[str, Any]]:
+    """``[plugins]`` (enabled, disabled, their settings) and ``[importers]``."""
     plugin_table = r.table(data, "plugins")
     r.free("plugins", tables_only=True)  # [plugins.NAME]: each plugin's own settings
     plugins = r.get(plugin_table, "enabled", list, "plugins", [])
@@ -428,8 +399,11 @@ def parse_instance(data: dict[str, Any], source: str = "<instance>", path: Path 
     if not isinstance(importers, dict):
         r.fail("importers", "must be a table of importer settings")
         importers = {}
+    return plugins, disabled, settings, importers
 
-    coverage = _coverage(r, r.table(data, "coverage"), categories)
+
+def _web_settings(r: _Reader, data: dict) -> WebSettings:
+    """``[web]``."""
     web_table = r.table(data, "web")
     web = WebSettings(
         tile_url=r.get(web_table, "tile_url", str, "web", OSM_TILES),
@@ -440,31 +414,7 @@ def parse_instance(data: dict[str, Any], source: str = "<instance>", path: Path 
             "web.tile_url",
             f"must be an http(s) URL with {{z}}, {{x}} and {{y}}, got {web.tile_url!r}",
         )
-
-    r.check_unknown(data)
-    if r.errors:
-        raise InstanceError("\n".join(r.errors))
-    return Instance(
-        key=key,
-        name=name,
-        city=city,
-        store_url=store_url,
-        search=search,
-        geocoder=geocoder,
-        limits=limits,
-        server=server,
-        districts=districts,
-        carriers=carriers,
-        categories=categories,
-        plugins=[str(p) for p in plugins],
-        disabled_plugins=[str(p) for p in disabled],
-        plugin_settings=settings,
-        importers=importers,
-        populations=populations,
-        coverage=coverage,
-        path=path,
-        web=web,
-    )
+    return web
 
 
 def _coverage(r: _Reader, table: Any, categories: list[Category]) -> CoverageSettings:
@@ -504,34 +454,10 @@ def _coverage(r: _Reader, table: Any, categories: list[Category]) -> CoverageSet
             r.fail("coverage.languages", f"has unknown language code {bad[0]!r} (ISO 639-1)")
         settings.languages = [str(code) for code in languages]
     evening = r.get(table, "evening_from", str, "coverage", "18:00")
-    if not re.match(r"^([01]\d|2[0-3]):[0-5]\d$", evening):
+    if not TIME_OF_DAY.match(evening):
         r.fail("coverage.evening_from", f"must be a time HH:MM, got {evening!r}")
     settings.evening_from = evening
     return settings
-
-
-def _table_list(r: _Reader, data: dict, key: str, where: str | None = None) -> list[dict]:
-    path = where or key
-    r.declare(path.rpartition(".")[0], key)
-    r.known.setdefault(f"{path}[]", set())
-    value = data.get(key, [])
-    if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
-        r.fail(where or key, "must be an array of tables ([[...]])")
-        return []
-    return value
-
-
-def _polygon(r: _Reader, value: Any, where: str) -> list[list[tuple[float, float]]] | None:
-    """``polygon = [[[lat, lon], ...], ...]``: rings, the first the outer boundary."""
-    try:
-        rings = [[(float(p[0]), float(p[1])) for p in ring] for ring in value]
-    except (TypeError, ValueError, IndexError):
-        r.fail(f"{where}.polygon", "must be a list of rings, each a list of [lat, lon] pairs")
-        return None
-    if not rings or any(len(ring) < 3 for ring in rings):
-        r.fail(f"{where}.polygon", "each ring needs at least three points")
-        return None
-    return rings
 
 
 def _synonym_rules(r: _Reader, table: dict) -> tuple[str, ...]:
@@ -547,11 +473,3 @@ def _synonym_rules(r: _Reader, table: dict) -> tuple[str, ...]:
         except SynonymError as exc:
             r.fail(where, str(exc).removeprefix(f"{where}: "))
     return tuple(rule for rule in rules if isinstance(rule, str))
-
-
-def _unique(r: _Reader, where: str, keys: list[str]) -> None:
-    seen: set[str] = set()
-    for key in keys:
-        if key in seen:
-            r.fail(where, f"key {key!r} appears twice")
-        seen.add(key)

@@ -17,6 +17,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+from directory_search.measures import minutes
+
 from .model import WEEKDAYS, ScheduleRule
 
 __all__ = ["format_rules", "parse_rules"]
@@ -109,7 +111,7 @@ def _parse_part(part: str) -> list[ScheduleRule]:
         position = match.end()
         start = _clock(part, match.group(1), match.group(2), match.group(3), match.group(6))
         end = _clock(part, match.group(4), match.group(5), match.group(6), None)
-        if _minutes(start) >= _minutes(end):
+        if minutes(start) >= minutes(end):
             raise _fail(part, f"the time {start}-{end} ends before it starts")
         times.append((start, end))
     rest.append(text[position:])
@@ -144,11 +146,6 @@ def _clock(
     if hour > 23 or minute > 59:
         raise _fail(part, f"{hours}:{mins or '00'} is not a time of day (00:00 to 23:59)")
     return f"{hour:02d}:{minute:02d}"
-
-
-def _minutes(value: str) -> int:
-    hours, mins = value.split(":")
-    return int(hours) * 60 + int(mins)
 
 
 def _parse_when(part: str, text: str) -> tuple[list[str], dict[str, list[int]], int]:

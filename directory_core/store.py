@@ -17,18 +17,19 @@ PostgreSQL specifics:
 * ``sync_lock`` serialises the processes that feed the same search index, so a slow
   syncer never overwrites a newer document with an older one.
 * Every session runs in UTC; times come back as aware UTC datetimes on both dialects.
+
+Opening a store (URLs, file checks, session settings, error mapping) is in
+``store_connection``, the mapping of offers to rows in ``store_rows``, the offer writes
+(a mixin of ``Store``) in ``store_writes``.
 """
 
 from __future__ import annotations
 
-import hashlib
-import re
-import sqlite3
 import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
-from datetime import UTC, date, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -42,175 +43,36 @@ from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.engine.url import make_url
 
-from . import history
 from . import tables as t
-from .history import Actor, VersionConflict
 from .model import (
-    Accessibility,
-    Address,
     Carrier,
     Category,
-    Contact,
-    Cost,
     District,
-    Location,
     Offer,
-    Precision,
-    Schedule,
-    ScheduleRule,
 )
+from .store_connection import (
+    MIGRATION_LOCK,
+    OUTBOX_LOCK,
+    PG_CONNECT_TIMEOUT,
+    StoreError,
+    _check_sqlite_file,
+    _connect_error,
+    _pg_session,
+    _sqlite_path,
+    _sqlite_pragmas,
+    _utc,
+    advisory_key,
+    display_url,
+    utcnow,
+)
+from .store_connection import is_outage as is_outage  # re-exported
+from .store_rows import _row_to_offer
+from .store_writes import _CHUNK, StoreWrites
 
 MIGRATIONS = Path(__file__).parent / "migrations"
-_CHUNK = 500
-# seconds libpq waits for a PostgreSQL server (unless the URL sets connect_timeout)
-PG_CONNECT_TIMEOUT = 10
 
 
-def advisory_key(name: str) -> int:
-    """A stable signed 64-bit key for ``pg_advisory_lock`` from a name."""
-    digest = hashlib.blake2b(name.encode("utf-8"), digest_size=8).digest()
-    return int.from_bytes(digest, "big", signed=True)
-
-
-# PostgreSQL advisory locks (per database): offer writes (outbox order), migrations.
-OUTBOX_LOCK = advisory_key("directory_core.store:outbox")
-MIGRATION_LOCK = advisory_key("directory_core.store:migrations")
-
-
-class StoreError(Exception):
-    """The store cannot be opened or used; the message says what to do."""
-
-
-def is_outage(exc: BaseException) -> bool:
-    """Whether ``exc`` means the store's database cannot be reached right now (server
-    down or restarting, connection lost) rather than a mistake in a request: the
-    driver's ``OperationalError``/``InterfaceError``, or any error that invalidated its
-    connection. Such errors go away by themselves when the server is back (the pool
-    pings connections before use), so callers report them briefly and retry."""
-    if isinstance(exc, sa.exc.OperationalError | sa.exc.InterfaceError):
-        return True
-    return isinstance(exc, sa.exc.DBAPIError) and bool(exc.connection_invalidated)
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-def _utc(value: datetime | None) -> datetime | None:
-    """An aware UTC datetime (naive values are taken as UTC). Used both ways: SQLite
-    keeps the wall-clock digits of a written value and drops its offset, so everything
-    is written in UTC; it gives naive values back, PostgreSQL aware ones."""
-    if value is None:
-        return None
-    if value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    return value.astimezone(UTC)
-
-
-def display_url(url: str) -> str:
-    """``url`` for messages and logs: the password replaced by ``***``."""
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:  # not parseable: mask anything that looks like user:password@
-        return re.sub(r"(//[^/:@]*:)[^@/]*@", r"\1***@", url)
-
-
-def _sqlite_path(url: str) -> Path | None:
-    parsed = make_url(url)
-    if parsed.get_backend_name() != "sqlite":
-        return None
-    if not parsed.database or parsed.database == ":memory:":
-        return None
-    return Path(parsed.database)
-
-
-def _check_sqlite_file(path: Path) -> None:
-    """Refuse a file that is not a SQLite database before SQLAlchemy touches it."""
-    if path.is_dir():
-        raise StoreError(f"store path {path} is a directory, not a SQLite file")
-    if not path.exists() or path.stat().st_size == 0:
-        return
-    with path.open("rb") as handle:
-        header = handle.read(16)
-    if header != b"SQLite format 3\x00":
-        raise StoreError(
-            f"store file {path} is not a SQLite database (corrupt or another kind of file); "
-            "it was left untouched: restore it from a backup or point the instance at "
-            "another file"
-        )
-    try:
-        connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-        try:
-            result = connection.execute("PRAGMA quick_check").fetchone()
-        finally:
-            connection.close()
-    except sqlite3.DatabaseError as exc:
-        raise StoreError(
-            f"store file {path} is damaged ({exc}); it was left untouched: restore it from a backup"
-        ) from exc
-    if result is None or result[0] != "ok":
-        raise StoreError(
-            f"store file {path} failed its integrity check ({result and result[0]}); it "
-            "was left untouched: restore it from a backup"
-        )
-
-
-def _pg_session(dbapi_connection: Any, _record: Any) -> None:
-    """Every PostgreSQL session in UTC (outside a transaction, so it sticks)."""
-    autocommit = dbapi_connection.autocommit
-    dbapi_connection.autocommit = True
-    try:
-        cursor = dbapi_connection.cursor()
-        cursor.execute("SET TIME ZONE 'UTC'")
-        cursor.close()
-    finally:
-        dbapi_connection.autocommit = autocommit
-
-
-def _connect_error(url: str, exc: BaseException) -> StoreError:
-    """A ``StoreError`` saying what went wrong when connecting, with the URL but never
-    its password."""
-    shown = display_url(url)
-    detail = str(getattr(exc, "orig", None) or exc).strip()
-    try:
-        parsed = make_url(url)
-    except Exception:
-        parsed = None
-    if parsed is None or parsed.get_backend_name() != "postgresql":
-        return StoreError(f"cannot connect to the store at {shown}: {detail}")
-    where = f"{parsed.host or 'localhost'}:{parsed.port or 5432}"
-    first = detail.splitlines()[0] if detail else type(exc).__name__
-    missing = re.search(r'database "([^"]+)" does not exist', detail)
-    if missing:
-        return StoreError(
-            f"the store database {missing.group(1)!r} does not exist on the PostgreSQL "
-            f"server at {where} (store URL {shown}); create it (e.g. `createdb -h "
-            f"{parsed.host or 'localhost'} -p {parsed.port or 5432} -U "
-            f"{parsed.username or '<user>'} {missing.group(1)}`) or fix the store URL"
-        )
-    if re.search(r"authentication failed|role .* does not exist|no pg_hba.conf entry", detail):
-        return StoreError(
-            f"the PostgreSQL server at {where} refused the login of the store URL {shown}: "
-            f"{first.split('failed: ')[-1].removeprefix('FATAL:').strip()}; check user, "
-            "password and the server's access rules"
-        )
-    return StoreError(
-        f"cannot reach the PostgreSQL server of the store at {where} (store URL {shown}): "
-        f"{first.removeprefix('connection failed: ')}; is the server running and reachable "
-        "from here?"
-    )
-
-
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA busy_timeout=10000")
-    cursor.close()
-
-
-class Store:
+class Store(StoreWrites):
     """The relational store of record. Open with ``Store.open(url)``."""
 
     def __init__(self, engine: Engine, url: str):
@@ -468,145 +330,6 @@ class Store:
             )
             return {row.id: row.external_id for row in rows}
 
-    def write_offers(
-        self,
-        conn: Connection,
-        offers: list[Offer],
-        *,
-        actor: Actor | None = None,
-        previous: dict[str, Offer] | None = None,
-        expect: dict[str, int] | None = None,
-    ) -> set[str]:
-        """Insert or update ``offers`` (by id), record them in the outbox and in the
-        history (``history.py``); return the ids that existed before (updated rather
-        than created).
-
-        Runs inside the caller's transaction; ``created_at``/``updated_at`` and
-        ``version`` are set here (1 for a new offer, one more on every update).
-        ``actor`` says who writes and how (default: the CLI's login name).
-        ``previous``: the stored offers before the change, if the caller has read them
-        already (else they are read here) — the history's "old" values.
-        ``expect``: offer id -> the version the caller saw; checked and bumped by one
-        atomic ``UPDATE ... WHERE version = :v`` before anything else, so of two writers
-        with the same version exactly one succeeds; the other gets ``VersionConflict``
-        (and its transaction must roll back).
-        """
-        if not offers:
-            return set()
-        actor = actor or Actor.cli()
-        expect = expect or {}
-        self.lock_outbox(conn)
-        now = utcnow()
-        for offer_id, version in expect.items():
-            bumped = conn.execute(
-                sa.update(t.offers)
-                .where(t.offers.c.id == offer_id, t.offers.c.version == version)
-                .values(version=version + 1)
-            ).rowcount
-            if bumped != 1:
-                current = conn.execute(
-                    sa.select(t.offers.c.version).where(t.offers.c.id == offer_id)
-                ).scalar()
-                raise VersionConflict(offer_id, version, current)
-        ids = [o.id for o in offers]
-        existing: dict[str, datetime] = {}
-        for start in range(0, len(ids), _CHUNK):
-            chunk = ids[start : start + _CHUNK]
-            for row in conn.execute(
-                sa.select(t.offers.c.id, t.offers.c.created_at).where(t.offers.c.id.in_(chunk))
-            ):
-                existing[row.id] = _utc(row.created_at)
-        if previous is None:
-            previous = self.get_offers(existing, conn)
-        inserts, updates = [], []
-        for offer in offers:
-            offer.created_at = existing.get(offer.id) or offer.created_at or now
-            offer.updated_at = now
-            if offer.id not in existing:
-                offer.version = 1
-            row = _offer_to_row(offer)
-            (updates if offer.id in existing else inserts).append(row)
-        if inserts:
-            conn.execute(sa.insert(t.offers), inserts)
-        if updates:
-            # the version is bumped by SQL (below), never written from memory
-            columns = {c: sa.bindparam(f"v_{c}") for c in updates[0] if c not in ("id", "version")}
-            conn.execute(
-                sa.update(t.offers).where(t.offers.c.id == sa.bindparam("v_id")).values(columns),
-                [{f"v_{k}": v for k, v in row.items() if k != "version"} for row in updates],
-            )
-            unexpected = [row["id"] for row in updates if row["id"] not in expect]
-            versions: dict[str, int] = {}
-            for start in range(0, len(updates), _CHUNK):
-                bump = unexpected[start : start + _CHUNK]
-                if bump:
-                    conn.execute(
-                        sa.update(t.offers)
-                        .where(t.offers.c.id.in_(bump))
-                        .values(version=t.offers.c.version + 1)
-                    )
-                chunk = [row["id"] for row in updates[start : start + _CHUNK]]
-                conn.execute(
-                    sa.delete(t.offer_categories).where(t.offer_categories.c.offer_id.in_(chunk))
-                )
-                for row in conn.execute(
-                    sa.select(t.offers.c.id, t.offers.c.version).where(t.offers.c.id.in_(chunk))
-                ):
-                    versions[row.id] = row.version
-            for offer in offers:
-                if offer.id in versions:
-                    offer.version = versions[offer.id]
-        links = [
-            {"offer_id": o.id, "category": key, "position": i}
-            for o in offers
-            for i, key in enumerate(o.categories)
-        ]
-        if links:
-            conn.execute(sa.insert(t.offer_categories), links)
-        conn.execute(
-            sa.insert(t.outbox),
-            [{"offer_id": o.id, "action": "upsert", "created_at": now} for o in offers],
-        )
-        entries = []
-        for offer in offers:
-            before = previous.get(offer.id) if offer.id in existing else None
-            old_row = None
-            if before is not None:
-                old_row = {**_offer_to_row(before), "categories": list(before.categories)}
-            new_row = {**_offer_to_row(offer), "categories": list(offer.categories)}
-            entries.append(
-                {
-                    "offer_id": offer.id,
-                    "version": offer.version,
-                    "at": now,
-                    "who": actor.who[:200],
-                    "how": actor.how,
-                    "note": actor.note,
-                    "changes": history.changes(old_row, new_row),
-                }
-            )
-        history.record(conn, entries)
-        return set(existing)
-
-    def delete_offers(self, conn: Connection, ids: list[str]) -> None:
-        """Remove offers for good (only for tests and data-protection requests; the
-        normal way out is ``status = archived``)."""
-        if not ids:
-            return
-        self.lock_outbox(conn)
-        now = utcnow()
-        for start in range(0, len(ids), _CHUNK):
-            chunk = ids[start : start + _CHUNK]
-            conn.execute(
-                sa.delete(t.offer_categories).where(t.offer_categories.c.offer_id.in_(chunk))
-            )
-            conn.execute(sa.delete(t.offers).where(t.offers.c.id.in_(chunk)))
-        if ids:
-            conn.execute(
-                sa.insert(t.outbox),
-                [{"offer_id": i, "action": "delete", "created_at": now} for i in ids],
-            )
-
     def iter_offer_ids(self, batch: int = 2000) -> Iterator[list[str]]:
         """All offer ids, in batches, in id order."""
         last = ""
@@ -745,102 +468,3 @@ def _upsert(conn: Connection, table: sa.Table, key: str, rows: list[dict[str, An
             conn.execute(sa.update(table).where(table.c[key] == row[key]).values(**row))
         else:
             conn.execute(sa.insert(table).values(**row))
-
-
-def _schedule_to_json(schedule: Schedule) -> dict[str, Any]:
-    return {
-        "rules": [asdict(rule) for rule in schedule.rules],
-        "valid_from": schedule.valid_from.isoformat() if schedule.valid_from else None,
-        "valid_until": schedule.valid_until.isoformat() if schedule.valid_until else None,
-        "note": schedule.note,
-    }
-
-
-def schedule_from_json(data: dict[str, Any] | None) -> Schedule:
-    data = data or {}
-    return Schedule(
-        rules=[ScheduleRule(**rule) for rule in data.get("rules", [])],
-        valid_from=date.fromisoformat(data["valid_from"]) if data.get("valid_from") else None,
-        valid_until=date.fromisoformat(data["valid_until"]) if data.get("valid_until") else None,
-        note=data.get("note", ""),
-    )
-
-
-def _offer_to_row(offer: Offer) -> dict[str, Any]:
-    location = offer.location
-    return {
-        "id": offer.id,
-        "kind": offer.kind,
-        "title": offer.title,
-        "description": offer.description,
-        "carrier": offer.carrier,
-        "district": offer.district,
-        "district_manual": offer.district_manual,
-        "street": offer.address.street,
-        "postcode": offer.address.postcode,
-        "city": offer.address.city,
-        "lat": location.lat if location else None,
-        "lon": location.lon if location else None,
-        "precision": Precision(location.precision).value if location else None,
-        "phone": offer.contact.phone,
-        "email": offer.contact.email,
-        "website": offer.contact.website,
-        "channels": list(offer.channels),
-        "schedule": _schedule_to_json(offer.schedule),
-        "languages": list(offer.languages),
-        "wheelchair": offer.accessibility.wheelchair,
-        "hearing_loop": offer.accessibility.hearing_loop,
-        "easy_language": offer.accessibility.easy_language,
-        "accessibility_note": offer.accessibility.note,
-        "free_of_charge": offer.cost.free_of_charge,
-        "cost_note": offer.cost.note,
-        "target_groups": list(offer.target_groups),
-        "verified_at": _utc(offer.verified_at),
-        "status": offer.status,
-        "external_id": offer.external_id,
-        "extra": dict(offer.extra),
-        "created_at": _utc(offer.created_at),
-        "updated_at": _utc(offer.updated_at),
-        "version": offer.version,
-        "internal_note": offer.internal_note,
-        "verified_by": offer.verified_by,
-    }
-
-
-def _row_to_offer(row: Any, categories: list[str]) -> Offer:
-    location = None
-    if row.lat is not None and row.lon is not None:
-        location = Location(lat=row.lat, lon=row.lon, precision=Precision(row.precision))
-    return Offer(
-        id=row.id,
-        kind=row.kind,
-        title=row.title,
-        description=row.description,
-        carrier=row.carrier,
-        categories=categories,
-        district=row.district,
-        district_manual=row.district_manual,
-        address=Address(street=row.street, postcode=row.postcode, city=row.city),
-        location=location,
-        contact=Contact(phone=row.phone, email=row.email, website=row.website),
-        channels=list(row.channels),
-        schedule=schedule_from_json(row.schedule),
-        languages=list(row.languages),
-        accessibility=Accessibility(
-            wheelchair=row.wheelchair,
-            hearing_loop=row.hearing_loop,
-            easy_language=row.easy_language,
-            note=row.accessibility_note,
-        ),
-        cost=Cost(free_of_charge=row.free_of_charge, note=row.cost_note),
-        target_groups=list(row.target_groups),
-        verified_at=_utc(row.verified_at),
-        status=row.status,
-        external_id=row.external_id,
-        extra=dict(row.extra),
-        created_at=_utc(row.created_at),
-        updated_at=_utc(row.updated_at),
-        version=row.version,
-        internal_note=row.internal_note,
-        verified_by=row.verified_by,
-    )

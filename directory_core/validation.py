@@ -11,11 +11,12 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
+from directory_search.measures import TIME_OF_DAY, minutes
+
 from .categories import Taxonomy
 from .languages import ISO_639_1
 from .model import (
     WEEKDAYS,
-    AccessibilityFlag,
     Channel,
     Offer,
     OfferKind,
@@ -27,13 +28,12 @@ POSTCODE = re.compile(r"^\d{5}$")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 WEBSITE = re.compile(r"^https?://[^\s/$.?#].[^\s]*$", re.IGNORECASE)
 PHONE = re.compile(r"^[0-9+()/\-\s.]{3,40}$")
-TIME = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+TIME = TIME_OF_DAY
 
 KINDS = tuple(k.value for k in OfferKind)
 STATUSES = tuple(s.value for s in OfferStatus)
 PRECISIONS = tuple(p.value for p in Precision)
 CHANNELS = tuple(c.value for c in Channel)
-ACCESSIBILITY_FLAGS = tuple(a.value for a in AccessibilityFlag)
 
 
 @dataclass(frozen=True)
@@ -97,11 +97,6 @@ def _text_values(offer: Offer) -> list[tuple[str, object]]:
     ]
     values += [("target_groups", group) for group in offer.target_groups]
     return values
-
-
-def minutes(value: str) -> int:
-    hours, mins = value.split(":")
-    return int(hours) * 60 + int(mins)
 
 
 def validate_offer(offer: Offer, context: ValidationContext) -> list[FieldError]:

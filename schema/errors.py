@@ -22,6 +22,7 @@ from directory_search.text import query_terms
 from directory_core.labels import LanguageError, check_language
 from directory_core.languages import ISO_639_1
 from directory_core.model import WEEKDAYS
+from directory_core.validation import POSTCODE, TIME
 
 if TYPE_CHECKING:  # pragma: no cover
     from directory_core.directory import Directory
@@ -31,8 +32,6 @@ if TYPE_CHECKING:  # pragma: no cover
 
 MAX_TEXT_LENGTH = 200
 QUOTE_LENGTH = 80  # of a client's value quoted in an error message
-_POSTCODE = re.compile(r"^\d{5}$")
-_TIME = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 _TOP_ARGUMENT = re.compile(r"^[^.\[]+")
 
 
@@ -164,7 +163,7 @@ def check_near(near: GeoInput) -> NearForm:
         raise InputError(
             f"near.{form}", f"must be at most {MAX_TEXT_LENGTH} characters, got {len(text)}"
         )
-    if form == "postcode" and not _POSTCODE.match(text):
+    if form == "postcode" and not POSTCODE.match(text):
         raise InputError("near.postcode", f"must be a five-digit postcode, got {quote(text)}")
     return NearForm(form, text=text)
 
@@ -258,7 +257,7 @@ def check_filter(flt: OfferFilter | None, directory: Directory) -> dict[str, Any
     if flt.open_on is not None:
         query["open_on"] = WEEKDAYS.index(flt.open_on.value)
     if flt.open_at is not None:
-        if not _TIME.match(flt.open_at):
+        if not TIME.match(flt.open_at):
             raise InputError(
                 "filter.openAt", f"must be a time HH:MM (00:00 to 23:59), got {quote(flt.open_at)}"
             )

@@ -1,4 +1,4 @@
-"""The search interface: one query method, capability flags, and the value types.
+"""The search interface: one query method and the value types.
 
 Every backend (``embedded.py``, ``elastic.py``) implements ``SearchBackend``. The core
 turns offers into ``SearchDocument`` values (``directory_core.indexing``) and hands them
@@ -40,7 +40,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-EARTH_RADIUS_KM = 6371.0088
+from .measures import EARTH_RADIUS_KM  # noqa: F401 (re-exported)
 
 SORTS = ("distance", "relevance", "title")
 # added to the relevance score per group of ``match`` (of several alternatives) whose
@@ -173,10 +173,6 @@ class SearchBackend(abc.ABC):
     bookkeeping for keeping the index in step with the store."""
 
     name: ClassVar[str]
-    needs_server: ClassVar[bool] = False
-    supports_geo: ClassVar[bool] = True
-    supports_facets: ClassVar[bool] = True
-    supports_relevance: ClassVar[bool] = True
 
     @abc.abstractmethod
     def search(self, query: SearchQuery) -> SearchResult:

@@ -13,27 +13,16 @@ import decimal
 import enum
 import json
 import math
-import re
 from collections.abc import Mapping
 from typing import Any
 
-from .base import EARTH_RADIUS_KM, SORTS, ExtraFilter, SearchError, SearchQuery, TextMatch
+from .base import SORTS, ExtraFilter, SearchError, SearchQuery, TextMatch
+from .measures import EARTH_RADIUS_KM, TIME_OF_DAY, haversine_km, minutes  # noqa: F401 (re-exported)
 from .text import query_terms
 
 EXTRA_OPS = ("eq", "in", "gte", "lte", "contains")
 WEEKDAY_COUNT = 7
 
-_TIME_RE = re.compile(r"^(\d{1,2}):(\d{2})$")
-
-
-def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    """Great-circle distance in km on a sphere of radius ``EARTH_RADIUS_KM``."""
-    p1 = math.radians(lat1)
-    p2 = math.radians(lat2)
-    dp = p2 - p1
-    dl = math.radians(lon2 - lon1)
-    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(a)))
 
 
 def bounding_box(lat: float, lon: float, radius_km: float) -> tuple[float, float, float, float]:
@@ -63,11 +52,11 @@ def bounding_box(lat: float, lon: float, radius_km: float) -> tuple[float, float
 
 
 def parse_time(value: str) -> int:
-    """``"HH:MM"`` -> minutes after midnight (00:00 .. 23:59)."""
-    m = _TIME_RE.match(value.strip()) if isinstance(value, str) else None
-    if not m or int(m.group(1)) > 23 or int(m.group(2)) > 59:
-        raise SearchError(f"open_at must be 'HH:MM' (00:00..23:59), not {value!r}")
-    return int(m.group(1)) * 60 + int(m.group(2))
+    """``open_at`` ``"HH:MM"`` -> minutes after midnight (00:00 .. 23:59), or ``SearchError``."""
+    try:
+        return minutes(value)
+    except ValueError:
+        raise SearchError(f"open_at must be 'HH:MM' (00:00..23:59), not {value!r}") from None
 
 
 def validate(query: SearchQuery) -> str:
@@ -103,10 +92,6 @@ def validate(query: SearchQuery) -> str:
         if f.op == "in" and not isinstance(f.value, list | tuple | set | frozenset):
             raise SearchError(f"extra filter 'in' on {f.field!r} needs a list of values")
     return sort
-
-
-def search_terms(query: SearchQuery) -> list[str]:
-    return query_terms(query.text)
 
 
 def text_groups(query: SearchQuery) -> TextMatch:

@@ -67,34 +67,6 @@ _LATIN_TABLE = str.maketrans(
 _WORD_RE = re.compile(r"[^\W_]+")
 
 
-def _german_normalize_fsm(s: str) -> str:
-    """Lucene's GermanNormalizationFilter on already folded (umlaut-free) text.
-
-    States: N ordinary, V "after a vowel or q" (``ue`` stays), U "after a/o, or after a
-    u that follows N" (a following ``e`` is dropped). Every other character resets to N,
-    so applying it to a whole string equals applying it token by token. Reference
-    implementation of ``_german_normalize`` (which does the same with one regex).
-    """
-    out: list[str] = []
-    state = 0  # 0 = N, 1 = V, 2 = U
-    for c in s:
-        if c == "a" or c == "o":
-            state = 2
-        elif c == "u":
-            state = 2 if state == 0 else 1
-        elif c == "e":
-            if state == 2:
-                state = 1
-                continue
-            state = 1
-        elif c == "i" or c == "q" or c == "y":
-            state = 1
-        else:
-            state = 0
-        out.append(c)
-    return "".join(out)
-
-
 # An "e" is dropped after "a"/"o", or after a "u" that does not follow a/o/u/e/i/q/y (the
 # state only depends on the input characters, so look-behinds express it exactly).
 _GERMAN_E = re.compile(r"(?<=[ao])e|(?<=^u)e|(?<=[^aoueiqy]u)e")

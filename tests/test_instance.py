@@ -24,6 +24,12 @@ def test_two_instances_never_share_a_store_or_index():
     assert dortmund.search.index_prefix != bochum.search.index_prefix
 
 
+def test_the_instance_keeps_its_name():
+    # parse_instance once reused ``name`` as a loop variable over [search] settings
+    instance = parse_instance({"instance": {"name": "Seniorenbüro Hörde"}})
+    assert (instance.name, instance.key) == ("Seniorenbüro Hörde", "seniorenbuero-hoerde")
+
+
 def test_errors_name_file_and_place(tmp_path):
     path = tmp_path / "bad.toml"
     path.write_text(
@@ -170,13 +176,3 @@ def test_search_synonyms_are_read_and_checked():
     assert "search.synonyms[2]: 'alone' needs two phrases" in message
     assert "search.synonyms[3]: must be a string" in message
 
-
-def test_the_instance_name_survives_the_search_settings_checks():
-    # a loop over setting names once reused the variable that held the instance's name
-    instance = load_instance("instances/dortmund.toml")
-    assert (instance.name, instance.city, instance.key) == (
-        "Seniorennetz Dortmund",
-        "Dortmund",
-        "dortmund",
-    )
-    assert load_instance("instances/bochum.toml").name != "health_timeout_seconds"

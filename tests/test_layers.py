@@ -23,6 +23,8 @@ ROOT = Path(__file__).resolve().parents[1]
 # (layer, module prefixes), lowest first. The longest matching prefix decides, so
 # "directory_core.store" is in "store" and any other directory_core module in "directory".
 LAYERS: list[tuple[str, tuple[str, ...]]] = [
+    # the earth's radius, distances and times of day, shared by the model and search
+    ("measures", ("directory_search.measures",)),
     (
         "model",
         tuple(
@@ -49,6 +51,9 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
         "store",
         (
             "directory_core.store",
+            "directory_core.store_connection",
+            "directory_core.store_rows",
+            "directory_core.store_writes",
             "directory_core.tables",
             "directory_core.history",
             "directory_core.migrations",

@@ -1,0 +1,163 @@
+"""Opening a store: URLs, SQLite file checks, PostgreSQL session settings, advisory
+lock keys, and the mapping of driver errors to ``StoreError`` with a message that says
+what to do. Split from ``store.py``; the names are re-exported there.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import sqlite3
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine.url import make_url
+
+# seconds libpq waits for a PostgreSQL server (unless the URL sets connect_timeout)
+PG_CONNECT_TIMEOUT = 10
+
+
+def advisory_key(name: str) -> int:
+    """A stable signed 64-bit key for ``pg_advisory_lock`` from a name."""
+    digest = hashlib.blake2b(name.encode("utf-8"), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+# PostgreSQL advisory locks (per database): offer writes (outbox order), migrations.
+OUTBOX_LOCK = advisory_key("directory_core.store:outbox")
+MIGRATION_LOCK = advisory_key("directory_core.store:migrations")
+
+
+class StoreError(Exception):
+    """The store cannot be opened or used; the message says what to do."""
+
+
+def is_outage(exc: BaseException) -> bool:
+    """Whether ``exc`` means the store's database cannot be reached right now (server
+    down or restarting, connection lost) rather than a mistake in a request: the
+    driver's ``OperationalError``/``InterfaceError``, or any error that invalidated its
+    connection. Such errors go away by themselves when the server is back (the pool
+    pings connections before use), so callers report them briefly and retry."""
+    if isinstance(exc, sa.exc.OperationalError | sa.exc.InterfaceError):
+        return True
+    return isinstance(exc, sa.exc.DBAPIError) and bool(exc.connection_invalidated)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    """An aware UTC datetime (naive values are taken as UTC). Used both ways: SQLite
+    keeps the wall-clock digits of a written value and drops its offset, so everything
+    is written in UTC; it gives naive values back, PostgreSQL aware ones."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
+def display_url(url: str) -> str:
+    """``url`` for messages and logs: the password replaced by ``***``."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # not parseable: mask anything that looks like user:password@
+        return re.sub(r"(//[^/:@]*:)[^@/]*@", r"\1***@", url)
+
+
+def _sqlite_path(url: str) -> Path | None:
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        return None
+    if not parsed.database or parsed.database == ":memory:":
+        return None
+    return Path(parsed.database)
+
+
+def _check_sqlite_file(path: Path) -> None:
+    """Refuse a file that is not a SQLite database before SQLAlchemy touches it."""
+    if path.is_dir():
+        raise StoreError(f"store path {path} is a directory, not a SQLite file")
+    if not path.exists() or path.stat().st_size == 0:
+        return
+    with path.open("rb") as handle:
+        header = handle.read(16)
+    if header != b"SQLite format 3\x00":
+        raise StoreError(
+            f"store file {path} is not a SQLite database (corrupt or another kind of file); "
+            "it was left untouched: restore it from a backup or point the instance at "
+            "another file"
+        )
+    try:
+        connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            result = connection.execute("PRAGMA quick_check").fetchone()
+        finally:
+            connection.close()
+    except sqlite3.DatabaseError as exc:
+        raise StoreError(
+            f"store file {path} is damaged ({exc}); it was left untouched: restore it from a backup"
+        ) from exc
+    if result is None or result[0] != "ok":
+        raise StoreError(
+            f"store file {path} failed its integrity check ({result and result[0]}); it "
+            "was left untouched: restore it from a backup"
+        )
+
+
+def _pg_session(dbapi_connection: Any, _record: Any) -> None:
+    """Every PostgreSQL session in UTC (outside a transaction, so it sticks)."""
+    autocommit = dbapi_connection.autocommit
+    dbapi_connection.autocommit = True
+    try:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("SET TIME ZONE 'UTC'")
+        cursor.close()
+    finally:
+        dbapi_connection.autocommit = autocommit
+
+
+def _connect_error(url: str, exc: BaseException) -> StoreError:
+    """A ``StoreError`` saying what went wrong when connecting, with the URL but never
+    its password."""
+    shown = display_url(url)
+    detail = str(getattr(exc, "orig", None) or exc).strip()
+    try:
+        parsed = make_url(url)
+    except Exception:
+        parsed = None
+    if parsed is None or parsed.get_backend_name() != "postgresql":
+        return StoreError(f"cannot connect to the store at {shown}: {detail}")
+    where = f"{parsed.host or 'localhost'}:{parsed.port or 5432}"
+    first = detail.splitlines()[0] if detail else type(exc).__name__
+    missing = re.search(r'database "([^"]+)" does not exist', detail)
+    if missing:
+        return StoreError(
+            f"the store database {missing.group(1)!r} does not exist on the PostgreSQL "
+            f"server at {where} (store URL {shown}); create it (e.g. `createdb -h "
+            f"{parsed.host or 'localhost'} -p {parsed.port or 5432} -U "
+            f"{parsed.username or '<user>'} {missing.group(1)}`) or fix the store URL"
+        )
+    if re.search(r"authentication failed|role .* does not exist|no pg_hba.conf entry", detail):
+        return StoreError(
+            f"the PostgreSQL server at {where} refused the login of the store URL {shown}: "
+            f"{first.split('failed: ')[-1].removeprefix('FATAL:').strip()}; check user, "
+            "password and the server's access rules"
+        )
+    return StoreError(
+        f"cannot reach the PostgreSQL server of the store at {where} (store URL {shown}): "
+        f"{first.removeprefix('connection failed: ')}; is the server running and reachable "
+        "from here?"
+    )
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.close()

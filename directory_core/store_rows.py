@@ -1,0 +1,121 @@
+"""Mapping between ``Offer`` values and rows of the ``offers`` table (schedules as
+JSON). Split from ``store.py``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import date
+from typing import Any
+
+from .model import (
+    Accessibility,
+    Address,
+    Contact,
+    Cost,
+    Location,
+    Offer,
+    Precision,
+    Schedule,
+    ScheduleRule,
+)
+from .store_connection import _utc
+
+
+def _schedule_to_json(schedule: Schedule) -> dict[str, Any]:
+    return {
+        "rules": [asdict(rule) for rule in schedule.rules],
+        "valid_from": schedule.valid_from.isoformat() if schedule.valid_from else None,
+        "valid_until": schedule.valid_until.isoformat() if schedule.valid_until else None,
+        "note": schedule.note,
+    }
+
+
+def schedule_from_json(data: dict[str, Any] | None) -> Schedule:
+    data = data or {}
+    return Schedule(
+        rules=[ScheduleRule(**rule) for rule in data.get("rules", [])],
+        valid_from=date.fromisoformat(data["valid_from"]) if data.get("valid_from") else None,
+        valid_until=date.fromisoformat(data["valid_until"]) if data.get("valid_until") else None,
+        note=data.get("note", ""),
+    )
+
+
+def _offer_to_row(offer: Offer) -> dict[str, Any]:
+    location = offer.location
+    return {
+        "id": offer.id,
+        "kind": offer.kind,
+        "title": offer.title,
+        "description": offer.description,
+        "carrier": offer.carrier,
+        "district": offer.district,
+        "district_manual": offer.district_manual,
+        "street": offer.address.street,
+        "postcode": offer.address.postcode,
+        "city": offer.address.city,
+        "lat": location.lat if location else None,
+        "lon": location.lon if location else None,
+        "precision": Precision(location.precision).value if location else None,
+        "phone": offer.contact.phone,
+        "email": offer.contact.email,
+        "website": offer.contact.website,
+        "channels": list(offer.channels),
+        "schedule": _schedule_to_json(offer.schedule),
+        "languages": list(offer.languages),
+        "wheelchair": offer.accessibility.wheelchair,
+        "hearing_loop": offer.accessibility.hearing_loop,
+        "easy_language": offer.accessibility.easy_language,
+        "accessibility_note": offer.accessibility.note,
+        "free_of_charge": offer.cost.free_of_charge,
+        "cost_note": offer.cost.note,
+        "target_groups": list(offer.target_groups),
+        "verified_at": _utc(offer.verified_at),
+        "status": offer.status,
+        "external_id": offer.external_id,
+        "extra": dict(offer.extra),
+        "created_at": _utc(offer.created_at),
+        "updated_at": _utc(offer.updated_at),
+        "version": offer.version,
+        "internal_note": offer.internal_note,
+        "verified_by": offer.verified_by,
+    }
+
+
+def _row_to_offer(row: Any, categories: list[str]) -> Offer:
+    location = None
+    if row.lat is not None and row.lon is not None:
+        location = Location(lat=row.lat, lon=row.lon, precision=Precision(row.precision))
+    return Offer(
+        id=row.id,
+        kind=row.kind,
+        title=row.title,
+        description=row.description,
+        carrier=row.carrier,
+        categories=categories,
+        district=row.district,
+        district_manual=row.district_manual,
+        address=Address(street=row.street, postcode=row.postcode, city=row.city),
+        location=location,
+        contact=Contact(phone=row.phone, email=row.email, website=row.website),
+        channels=list(row.channels),
+        schedule=schedule_from_json(row.schedule),
+        languages=list(row.languages),
+        accessibility=Accessibility(
+            wheelchair=row.wheelchair,
+            hearing_loop=row.hearing_loop,
+            easy_language=row.easy_language,
+            note=row.accessibility_note,
+        ),
+        cost=Cost(free_of_charge=row.free_of_charge, note=row.cost_note),
+        target_groups=list(row.target_groups),
+        verified_at=_utc(row.verified_at),
+        status=row.status,
+        external_id=row.external_id,
+        extra=dict(row.extra),
+        created_at=_utc(row.created_at),
+        updated_at=_utc(row.updated_at),
+        version=row.version,
+        internal_note=row.internal_note,
+        verified_by=row.verified_by,
+    )

@@ -1,0 +1,385 @@
+"""How the embedded backend answers a query: the SQL plan (FTS5, R*Tree, filters), the
+expanding nearest search, exact distances and facets (the plans are described in
+``embedded.py``'s docstring). A mixin of ``EmbeddedBackend``, split from ``embedded.py``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from .base import (
+    EARTH_RADIUS_KM,
+    EXACT_BONUS,
+    SearchError,
+    SearchHit,
+    SearchQuery,
+    SearchResult,
+    TextMatch,
+)
+from .embedded_tables import _fts_expr, _fts_groups, _token_check
+from .facets import facet_counts
+from .semantics import (
+    EXTRA_JSON,
+    bounding_box,
+    first_alternatives,
+    haversine_km,
+    parse_time,
+    text_groups,
+    validate,
+)
+
+# A text query matching fewer documents than this is driven by FTS5; otherwise the
+# tokens of the candidate rows are checked with instr() (cheaper for frequent prefixes).
+FTS_DRIVER_MAX = 4000
+_HALF_CIRCUMFERENCE_KM = math.pi * EARTH_RADIUS_KM
+# The first radius of the expanding search assumes the documents spread over this area
+# and this share of them matching; the radius then grows from the observed hits.
+_ASSUMED_AREA_KM2 = 100.0
+_ASSUMED_HIT_SHARE = 0.2
+# Candidates checked for the text before the expanding search asks FTS5 whether the text
+# is rare enough to drive the query instead.
+_TEXT_SCAN_BUDGET = 3000
+# Beyond this radius the expanding search gives up and collects every hit instead.
+_EXPANSION_LIMIT_KM = 80.0
+
+
+@dataclass
+class _Sql:
+    """FROM/WHERE of one query, built by ``_plan``."""
+
+    from_: str
+    where: list[str] = field(default_factory=list)
+    params: list[Any] = field(default_factory=list)
+    score: str = "0.0"
+
+    def clause(self) -> str:
+        return f"FROM {self.from_} WHERE {' AND '.join(self.where) or '1'}"
+
+
+class EmbeddedQueries:
+    """The searching half of ``EmbeddedBackend`` (uses its ``_read`` connections)."""
+
+    def search(self, query: SearchQuery) -> SearchResult:
+        sort = validate(query)
+        terms = text_groups(query)
+        at = parse_time(query.open_at) if query.open_at is not None else None
+        try:
+            with self._read() as conn:
+                if query.near is not None:
+                    if sort == "distance" and not query.want_total and not query.want_facets:
+                        return self._nearest(conn, query, terms, at)
+                    return self._collect(conn, query, sort, terms, at)
+                return self._sql_search(conn, query, sort, terms, at)
+        except sqlite3.Error as e:
+            raise SearchError(f"search index {self.path!r}: search failed: {e}") from e
+
+    # query building
+
+    def _filters(self, q: SearchQuery, at: int | None) -> tuple[list[str], list[Any]]:
+        where: list[str] = []
+        params: list[Any] = []
+
+        def among(column: str, values: Sequence[str]) -> None:
+            where.append(f"{column} IN ({','.join('?' * len(values))})")
+            params.extend(values)
+
+        if not q.include_archived:
+            where.append("d.status = 'active'")
+        if q.kinds:
+            among("d.kind", q.kinds)
+        if q.districts:
+            among("d.district", q.districts)
+        if q.carriers:
+            among("d.carrier", q.carriers)
+        if q.free_of_charge is not None:
+            where.append("d.free = ?")
+            params.append(1 if q.free_of_charge else 0)
+        for code, values in (("c", q.categories), ("l", q.languages), ("h", q.channels)):
+            if values:
+                marks = ",".join("?" * len(values))
+                where.append(
+                    "EXISTS (SELECT 1 FROM search_mv m WHERE m.field = ? "
+                    f"AND m.value IN ({marks}) AND m.doc = d.rowid)"
+                )
+                params.append(code)
+                params.extend(str(v) for v in values)
+        for flag in dict.fromkeys(q.accessibility):
+            where.append(
+                "EXISTS (SELECT 1 FROM search_mv m WHERE m.field = 'a' "
+                "AND m.value = ? AND m.doc = d.rowid)"
+            )
+            params.append(str(flag))
+        if q.open_on is not None or at is not None:
+            cond = ["s.doc = d.rowid"]
+            if q.open_on is not None:
+                cond.append("s.weekday = ?")
+                params.append(q.open_on)
+            if at is not None:
+                cond.append('s.start <= ? AND s."end" > ?')
+                params.extend((at, at))
+            where.append(f"EXISTS (SELECT 1 FROM search_slot s WHERE {' AND '.join(cond)})")
+        if q.extra:
+            spec = [[f.field, f.op, f.value] for f in q.extra]
+            try:
+                spec_json = EXTRA_JSON.encode(spec)
+            except (TypeError, ValueError) as e:
+                raise SearchError(f"extra filter values must be JSON values: {e}") from e
+            where.append("search_extra(d.extra, ?)")
+            params.append(spec_json)
+        return where, params
+
+    def _plan(
+        self,
+        q: SearchQuery,
+        at: int | None,
+        terms: TextMatch,
+        driver: str,
+        box: tuple[float, float, float, float] | None = None,
+        skip_box: tuple[float, float, float, float] | None = None,
+        located: bool = False,
+        tokens: bool = False,
+    ) -> _Sql:
+        """``driver``: ``fts`` (FTS5 drives; every term of at least FTS_MIN_TERM characters
+        is matched there), ``geo`` (the R*Tree drives over ``box``) or ``doc``."""
+        fts_terms = _fts_groups(terms) if driver == "fts" else ()
+        instr_terms = [g for g in terms if g not in fts_terms]
+        where: list[str] = []
+        params: list[Any] = []
+        if driver == "fts":
+            from_ = "search_fts CROSS JOIN search_doc d ON d.rowid = search_fts.rowid"
+            where.append("search_fts MATCH ?")
+            params.append(_fts_expr(fts_terms))
+        elif driver == "geo":
+            assert box is not None
+            from_ = "search_geo g CROSS JOIN search_doc d ON d.rowid = g.doc"
+            where.append("g.max_lat >= ? AND g.min_lat <= ? AND g.max_lon >= ? AND g.min_lon <= ?")
+            params.extend((box[0], box[1], box[2], box[3]))
+            if skip_box is not None:
+                where.append(
+                    "NOT (g.min_lat >= ? AND g.max_lat <= ? AND g.min_lon >= ? AND g.max_lon <= ?)"
+                )
+                params.extend(skip_box)
+        else:
+            from_ = "search_doc d"
+        if driver != "geo":
+            if box is not None:
+                where.append("d.lat BETWEEN ? AND ? AND d.lon BETWEEN ? AND ?")
+                params.extend(box)
+            elif located:
+                where.append("d.lat IS NOT NULL")
+        firsts = first_alternatives(terms)
+        if instr_terms or tokens or firsts:
+            from_ += " CROSS JOIN search_text t ON t.doc = d.rowid"
+            for group in instr_terms:
+                alts = []
+                for alt in group:
+                    alts.append(" AND ".join(["instr(' ' || t.tokens, ?) > 0"] * len(alt)))
+                    params.extend(" " + t for t in alt)
+                where.append("(" + " OR ".join(f"({a})" for a in alts) + ")")
+        fw, fp = self._filters(q, at)
+        sql = _Sql(from_=from_, where=where + fw, params=params + fp)
+        if fts_terms:
+            sql.score = "-bm25(search_fts)"
+        if firsts:
+            # the relevance bonus of base.EXACT_BONUS; its parameters are literals (the
+            # terms are folded words: letters and digits only)
+            tests = " + ".join(
+                "(" + " AND ".join(f"instr(' ' || t.tokens, ' {t}') > 0" for t in alt) + ")"
+                for alt in firsts
+            )
+            sql.score = f"({EXACT_BONUS!r} * ({tests}) + {sql.score})"
+        return sql
+
+    def _fts_selective(self, conn: sqlite3.Connection, terms: TextMatch) -> bool:
+        """True when the FTS-eligible groups match fewer than ``FTS_DRIVER_MAX`` docs."""
+        fts_terms = _fts_groups(terms)
+        if not fts_terms:
+            return False
+        n = conn.execute(
+            "SELECT count(*) FROM (SELECT rowid FROM search_fts WHERE search_fts MATCH ? LIMIT ?)",
+            (_fts_expr(fts_terms), FTS_DRIVER_MAX),
+        ).fetchone()[0]
+        return n < FTS_DRIVER_MAX
+
+    # near, distance order, page only: expanding radius
+
+    def _nearest(
+        self, conn: sqlite3.Connection, q: SearchQuery, terms: TextMatch, at: int | None
+    ) -> SearchResult:
+        """Expanding-radius search: read the R*Tree in growing boxes (each step skips the
+        box read before) until ``offset + limit`` hits lie inside the current radius."""
+        need = q.offset + q.limit
+        if need == 0:
+            return SearchResult(hits=[])
+        assert q.near is not None
+        lat, lon = q.near.lat, q.near.lon
+        cap = q.radius_km if q.radius_km is not None else _HALF_CIRCUMFERENCE_KM
+        radius = min(self._initial_radius(conn, need), cap)
+        fts_possible = bool(_fts_groups(terms))
+        scanned = 0  # candidates whose tokens were checked
+        found: dict[int, tuple[float, str]] = {}
+        prev_box: tuple[float, float, float, float] | None = None
+        while True:
+            if _EXPANSION_LIMIT_KM < radius < cap:
+                # sparse or very selective: collect everything inside the cap at once
+                return self._collect(conn, q, "distance", terms, at)
+            box = bounding_box(lat, lon, radius)
+            sql = self._plan(q, at, [], "geo", box=box, skip_box=prev_box, tokens=bool(terms))
+            columns = (
+                "d.rowid, d.id, d.lat, d.lon, t.tokens" if terms else "d.rowid, d.id, d.lat, d.lon"
+            )
+            for row in conn.execute(f"SELECT {columns} {sql.clause()}", sql.params):
+                if terms:
+                    scanned += 1
+                    if not _token_check(terms, " " + row[4]):
+                        continue
+                found[row[0]] = (haversine_km(lat, lon, row[2], row[3]), row[1])
+            final = radius >= cap
+            inside = [h for h in found.values() if h[0] <= radius]
+            if len(inside) >= need or final:
+                break
+            if fts_possible and scanned > _TEXT_SCAN_BUDGET:
+                # the text is rare around here: let FTS5 drive if it is rare overall
+                if self._fts_selective(conn, terms):
+                    return self._collect(conn, q, "distance", terms, at, driver="fts")
+                fts_possible = False
+            if inside:
+                grow = min(4.0, max(1.5, 1.2 * math.sqrt(need / len(inside))))
+            else:
+                grow = 4.0
+            prev_box = box
+            radius = min(radius * grow, cap)
+        inside.sort()
+        return SearchResult(
+            hits=[SearchHit(id=i, distance_km=dist) for dist, i in inside[q.offset : need]]
+        )
+
+    @staticmethod
+    def _initial_radius(conn: sqlite3.Connection, need: int) -> float:
+        """A first radius from the index size (``max(rowid)``, an upper bound of the
+        count, is free): about the circle holding ``need`` hits if the documents were
+        spread evenly over ``_ASSUMED_AREA_KM2`` (the dense part of a city; clusters are
+        denser still) and a fifth of them matched. Too small costs a step or two, too
+        large reads more candidates than needed."""
+        n = conn.execute("SELECT max(rowid) FROM search_doc").fetchone()[0] or 1
+        r = math.sqrt(need * _ASSUMED_AREA_KM2 / (math.pi * n * _ASSUMED_HIT_SHARE))
+        return min(max(r, 0.02), 5.0)
+
+    # near, anything else: collect every hit in Python
+
+    def _collect(
+        self,
+        conn: sqlite3.Connection,
+        q: SearchQuery,
+        sort: str,
+        terms: TextMatch,
+        at: int | None,
+        driver: str | None = None,
+    ) -> SearchResult:
+        assert q.near is not None
+        lat, lon = q.near.lat, q.near.lon
+        radius = q.radius_km
+        box = bounding_box(lat, lon, radius) if radius is not None else None
+        if driver is None:
+            fts_terms = bool(_fts_groups(terms))
+            if fts_terms and (sort == "relevance" or self._fts_selective(conn, terms)):
+                driver = "fts"
+            elif box is not None:
+                driver = "geo"
+            else:
+                driver = "doc"
+        sql = self._plan(q, at, terms, driver, box=box, located=True)
+        want_facets = q.want_facets
+        rows = conn.execute(
+            f"SELECT d.id, d.lat, d.lon, d.title_key, d.kind, d.district, d.cats, {sql.score} "
+            f"{sql.clause()}",
+            sql.params,
+        )
+        hits: list[tuple[Any, str, float, float | None]] = []
+        facet_rows: list[tuple[str, list[str], str | None]] = []
+        for doc_id, dlat, dlon, title_key, kind, district, cats, score in rows:
+            dist = haversine_km(lat, lon, dlat, dlon)
+            if radius is not None and dist > radius:
+                continue
+            if sort == "distance":
+                key: Any = (dist, doc_id)
+            elif sort == "relevance":
+                key = (-score, doc_id)
+            else:
+                key = (title_key, doc_id)
+            hits.append((key, doc_id, dist, score if sort == "relevance" else None))
+            if want_facets:
+                facet_rows.append((kind, json.loads(cats) if cats else (), district))
+        hits.sort(key=lambda h: h[0])
+        page = hits[q.offset : q.offset + q.limit]
+        result = SearchResult(hits=[SearchHit(id=h[1], distance_km=h[2], score=h[3]) for h in page])
+        if q.want_total:
+            result.total = len(hits)
+        if want_facets:
+            result.facets = facet_counts(facet_rows)
+        return result
+
+    # no near: everything in SQL
+
+    def _sql_search(
+        self, conn: sqlite3.Connection, q: SearchQuery, sort: str, terms: TextMatch, at: int | None
+    ) -> SearchResult:
+        has_fts_terms = bool(_fts_groups(terms))
+        # counting and faceting visit every hit: FTS5 drives whenever it can; the page of
+        # a frequent text in title order is cheaper along the title index (stops early)
+        count_sql = self._plan(q, at, terms, "fts" if has_fts_terms else "doc")
+        result = SearchResult(hits=[])
+        if q.limit > 0:
+            if has_fts_terms and (sort == "relevance" or self._fts_selective(conn, terms)):
+                sql = count_sql
+            else:
+                sql = self._plan(q, at, terms, "doc")
+            if sort == "relevance":
+                order = "score DESC, d.id"
+            else:
+                order = "d.title_key, d.id"
+            rows = conn.execute(
+                f"SELECT d.id, {sql.score} AS score {sql.clause()} ORDER BY {order} "
+                "LIMIT ? OFFSET ?",
+                [*sql.params, q.limit, q.offset],
+            ).fetchall()
+            result.hits = [
+                SearchHit(id=doc_id, score=score if sort == "relevance" else None)
+                for doc_id, score in rows
+            ]
+        sql = count_sql
+        if q.want_facets:
+            groups = conn.execute(
+                f"SELECT d.kind, d.district, d.cats, count(*) {sql.clause()} "
+                "GROUP BY d.kind, d.district, d.cats",
+                sql.params,
+            ).fetchall()
+            result.facets = _grouped_facets(groups)
+            if q.want_total:
+                result.total = sum(g[3] for g in groups)
+        elif q.want_total:
+            result.total = conn.execute(f"SELECT count(*) {sql.clause()}", sql.params).fetchone()[0]
+        return result
+
+
+def _grouped_facets(groups: list[tuple[str, str | None, str | None, int]]) -> dict:
+    kinds: dict[str, int] = {}
+    cats: dict[str, int] = {}
+    districts: dict[str, int] = {}
+    for kind, district, cat_list, n in groups:
+        kinds[kind] = kinds.get(kind, 0) + n
+        if district is not None:
+            districts[district] = districts.get(district, 0) + n
+        if cat_list:
+            for c in json.loads(cat_list):
+                cats[c] = cats.get(c, 0) + n
+    return {
+        "kind": dict(sorted(kinds.items())),
+        "category": dict(sorted(cats.items())),
+        "district": dict(sorted(districts.items())),
+    }

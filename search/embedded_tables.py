@@ -1,0 +1,273 @@
+"""The tables of the embedded backend (``embedded.py``'s docstring describes them) and
+the building of their rows from ``SearchDocument`` values, in bulk. Split from
+``embedded.py``.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import math
+import sqlite3
+from typing import Any
+
+from .base import (
+    ExtraFilter,
+    SearchDocument,
+    SearchError,
+    TextMatch,
+)
+from .semantics import (
+    EXTRA_JSON,
+    extra_matches,
+)
+from .text import fold, index_token_string
+
+# search_mv field codes: "c" categories (also in search_doc.cats as a JSON array), "l"
+# languages, "h" channels, "a" accessibility (also in search_doc.mv, a JSON array of
+# code + value): the keys of a document are known without an index on search_mv.doc.
+
+# Terms shorter than this are never sent to FTS5 (no prefix index of that size).
+FTS_MIN_TERM = 2
+_FTS_HASHSIZE = 128 * 1024 * 1024
+_JSON = json.JSONEncoder(separators=(",", ":"))
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS search_doc (
+    rowid INTEGER PRIMARY KEY,
+    id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    status TEXT NOT NULL,
+    title_key TEXT NOT NULL,
+    lat REAL,
+    lon REAL,
+    district TEXT,
+    carrier TEXT,
+    free INTEGER NOT NULL,
+    cats TEXT,
+    mv TEXT,
+    extra TEXT
+);
+CREATE UNIQUE INDEX IF NOT EXISTS search_doc_id ON search_doc (id);
+CREATE INDEX IF NOT EXISTS search_doc_title ON search_doc (title_key, id);
+CREATE TABLE IF NOT EXISTS search_mv (
+    field TEXT NOT NULL,
+    value TEXT NOT NULL,
+    doc INTEGER NOT NULL,
+    PRIMARY KEY (field, value, doc)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS search_slot (
+    doc INTEGER NOT NULL,
+    weekday INTEGER NOT NULL,
+    start INTEGER NOT NULL,
+    "end" INTEGER NOT NULL,
+    PRIMARY KEY (doc, weekday, start, "end")
+) WITHOUT ROWID;
+CREATE VIRTUAL TABLE IF NOT EXISTS search_geo USING rtree (doc, min_lat, max_lat, min_lon, max_lon);
+CREATE TABLE IF NOT EXISTS search_text (doc INTEGER PRIMARY KEY, tokens TEXT NOT NULL);
+CREATE VIRTUAL TABLE IF NOT EXISTS search_fts USING fts5 (
+    tokens,
+    content = 'search_text',
+    content_rowid = 'doc',
+    tokenize = 'unicode61 remove_diacritics 0',
+    prefix = '2 3 4 5 6 7 8',
+    detail = none
+);
+CREATE TABLE IF NOT EXISTS search_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+"""
+
+_DATA_TABLES = ("search_fts", "search_text", "search_geo", "search_slot", "search_mv", "search_doc")
+
+
+def _create_schema(conn: sqlite3.Connection) -> None:
+    fresh = conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'search_fts'").fetchone() is None
+    for statement in _SCHEMA.split(";"):
+        if statement.strip():
+            conn.execute(statement)
+    if fresh:
+        # a larger in-memory buffer for pending FTS5 changes: fewer segments to merge
+        # during bulk indexing (persistent setting of the table)
+        conn.execute(
+            "INSERT INTO search_fts (search_fts, rank) VALUES ('hashsize', ?)", (_FTS_HASHSIZE,)
+        )
+
+
+@functools.lru_cache(maxsize=256)
+def _extra_spec(spec: str) -> tuple[ExtraFilter, ...]:
+    return tuple(ExtraFilter(f, op, v) for f, op, v in json.loads(spec))
+
+
+def _extra_udf(extra_json: str | None, spec: str) -> int:
+    if extra_json is None:
+        return 0
+    extra = json.loads(extra_json)
+    return int(all(extra_matches(extra, f) for f in _extra_spec(spec)))
+
+
+_GENERATION_KEY = "generation"
+
+
+def _bump_generation(conn: sqlite3.Connection) -> None:
+    """Mark a change of the indexed documents (invalidates cached vocabularies)."""
+    conn.execute(
+        "INSERT INTO search_meta (key, value) VALUES (?, '1') ON CONFLICT (key) "
+        "DO UPDATE SET value = CAST(value AS INTEGER) + 1",
+        (_GENERATION_KEY,),
+    )
+
+
+def _fts_expr(groups: TextMatch) -> str:
+    """An FTS5 query: groups AND-ed, alternatives OR-ed, the terms of one alternative
+    AND-ed, every term a prefix query."""
+    return " AND ".join(
+        "(" + " OR ".join("(" + " AND ".join(f'"{t}"*' for t in alt) + ")" for alt in g) + ")"
+        for g in groups
+    )
+
+
+def _fts_able(group: tuple[tuple[str, ...], ...]) -> bool:
+    """Can FTS5 match this group? (no term shorter than its smallest prefix index)"""
+    return all(len(t) >= FTS_MIN_TERM for alt in group for t in alt)
+
+
+def _fts_groups(groups: TextMatch) -> TextMatch:
+    return tuple(g for g in groups if _fts_able(g))
+
+
+def _token_check(groups: TextMatch, tokens: str) -> bool:
+    """Do the groups match a document whose token string (with a leading space) is
+    ``tokens``? (the ``instr`` test of ``_plan`` in Python)"""
+    return all(any(all(" " + t in tokens for t in alt) for alt in g) for g in groups)
+
+
+def _extra_json(d: SearchDocument) -> str:
+    try:
+        return EXTRA_JSON.encode(d.extra)
+    except (TypeError, ValueError) as e:  # e.g. a circular structure
+        raise SearchError(f"document {d.id!r}: extra fields are not JSON: {e}") from e
+
+
+def _spatial_key(d: SearchDocument) -> float:
+    """Strips of 0.01 degrees latitude (about 1.1 km), then longitude; no location last."""
+    loc = d.location
+    if loc is None or loc.lat != loc.lat or loc.lon != loc.lon:
+        return math.inf
+    return int((loc.lat + 90.0) * 100.0) * 1000.0 + (loc.lon + 180.0)
+
+
+def _json_list(items: list[str]) -> str:
+    """A JSON array of strings; the fast path joins plain strings directly."""
+    raw = "".join(items)
+    if raw.isprintable() and '"' not in raw and "\\" not in raw:
+        return '["' + '","'.join(items) + '"]'
+    return _JSON.encode(items)
+
+
+def _mv_items(cats: str | None, other: str | None) -> list[tuple[str, str]]:
+    """The ``search_mv`` keys of one document from its ``cats`` and ``mv`` columns."""
+    items = [("c", c) for c in json.loads(cats)] if cats else []
+    if other:
+        items.extend((x[0], x[1:]) for x in json.loads(other))
+    return items
+
+
+class _Rows:
+    """The rows of a batch of documents, numbered from ``base``. Only ``search_doc``,
+    ``search_slot`` and ``search_text`` rows are built in Python; the R*Tree, FTS5 and
+    ``search_mv`` rows are derived from them inside SQLite (``INSERT .. SELECT``)."""
+
+    __slots__ = ("base", "doc", "slot", "text")
+
+    def __init__(self, base: int) -> None:
+        self.base = base
+        self.doc: list[tuple[Any, ...]] = []
+        self.slot: list[tuple[int, int, int, int]] = []
+        self.text: list[tuple[int, str]] = []
+
+    @classmethod
+    def build(cls, documents: list[SearchDocument], base: int) -> _Rows:
+        rows = cls(base)
+        doc_rows, slot_rows, text_rows = rows.doc, rows.slot, rows.text
+        # the same category lists and language/channel/accessibility combinations come
+        # up again and again: encode each once per batch
+        cats_seen: dict[tuple[str, ...], str] = {}
+        other_seen: dict[tuple[tuple[str, ...], ...], str | None] = {}
+        for num, d in enumerate(documents, base):
+            loc = d.location
+            lat = lon = None
+            if loc is not None:
+                lat, lon = float(loc.lat), float(loc.lon)
+                if lat != lat or lon != lon:  # NaN
+                    lat = lon = None
+            cats = None
+            if d.categories:
+                key = tuple(d.categories)
+                cats = cats_seen.get(key)
+                if cats is None:
+                    cats = cats_seen[key] = _json_list(sorted({str(c) for c in key}))
+            other = None
+            if d.languages or d.channels or d.accessibility:
+                okey = (tuple(d.languages), tuple(d.channels), tuple(d.accessibility))
+                other = other_seen.get(okey)
+                if other is None:
+                    keys = {"l" + str(v) for v in d.languages}
+                    keys.update("h" + str(v) for v in d.channels)
+                    keys.update("a" + str(v) for v in d.accessibility)
+                    other = other_seen[okey] = _json_list(sorted(keys))
+            if d.slots:
+                slot_rows.extend({(num, int(s.weekday), int(s.start), int(s.end)) for s in d.slots})
+            doc_rows.append(
+                (
+                    num,
+                    d.id,
+                    d.kind,
+                    d.status,
+                    fold(d.title or ""),
+                    lat,
+                    lon,
+                    d.district,
+                    d.carrier,
+                    1 if d.free_of_charge else 0,
+                    cats,
+                    other,
+                    _extra_json(d) if d.extra else None,
+                )
+            )
+            text_rows.append((num, index_token_string(d.text)))
+        return rows
+
+    def insert(self, conn: sqlite3.Connection) -> None:
+        base = (self.base,)
+        conn.executemany(
+            "INSERT INTO search_doc (rowid, id, kind, status, title_key, lat, lon, "
+            "district, carrier, free, cats, mv, extra) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            self.doc,
+        )
+        conn.execute(
+            "INSERT INTO search_geo (doc, min_lat, max_lat, min_lon, max_lon) "
+            "SELECT rowid, lat, lat, lon, lon FROM search_doc "
+            "WHERE rowid >= ? AND lat IS NOT NULL AND lon IS NOT NULL",
+            base,
+        )
+        conn.execute(
+            "INSERT INTO search_mv (field, value, doc) "
+            "SELECT 'c', j.value, d.rowid FROM search_doc d, json_each(d.cats) j "
+            "WHERE d.rowid >= ? AND d.cats IS NOT NULL",
+            base,
+        )
+        conn.execute(
+            "INSERT INTO search_mv (field, value, doc) "
+            "SELECT substr(j.value, 1, 1), substr(j.value, 2), d.rowid "
+            "FROM search_doc d, json_each(d.mv) j WHERE d.rowid >= ? AND d.mv IS NOT NULL",
+            base,
+        )
+        conn.executemany(
+            'INSERT INTO search_slot (doc, weekday, start, "end") VALUES (?, ?, ?, ?)', self.slot
+        )
+        conn.executemany("INSERT INTO search_text (doc, tokens) VALUES (?, ?)", self.text)
+        conn.execute(
+            "INSERT INTO search_fts (rowid, tokens) "
+            "SELECT doc, tokens FROM search_text WHERE doc >= ? ORDER BY doc",
+            base,
+        )
