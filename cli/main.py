@@ -687,6 +687,17 @@ def gaps(ctx: click.Context, category: str | None, district: str | None, as_of, 
 # -- tokens, history, staleness ----------------------------------------------------------
 
 
+def _check_carriers(directory, carriers: tuple[str, ...]) -> None:
+    """A usage error naming the first ``--carrier`` the instance does not list."""
+    unknown = [c for c in carriers if c not in directory.carrier_by_key]
+    if unknown:
+        raise click.BadParameter(
+            f"unknown carrier {unknown[0]!r}; the instance lists: "
+            f"{', '.join(sorted(directory.carrier_by_key))}",
+            param_hint="--carrier",
+        )
+
+
 @cli.group("token")
 def token_group() -> None:
     """API tokens: create, list, revoke (see docs/administrators.md)."""
@@ -712,13 +723,7 @@ def token_create(
 
     directory = _open(ctx)
     try:
-        unknown = [c for c in carriers if c not in directory.carrier_by_key]
-        if unknown:
-            raise click.BadParameter(
-                f"unknown carrier {unknown[0]!r}; the instance lists: "
-                f"{', '.join(sorted(directory.carrier_by_key))}",
-                param_hint="--carrier",
-            )
+        _check_carriers(directory, carriers)
         try:
             token_id, token = create_token(directory.store, name, role, carriers, expires)
         except ValueError as exc:
@@ -821,13 +826,7 @@ def stale_command(ctx: click.Context, carriers: tuple[str, ...], days: int) -> N
 
     directory = _open(ctx)
     try:
-        unknown = [c for c in carriers if c not in directory.carrier_by_key]
-        if unknown:
-            raise click.BadParameter(
-                f"unknown carrier {unknown[0]!r}; the instance lists: "
-                f"{', '.join(sorted(directory.carrier_by_key))}",
-                param_hint="--carrier",
-            )
+        _check_carriers(directory, carriers)
         offers = stale_offers(directory.store, days, carriers or None)
     finally:
         directory.close()
