@@ -14,11 +14,10 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
-from . import tables as t
 from .history import Actor, login_name
 from .importers.base import Importer, SourceError
 from .model import Offer
-from .store import utcnow
+from .store import Store, utcnow
 
 if TYPE_CHECKING:  # pragma: no cover
     from .directory import Directory
@@ -168,7 +167,7 @@ def run_import(
             actor=Actor(user or login_name(), "import"),
             previous=existing,
         )
-        report.run_id = _insert_run(conn, report, started_at, user)
+        report.run_id = _insert_run(store, conn, report, started_at, user)
     directory.after_write(
         {"created": report.created, "updated": report.updated, "archived": report.archived}
     )
@@ -278,6 +277,7 @@ def _match(
 
 
 def _insert_run(
+    store: Store,
     conn: sa.Connection,
     report: ImportReport,
     started_at: Any,
@@ -285,21 +285,20 @@ def _insert_run(
     status: str = "completed",
     error: str | None = None,
 ) -> int:
-    return conn.execute(
-        sa.insert(t.import_runs).values(
-            carrier=report.carrier,
-            importer=report.importer,
-            source=report.source,
-            user=user or login_name(),
-            started_at=started_at,
-            full=report.full,
-            records=report.records,
-            **report.counts(),
-            rejections=[str(r) for r in report.rejected[:1000]] + report.notes,
-            status=status,
-            error=error,
-        )
-    ).inserted_primary_key[0]
+    return store.record_import_run(
+        conn,
+        carrier=report.carrier,
+        importer=report.importer,
+        source=report.source,
+        user=user or login_name(),
+        started_at=started_at,
+        full=report.full,
+        records=report.records,
+        **report.counts(),
+        rejections=[str(r) for r in report.rejected[:1000]] + report.notes,
+        status=status,
+        error=error,
+    )
 
 
 def _record_run(
@@ -312,13 +311,9 @@ def _record_run(
 ) -> None:
     """Record a run that wrote no offers (a failed one)."""
     with directory.store.transaction() as conn:
-        report.run_id = _insert_run(conn, report, started_at, user, status, error)
+        report.run_id = _insert_run(directory.store, conn, report, started_at, user, status, error)
 
 
 def import_runs(directory: Directory, limit: int = 20) -> list[dict[str, Any]]:
     """The latest recorded import runs, newest first."""
-    with directory.store.engine.connect() as conn:
-        rows = conn.execute(
-            sa.select(t.import_runs).order_by(t.import_runs.c.id.desc()).limit(limit)
-        )
-        return [dict(row._mapping) for row in rows]
+    return directory.store.import_runs(limit)

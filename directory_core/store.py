@@ -427,6 +427,20 @@ class Store(StoreWrites):
                 [{**values, "query": query, "created_at": utcnow()}],
             )
 
+    # -- import runs ----------------------------------------------------------------
+
+    def record_import_run(self, conn: Connection, **values: Any) -> int:
+        """Insert one row of ``import_runs`` in the caller's transaction; its id."""
+        return conn.execute(sa.insert(t.import_runs).values(**values)).inserted_primary_key[0]
+
+    def import_runs(self, limit: int = 20) -> list[dict[str, Any]]:
+        """The latest recorded import runs, newest first."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(t.import_runs).order_by(t.import_runs.c.id.desc()).limit(limit)
+            )
+            return [dict(row._mapping) for row in rows]
+
     # -- helpers ------------------------------------------------------------------
 
     @contextmanager
