@@ -4,7 +4,6 @@ JSON). Split from ``store.py``.
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from datetime import date
 from typing import Any
 
@@ -22,9 +21,21 @@ from .model import (
 from .store_connection import _utc
 
 
+def _rule_to_json(rule: ScheduleRule) -> dict[str, Any]:
+    # by hand: dataclasses.asdict deep-copies every value and took a sixth of an import
+    return {
+        "weekday": rule.weekday,
+        "start": rule.start,
+        "end": rule.end,
+        "frequency": rule.frequency,
+        "interval": rule.interval,
+        "weeks_of_month": list(rule.weeks_of_month),
+    }
+
+
 def _schedule_to_json(schedule: Schedule) -> dict[str, Any]:
     return {
-        "rules": [asdict(rule) for rule in schedule.rules],
+        "rules": [_rule_to_json(rule) for rule in schedule.rules],
         "valid_from": schedule.valid_from.isoformat() if schedule.valid_from else None,
         "valid_until": schedule.valid_until.isoformat() if schedule.valid_until else None,
         "note": schedule.note,

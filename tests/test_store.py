@@ -278,3 +278,16 @@ def test_paging_through_offer_ids(store_url):
     assert len(ids) == 25 and set(ids) == {o.id for o in offers}  # order: the collation's
     assert store.carrier_offer_ids("awo").keys() == {o.id for o in offers}
     store.close()
+
+
+def test_schedule_rules_are_stored_with_every_field():
+    # the store writes rules by hand (faster than dataclasses.asdict): a field added to
+    # ScheduleRule must be added there too
+    from dataclasses import asdict
+
+    from directory_core.model import ScheduleRule
+    from directory_core.store_rows import _rule_to_json
+
+    rule = ScheduleRule("tue", "14:00", "16:00", "monthly", interval=2, weeks_of_month=[2, -1])
+    assert _rule_to_json(rule) == asdict(rule)
+    assert _rule_to_json(rule)["weeks_of_month"] is not rule.weeks_of_month
