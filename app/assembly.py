@@ -27,7 +27,6 @@ from directory_schema.app import graphql_routes
 from directory_schema.cache import DEFAULT_SIZE as DEFAULT_CACHE_SIZE
 from directory_schema.execution import FastExecutionContext
 from directory_schema.http import hide_query_strings
-from directory_schema.outages import OutageLog
 from directory_search.base import SearchError, SearchMisconfigured, SearchUnavailable
 from directory_web import web_routes
 from starlette.applications import Starlette
@@ -36,6 +35,7 @@ from starlette.routing import BaseRoute, Mount, Route
 
 from directory_core.directory import Directory, open_directory
 from directory_core.instance import InstanceError, load_instance
+from directory_core.outage_log import OutageLog
 from directory_core.plugins import PluginError
 from directory_core.store import StoreError, is_outage
 

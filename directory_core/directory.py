@@ -31,6 +31,7 @@ from .history import Actor
 from .indexing import DocumentBuilder
 from .instance import Instance
 from .model import Carrier, District, Location, Offer, Precision
+from .outage_log import OutageLog
 from .plugins import Registry, call_each, collect, get_plugin_manager
 from .store import Store
 from .sync import rebuild_index, repair_index, sync_index
@@ -102,6 +103,7 @@ class Directory:
         self.registry = registry or collect(self.plugins)
         self.custom_fields = self.registry.fields
         self._health_pool: ThreadPoolExecutor | None = None
+        self._fallback_log = OutageLog(log, subject="search backend")
         self.reload_reference_data()
 
     # -- reference data ------------------------------------------------------------
@@ -285,10 +287,11 @@ class Directory:
         (``directory_search.expansion``): typos, variants, synonyms and compounds."""
         try:
             return forgiving_search(self.search_backend, query, self.query_expander)
-        except SearchUnavailable:
+        except SearchUnavailable as exc:
             if self.fallback is None:
                 raise
-            log.warning("search backend down; answering from the fallback")
+            # one line per interval while the cluster is down, not one per search
+            self._fallback_log.report("search (answered from the fallback)", exc)
             return forgiving_search(self.fallback, query, self.query_expander)
 
     # -- index maintenance ----------------------------------------------------------

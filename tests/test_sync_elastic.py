@@ -229,6 +229,17 @@ def test_the_fallback_answers_while_elasticsearch_is_down(open_es):
     assert health["ok"] is True and "degraded" not in health
 
 
+def test_answering_from_the_fallback_is_logged_once_per_interval(open_es, caplog):
+    down = open_es(dead_url())
+    down.save(samples(down, 5, seed=4))
+    with caplog.at_level(logging.WARNING, logger="directory_core.directory"):
+        for _ in range(20):
+            down.search(near_hoerde())
+    lines = [r.getMessage() for r in caplog.records if "fallback" in r.getMessage()]
+    assert len(lines) == 1, lines  # not one per search while the cluster is down
+    assert lines[0].startswith("search backend unavailable: search (answered from the fallback)")
+
+
 def test_a_graphql_search_without_fallback_is_a_clear_error(open_es, serve, graphql_client):
     down = open_es(dead_url(), fallback=False)
     client = graphql_client(serve(create_app(down, sync_interval=None)).url)
