@@ -159,10 +159,13 @@ def call_each(
     ``pm.hook.NAME(...)`` would (``validate_offer`` is called that way directly).
     """
     caller = getattr(pm.hook, hook_name)
+    implementations = caller.get_hookimpls()
+    if not implementations:  # the usual case for offer_changed, after every write
+        return []
     mirror = pluggy.PluginManager(hookspecs.PROJECT)
     mirror.add_hookspecs(hookspecs)
     results: list[tuple[str, Any]] = []
-    for index, impl in enumerate(caller.get_hookimpls()):
+    for index, impl in enumerate(implementations):
         proxy = _proxy(impl, hook_name, per_plugin, log_errors, results)
         options = {k: v for k, v in impl.opts.items() if k != "specname"}
         mirror.register(
