@@ -25,31 +25,10 @@ import httpx
 import pytest
 
 from .conftest import DORTMUND_FILE
+from .test_geocoding import HOUSE  # a made-up Nominatim answer for the address
 
 GEOCODER_DELAY = 3.0
 PRIVATE_ADDRESS = "Hörder Bahnhofstraße 16"
-NOMINATIM_HOUSE = {
-    "place_id": 101,
-    "osm_type": "node",
-    "osm_id": 1001,
-    "lat": "51.4878900",
-    "lon": "7.4990100",
-    "class": "place",
-    "type": "house",
-    "place_rank": 30,
-    "importance": 0.00001,
-    "addresstype": "place",
-    "name": "",
-    "display_name": "16, Hörder Bahnhofstraße, Hörde, Dortmund, 44263, Deutschland",
-    "address": {
-        "house_number": "16",
-        "road": "Hörder Bahnhofstraße",
-        "city": "Dortmund",
-        "postcode": "44263",
-        "country_code": "de",
-    },
-    "boundingbox": ["51.48784", "51.48794", "7.49896", "7.49906"],
-}
 
 
 def _free_port() -> int:
@@ -66,7 +45,7 @@ class _SlowNominatim(BaseHTTPRequestHandler):
     def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
         self.requests.append(self.path)
         time.sleep(GEOCODER_DELAY)
-        body = json.dumps([NOMINATIM_HOUSE]).encode()
+        body = json.dumps([HOUSE]).encode()
         try:
             self.send_response(200)
             self.send_header("Content-Type", "application/json; charset=utf-8")
