@@ -44,11 +44,12 @@ from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 
 from directory_core.instance import Limits
+from directory_core.outage_log import OutageLog
 
 from .errors import QUOTE_LENGTH, PublicError
 from .limits import CODE as LIMIT_CODE
 from .limits import LimitError
-from .outages import STORE_UNAVAILABLE_MESSAGE, OutageLog, StoreUnavailable, outage_of
+from .outages import STORE_UNAVAILABLE_MESSAGE, StoreUnavailable, outage_of
 
 log = logging.getLogger(__name__)
 

@@ -3,8 +3,8 @@
 While the store's database is down, every request that needs it fails the same way. A
 client gets a GraphQL error with the code ``STORE_UNAVAILABLE`` and a message that says
 to try again (instead of a masked "Internal server error."), and the log gets one line
-per ``OUTAGE_LOG_SECONDS`` saying how many requests failed meanwhile (instead of a
-traceback per request). Nothing needs restarting: the connection pool pings its
+per interval saying how many requests failed meanwhile (``directory_core.outage_log``),
+instead of a traceback per request. Nothing needs restarting: the connection pool pings its
 connections before use, so the first request after the server is back succeeds.
 """
 
@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from graphql import GraphQLError
 
-from directory_core.outage_log import OUTAGE_LOG_SECONDS, OutageLog  # noqa: F401 (re-exported)
 from directory_core.store import is_outage
 
 from .errors import PublicError

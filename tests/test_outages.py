@@ -17,10 +17,10 @@ from pathlib import Path
 import httpx
 import pytest
 from directory_app.assembly import create_app
-from directory_schema.outages import OutageLog
 
 from directory_core.directory import open_directory
 from directory_core.instance import SearchSettings, ServerSettings
+from directory_core.outage_log import OutageLog
 
 from .conftest import DORTMUND_FILE, build_known_offers, load_instance
 
