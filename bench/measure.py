@@ -23,7 +23,7 @@ import math
 import os
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -308,6 +308,82 @@ def in_process_latency(
     return summary, [[h.id for h in r.hits[:PAGE_SIZE]] for r in results]
 
 
+# -- counts and facets -----------------------------------------------------------------
+
+#: Attributes a ``SearchResult`` may carry to say that its total and facets are bounded
+#: estimates rather than exact counts (the search may stop counting beyond a bound).
+#: Read with ``getattr``: a result without any of them is exact.
+ESTIMATE_FLAGS = ("estimated", "is_estimate", "total_is_estimate", "approximate", "bounded")
+EXACT_FLAGS = ("exact", "total_exact", "counts_exact")
+#: Attributes that may name the bound beyond which the counts are estimates.
+BOUND_ATTRIBUTES = ("bound", "count_bound", "total_bound", "exact_up_to")
+
+
+def is_bounded(result: Any) -> bool:
+    """Whether ``result``'s total and facets are bounded estimates (not exact)."""
+    for name in ESTIMATE_FLAGS:
+        if getattr(result, name, False) is True:
+            return True
+    for name in EXACT_FLAGS:
+        if getattr(result, name, True) is False:
+            return True
+    return False
+
+
+def result_bound(result: Any) -> int | None:
+    """The bound beyond which ``result``'s counts are estimates, if it names one."""
+    for name in BOUND_ATTRIBUTES:
+        value = getattr(result, name, None)
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+    return None
+
+
+def counts_query(query: NearbyQuery) -> SearchQuery:
+    """The ``SearchQuery`` of the counsellor's results page for ``query``: the page of
+    20 with the total and the facets (``directory_web.forms``)."""
+    return replace(search_query(query), limit=PAGE_SIZE, want_total=True, want_facets=True)
+
+
+def bounded_summary(results: Sequence[Any]) -> dict[str, Any]:
+    """How many answers had bounded (estimated) counts, their share, and the bound (as
+    the results name it, else the smallest total among the bounded answers)."""
+    bounded = [r for r in results if is_bounded(r)]
+    bounds = [b for b in (result_bound(r) for r in bounded) if b is not None]
+    totals = [r.total for r in bounded if isinstance(getattr(r, "total", None), int)]
+    bound = min(bounds) if bounds else (min(totals) if totals else None)
+    return {
+        "answers": len(results),
+        "bounded": len(bounded),
+        "share": round(len(bounded) / len(results), 3) if results else None,
+        "bound": bound,
+        "bound_source": "result" if bounds else "smallest bounded total" if totals else None,
+    }
+
+
+def counts_latency(
+    directory: Any,
+    queries: Sequence[NearbyQuery],
+    budget: Budget,
+    warmup: Sequence[NearbyQuery] = (),
+) -> dict[str, Any]:
+    """Latency of ``Directory.search`` asked for the total and the facets as the
+    results page asks; also the share of answers whose counts are bounded estimates."""
+    prepared = [counts_query(q) for q in queries]
+    latencies, results = timed(
+        directory.search, prepared, budget, [counts_query(q) for q in warmup]
+    )
+    for result in results:
+        if result.total is None or result.facets is None:
+            raise BenchError("a search asked for the total and facets answered without them")
+    summary = summarize(latencies)
+    counts = [min(len(r.hits), PAGE_SIZE) for r in results]
+    summary["hits"] = hit_summary(counts)
+    summary["by_outcome"] = by_outcome(latencies, counts)
+    summary["bounded"] = bounded_summary(results)
+    return summary
+
+
 # -- brute force ------------------------------------------------------------------------
 
 
@@ -440,11 +516,15 @@ def load_test(
     clients: int,
     seconds: float,
     warmup: int = 0,
+    measuring: Callable[[], Any] | None = None,
 ) -> dict[str, Any]:
     """``total`` requests (``bodies`` in turn) from ``clients`` concurrent clients
     (asyncio, one ``httpx.AsyncClient`` with a connection each), at most ``seconds``
     long; ``warmup`` requests first, not counted. Counts non-200 answers, answers with
-    GraphQL errors and failed requests."""
+    GraphQL errors and failed requests. ``measuring()`` is called after the warm-up,
+    just before the counted requests (to start what watches the server meanwhile)."""
     if warmup:
         asyncio.run(_load(url, bodies, warmup, clients, seconds))
+    if measuring is not None:
+        measuring()
     return asyncio.run(_load(url, bodies, total, clients, seconds))

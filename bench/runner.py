@@ -8,9 +8,14 @@ For each backend and size N, in a fresh temporary directory:
    (``{ __typename }``), the nearby query and the nearby query with a text term; then
    read the server's peak memory and stop it;
 3. open the directory in this process and time the same searches through
-   ``Directory.search``, and a brute-force scan of all offers;
-4. start ``directory serve --workers 2`` and send the load test (16 clients);
+   ``Directory.search``, the same searches with the total and the facets (as the
+   results page asks), and a brute-force scan of all offers;
+4. start ``directory serve --workers 2`` and send the load test (16 clients), while a
+   separate process polls ``/healthz``;
 5. delete the directory (unless ``keep``).
+
+With ``start_es`` the run first starts a one-node Elasticsearch 7.10.2 of its own with
+the project's script (``es_server``) and stops it at the end.
 
 A size that fails is reported as failed and the run goes on; Ctrl-C (or SIGTERM) stops
 the servers, writes what was measured so far and ends the run.
@@ -26,7 +31,7 @@ import threading
 import time
 import traceback
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -37,6 +42,7 @@ from directory_core.instance import load_instance
 
 from . import dataset, measure, web
 from .errors import BenchError
+from .healthz import DEFAULT_INTERVAL, HealthPoller
 from .judged import judged_figures
 from .report import build_report, machine_info, render_markdown, write_json
 from .server import ServerProcess
@@ -57,6 +63,7 @@ class BenchConfig:
     sizes: list[int] = field(default_factory=lambda: list(DEFAULT_SIZES))
     backends: list[str] = field(default_factory=lambda: ["embedded"])
     es_url: str | None = None
+    start_es: bool = False  # start a one-node Elasticsearch with .ci/elasticsearch.sh
     es_sizes: list[int] | None = None  # None: the sizes up to 100,000
     repeat: int = 300  # measured requests per latency figure
     warmup: int = 30  # uncounted requests before each latency figure
@@ -66,6 +73,7 @@ class BenchConfig:
     load_clients: int = 16
     load_workers: int = 2
     load_seconds: float = 600.0
+    healthz_interval: float = DEFAULT_INTERVAL  # seconds between /healthz checks under load
     out: Path = Path("bench-results")
     seed: int = 1
     quick: bool = False
@@ -106,10 +114,13 @@ class BenchConfig:
             raise BenchError("sizes must be at least 100 offers")
         if self.repeat < 3:
             raise BenchError("--repeat must be at least 3")
-        if "elasticsearch" in self.backends:
+        if self.start_es and self.es_url:
+            raise BenchError("give --es-url or --start-es, not both")
+        if "elasticsearch" in self.backends and not self.start_es:
             if not self.es_url:
                 raise BenchError(
-                    "the elasticsearch backend needs --es-url or DIRECTORY_BENCH_ES_URL"
+                    "the elasticsearch backend needs --es-url, DIRECTORY_BENCH_ES_URL "
+                    "or --start-es"
                 )
             host = urlsplit(self.es_url).hostname
             if host not in LOOPBACK:
@@ -129,7 +140,8 @@ class BenchConfig:
         values = asdict(self)
         for key in ("out", "workdir", "instances"):
             values[key] = str(values[key]) if values[key] is not None else None
-        values["es_sizes"] = self.sizes_for("elasticsearch") if self.es_url else None
+        with_es = self.es_url or self.start_es
+        values["es_sizes"] = self.sizes_for("elasticsearch") if with_es else None
         values["query"] = {
             "graphql": " ".join(measure.NEARBY_QUERY.split()),
             "radius_km": measure.RADIUS_KM,
@@ -261,6 +273,14 @@ class _Run:
                 directory, text, budget, dataset.with_text(warm)
             )
             figures["in_process"] = {"nearby": in_process, "nearby_text": in_process_text}
+            # the results page asks for the total and the facets too
+            log("in-process search with total and facets")
+            figures["in_process"]["counts_facets"] = measure.counts_latency(
+                directory, nearby, budget, warm
+            )
+            figures["in_process"]["counts_facets_text"] = measure.counts_latency(
+                directory, text, budget, dataset.with_text(warm)
+            )
             load_started = time.perf_counter()
             scan = measure.BruteForceScan.from_store(directory)
             load_seconds = time.perf_counter() - load_started
@@ -294,24 +314,35 @@ class _Run:
         with ServerProcess(instance_file, folder / "server-load.log", workers=workers) as server:
             server.start()
             watch = measure.CpuWatch(server.worker_pids())
-            figures["load"] = measure.load_test(
-                server.url,
-                load_bodies,
-                total=config.load_requests,
-                clients=config.load_clients,
-                seconds=config.load_seconds,
-                warmup=min(config.load_requests, 10 * config.load_clients),
-            )
+            # a load balancer's check during the counted requests, from another process
+            with HealthPoller(server.url, config.healthz_interval) as poller:
+                figures["load"] = self.load(server.url, load_bodies, poller.start)
+                figures["load"]["healthz"] = poller.stop()
             figures["load"]["cpu"] = watch.stop()
             figures["load"]["workers"] = workers
             figures["load"]["memory"] = server.memory()
         if config.profile:
             log("profiles of the search, the server and the import")
             figures["profiles"] = self.profiles(
-                backend, n, folder, instance, search, nearby, text, data
+                backend, n, folder, instance, search, nearby, text, data, load_bodies
             )
         figures["seconds"] = round(time.perf_counter() - started, 1)
         return figures
+
+    def load(
+        self, url: str, bodies: list[dict[str, Any]], measuring: Callable[[], Any] | None = None
+    ) -> dict[str, Any]:
+        """The load test of the run's settings against the server at ``url``."""
+        config = self.config
+        return measure.load_test(
+            url,
+            bodies,
+            total=config.load_requests,
+            clients=config.load_clients,
+            seconds=config.load_seconds,
+            warmup=min(config.load_requests, 10 * config.load_clients),
+            measuring=measuring,
+        )
 
     def profiles(
         self,
@@ -323,13 +354,16 @@ class _Run:
         nearby: list[dataset.NearbyQuery],
         text: list[dataset.NearbyQuery],
         data: dataset.Dataset,
-    ) -> dict[str, str]:
-        """Profile the in-process search, the server and the import (``profiling``)."""
-        from .profiling import ProfiledServer, profile_call
+        load_bodies: list[dict[str, Any]],
+    ) -> dict[str, Any]:
+        """Profile the in-process search, the server, the server under load (py-spy)
+        and the import (``profiling``)."""
+        from .profiling import ProfiledServer, SpyRecording, profile_call, top_frames
 
         out = self.config.out / "profiles"
         name = f"{backend}-{n}"
-        paths = {part: out / f"{name}-{part}.txt" for part in ("search", "server", "import")}
+        parts = ("search", "server", "load", "import")
+        paths = {part: out / f"{name}-{part}.txt" for part in parts}
         instance_file = folder / "instance.toml"
         budget = self.budgets["in_process"]
         directory = _open(instance, create=False)
@@ -352,6 +386,17 @@ class _Run:
             with measure.HttpClient(server.url) as client:
                 for body in bodies:
                     measure.check_response(client.post(body))
+        workers = self.config.load_workers
+        with ServerProcess(
+            instance_file, folder / "server-load-profile.log", workers=workers
+        ) as server:
+            server.start()
+            recording = SpyRecording(server.process.pid, paths["load"], self.config.load_seconds)
+            try:
+                profiled_load = self.load(server.url, load_bodies)
+            finally:
+                recording.stop()
+        load_top = top_frames(paths["load"].read_text(encoding="utf-8", errors="replace"))
         again = folder / "profile-import"
         again.mkdir()
         if backend == "elasticsearch":
@@ -371,7 +416,11 @@ class _Run:
         if not self.config.keep:
             shutil.rmtree(again)
             shutil.rmtree(folder / "csv")
-        return {part: str(path) for part, path in paths.items()}
+        return {
+            **{part: str(path) for part, path in paths.items()},
+            "load_top": load_top,
+            "load_requests_per_second": profiled_load["requests_per_second"],
+        }
 
 
 def _open(instance: Any, create: bool) -> Any:
@@ -404,12 +453,18 @@ def run_bench(config: BenchConfig, log: Log = print) -> tuple[dict[str, Any], Pa
         log(f"[{time.monotonic() - started:7.1f} s] {message}")
 
     run = _Run(config, say)
+    if config.start_es and "elasticsearch" not in config.backends:
+        config.backends.append("elasticsearch")
     results: dict[str, dict[str, Any]] = {b: {} for b in config.backends}
     root = Path(tempfile.mkdtemp(prefix="directory-bench-", dir=config.workdir))
     say(f"working in {root}")
     interrupted = False
     try:
-        with _terminate_as_interrupt():
+        with _terminate_as_interrupt(), ExitStack() as stack:
+            if config.start_es:
+                from .es_server import started_elasticsearch
+
+                config.es_url = stack.enter_context(started_elasticsearch(root / "es", log=say))
             for backend in config.backends:
                 for n in config.sizes_for(backend):
                     prefix = f"{backend} {n:,}"

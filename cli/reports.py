@@ -47,6 +47,13 @@ def _sizes(value: str | None) -> list[int] | None:
     help="Elasticsearch on this machine, e.g. http://127.0.0.1:9200 (also DIRECTORY_BENCH_ES_URL).",
 )
 @click.option(
+    "--start-es",
+    is_flag=True,
+    help="Start a one-node Elasticsearch 7.10.2 of the run's own with .ci/elasticsearch.sh "
+    "(private port and state directory), measure it too and stop it at the end "
+    "(what ./dev bench does).",
+)
+@click.option(
     "--es-sizes",
     default=None,
     help="Sizes for Elasticsearch.  [default: the sizes up to 100000]",
@@ -69,8 +76,9 @@ def _sizes(value: str | None) -> list[int] | None:
 @click.option(
     "--profile",
     is_flag=True,
-    help="Also write pyinstrument profiles of the search, the server and the import to "
-    "--out/profiles (after the measurements; needs pyinstrument).",
+    help="Also write pyinstrument profiles of the search, the server and the import, and a "
+    "py-spy profile of the server under load, to --out/profiles (after the measurements; "
+    "needs the bench extra: pyinstrument, py-spy).",
 )
 @click.option(
     "--instances",
@@ -83,6 +91,7 @@ def bench_command(
     sizes: str | None,
     backends: str | None,
     es_url: str | None,
+    start_es: bool,
     es_sizes: str | None,
     repeat: int | None,
     out: Path,
@@ -105,13 +114,14 @@ def bench_command(
 
     names = [b.strip() for b in backends.split(",") if b.strip()] if backends else None
     if names is None:
-        names = ["embedded"] + (["elasticsearch"] if es_url else [])
+        names = ["embedded"] + (["elasticsearch"] if es_url or start_es else [])
     options = {
         "sizes": _sizes(sizes),
         "es_sizes": _sizes(es_sizes),
         "repeat": repeat,
         "backends": names,
         "es_url": es_url,
+        "start_es": start_es,
         "out": out,
         "keep": keep,
         "profile": profile,

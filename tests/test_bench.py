@@ -12,8 +12,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from directory_bench.measure import percentile, summarize
-from directory_bench.report import TARGETS, build_report, render_markdown
+from directory_bench.report import build_report, render_markdown
 from directory_bench.server import group_members
+from directory_bench.targets import TARGETS
 from directory_cli.main import cli
 
 LATENCY = ("n", "min_ms", "median_ms", "p95_ms", "max_ms", "mean_ms")
@@ -25,6 +26,10 @@ FIGURES = {
     ("http", "results_page_graphql"): LATENCY,
     ("in_process", "nearby"): LATENCY,
     ("in_process", "nearby_text"): LATENCY,
+    ("in_process", "counts_facets"): LATENCY,
+    ("in_process", "counts_facets_text"): LATENCY,
+    ("in_process", "counts_facets", "bounded"): ("answers", "bounded", "share"),
+    ("in_process", "counts_facets_text", "bounded"): ("answers", "bounded", "share"),
     ("brute_force", "nearby"): LATENCY,
     ("brute_force",): ("offers_scanned", "load_seconds"),
     ("import",): ("seconds", "offers_per_second", "store_offers", "index_documents"),
@@ -32,6 +37,7 @@ FIGURES = {
     ("load",): ("requests", "seconds", "requests_per_second", "errors", "non_200"),
     ("load", "latency"): LATENCY,
     ("load", "memory"): ("peak_rss_bytes",),
+    ("load", "healthz"): (*LATENCY, "checks", "errors", "interval_ms"),
     ("ratios",): (
         "nearby_http_over_floor",
         "brute_force_over_in_process",
@@ -101,6 +107,10 @@ def test_quick_run_reports_every_figure(quick_run):
         == figures["brute_force"]["agreement"]["queries"]
     )
     assert figures["load"]["errors"] == 0, figures["load"]["error_examples"]
+    healthz = figures["load"]["healthz"]
+    assert healthz["checks"] >= 5 and healthz["errors"] == 0, healthz["error_examples"]
+    counted = figures["in_process"]["counts_facets"]["bounded"]["answers"]
+    assert counted == figures["in_process"]["counts_facets"]["n"]
 
 
 @pytest.mark.slow
@@ -109,11 +119,14 @@ def test_quick_run_records_the_machine_and_every_target(quick_run):
     machine = report["machine"]
     for name in ("cores", "cpu_model", "python", "os", "date", "sqlite"):
         assert machine[name]
-    assert [t["key"] for t in report["targets"]] == [t.key for t in TARGETS]
+    keys = [t.key for t in TARGETS] + ["elasticsearch_compared"]
+    assert [t["key"] for t in report["targets"]] == keys
     statuses = {t["key"]: t["status"] for t in report["targets"]}
     assert statuses["growth"] == "not measured"  # needs 100,000 and 1,000,000
-    assert statuses["import"] in ("met", "not met")
+    assert statuses["import"] == "not measured"  # at 100,000 and 1,000,000
+    assert statuses["healthz"] in ("met", "not met")  # at every size
     assert statuses["errors"] == "met"
+    assert statuses["elasticsearch_compared"] == "not measured"
 
 
 @pytest.mark.slow
