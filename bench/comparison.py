@@ -109,12 +109,16 @@ def render_profiles(results: dict[str, Any], count: int = 10) -> list[str]:
     for backend, per_size in results.items():
         for size in sorted(per_size, key=int):
             top = dig(per_size[size], "profiles", "load_top")
+            if top and top.get("error"):
+                lines += ["", f"py-spy under load, {backend} at {int(size):,}: {top['error']}"]
+                continue
             if not top or not top.get("samples"):
                 continue
             lines += [
                 "",
                 f"**Server under load, {backend} at {int(size):,} offers** (py-spy, "
-                f"{top['samples']:,} samples of the workers; "
+                f"{top['samples']:,} samples of the workers, "
+                f"{_number(top.get('requests_per_second'))} req/s while recorded; "
                 f"profile: `{dig(per_size[size], 'profiles', 'load')}`)",
                 "",
                 "| frame (running) | share | frame (on the stack, roots left out) | share |",

@@ -391,12 +391,20 @@ class _Run:
             instance_file, folder / "server-load-profile.log", workers=workers
         ) as server:
             server.start()
-            recording = SpyRecording(server.process.pid, paths["load"], self.config.load_seconds)
+            # a failed recording (no py-spy, no ptrace permission) costs this profile only
             try:
-                profiled_load = self.load(server.url, load_bodies)
-            finally:
-                recording.stop()
-        load_top = top_frames(paths["load"].read_text(encoding="utf-8", errors="replace"))
+                pid = server.process.pid if server.process else 0
+                recording = SpyRecording(pid, paths["load"], self.config.load_seconds)
+                try:
+                    profiled = self.load(server.url, load_bodies)
+                finally:
+                    recording.stop()
+            except BenchError as exc:
+                self.log(f"py-spy profile under load failed: {exc}")
+                load_top: dict[str, Any] = {"error": str(exc)}
+            else:
+                load_top = top_frames(paths["load"].read_text(encoding="utf-8", errors="replace"))
+                load_top["requests_per_second"] = profiled["requests_per_second"]
         again = folder / "profile-import"
         again.mkdir()
         if backend == "elasticsearch":
@@ -419,7 +427,6 @@ class _Run:
         return {
             **{part: str(path) for part, path in paths.items()},
             "load_top": load_top,
-            "load_requests_per_second": profiled_load["requests_per_second"],
         }
 
 

@@ -9,6 +9,7 @@ import sys
 import time
 
 import pytest
+from directory_bench.comparison import render_profiles
 from directory_bench.profiling import SpyRecording, py_spy, read_stacks, top_frames
 
 RAW = (
@@ -42,6 +43,23 @@ def test_top_frames_by_running_and_by_on_the_stack():
         ["search (search.py:10)", 0.8], ["scan (search.py:20)", 0.6], ["load (store.py:5)", 0.2]
     ]  # fmt: skip
     assert top_frames("") == {"samples": 0, "self": [], "total": []}
+
+
+def test_the_report_lists_the_hot_frames_or_why_there_are_none():
+    top = {**top_frames(RAW), "requests_per_second": 250.0}
+    results = {
+        "embedded": {
+            "100000": {"profiles": {"load": "/x/embedded-100000-load.txt", "load_top": top}},
+            "10000": {"profiles": {"load_top": {"error": "py-spy: Permission denied"}}},
+            "1000": {"offers": 1000},  # not profiled
+        }
+    }
+    text = "\n".join(render_profiles(results))
+    assert "**Server under load, embedded at 100,000 offers** (py-spy, 10 samples" in text
+    assert "250 req/s while recorded" in text
+    assert "| `scan (search.py:20)` | 60.0% | `search (search.py:10)` | 80.0% |" in text
+    assert "py-spy under load, embedded at 10,000: py-spy: Permission denied" in text
+    assert "1,000" not in text
 
 
 BUSY = """
