@@ -311,12 +311,14 @@ def in_process_latency(
 # -- counts and facets -----------------------------------------------------------------
 
 #: Attributes a ``SearchResult`` may carry to say that its total and facets are bounded
-#: estimates rather than exact counts (the search may stop counting beyond a bound).
-#: Read with ``getattr``: a result without any of them is exact.
+#: estimates rather than exact counts (a backend may stop counting at a bound:
+#: ``total_exact`` / ``facets_exact`` false). Read with ``getattr``: a result without
+#: any of them is exact, so the bench runs against search code with or without them.
 ESTIMATE_FLAGS = ("estimated", "is_estimate", "total_is_estimate", "approximate", "bounded")
-EXACT_FLAGS = ("exact", "total_exact", "counts_exact")
-#: Attributes that may name the bound beyond which the counts are estimates.
-BOUND_ATTRIBUTES = ("bound", "count_bound", "total_bound", "exact_up_to")
+EXACT_FLAGS = ("total_exact", "facets_exact", "exact", "counts_exact")
+#: Attributes of a result, or of the search backend (``count_bound``), naming the bound
+#: beyond which the counts are estimates.
+BOUND_ATTRIBUTES = ("count_bound", "bound", "total_bound", "exact_up_to")
 
 
 def is_bounded(result: Any) -> bool:
@@ -331,7 +333,8 @@ def is_bounded(result: Any) -> bool:
 
 
 def result_bound(result: Any) -> int | None:
-    """The bound beyond which ``result``'s counts are estimates, if it names one."""
+    """The bound beyond which ``result``'s counts are estimates, if it (a result or a
+    search backend) names one."""
     for name in BOUND_ATTRIBUTES:
         value = getattr(result, name, None)
         if isinstance(value, int) and not isinstance(value, bool):
@@ -345,19 +348,28 @@ def counts_query(query: NearbyQuery) -> SearchQuery:
     return replace(search_query(query), limit=PAGE_SIZE, want_total=True, want_facets=True)
 
 
-def bounded_summary(results: Sequence[Any]) -> dict[str, Any]:
-    """How many answers had bounded (estimated) counts, their share, and the bound (as
-    the results name it, else the smallest total among the bounded answers)."""
+def bounded_summary(results: Sequence[Any], backend: Any = None) -> dict[str, Any]:
+    """How many answers had bounded (estimated) counts, their share, and the bound: as
+    the results name it, else as the search ``backend`` does, else the smallest total
+    among the bounded answers."""
     bounded = [r for r in results if is_bounded(r)]
     bounds = [b for b in (result_bound(r) for r in bounded) if b is not None]
     totals = [r.total for r in bounded if isinstance(getattr(r, "total", None), int)]
-    bound = min(bounds) if bounds else (min(totals) if totals else None)
+    of_backend = result_bound(backend) if bounded and backend is not None else None
+    if bounds:
+        bound, source = min(bounds), "result"
+    elif of_backend is not None:
+        bound, source = of_backend, "backend"
+    elif totals:
+        bound, source = min(totals), "smallest bounded total"
+    else:
+        bound, source = None, None
     return {
         "answers": len(results),
         "bounded": len(bounded),
         "share": round(len(bounded) / len(results), 3) if results else None,
         "bound": bound,
-        "bound_source": "result" if bounds else "smallest bounded total" if totals else None,
+        "bound_source": source,
     }
 
 
@@ -380,7 +392,7 @@ def counts_latency(
     counts = [min(len(r.hits), PAGE_SIZE) for r in results]
     summary["hits"] = hit_summary(counts)
     summary["by_outcome"] = by_outcome(latencies, counts)
-    summary["bounded"] = bounded_summary(results)
+    summary["bounded"] = bounded_summary(results, getattr(directory, "search_backend", None))
     return summary
 
 

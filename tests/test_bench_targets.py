@@ -190,18 +190,29 @@ class Estimated(Answer):
 
 @dataclass
 class Exactness(Answer):
-    exact: bool = True
+    total_exact: bool = True
+    facets_exact: bool = True
+
+
+@dataclass
+class Backend:
+    count_bound: int = 1000
 
 
 def test_bounded_answers_are_read_from_the_result_flag_with_exact_as_default():
     assert not is_bounded(Answer(5))  # a result without a flag is exact
     assert not is_bounded(Estimated(5)) and is_bounded(Estimated(50_000, estimated=True))
-    assert not is_bounded(Exactness(5)) and is_bounded(Exactness(50_000, exact=False))
+    assert not is_bounded(Exactness(5)) and is_bounded(Exactness(50_000, total_exact=False))
+    assert is_bounded(Exactness(50_000, facets_exact=False))
     summary = bounded_summary(
         [Answer(3), Estimated(20_000, estimated=True, bound=10_000), Estimated(7)]
     )
     assert summary == {"answers": 3, "bounded": 1, "share": 0.333, "bound": 10_000,
                        "bound_source": "result"}  # fmt: skip
-    summary = bounded_summary([Exactness(12_000, exact=False), Exactness(11_000, exact=False)])
-    assert summary["bound"] == 11_000 and summary["bound_source"] == "smallest bounded total"
-    assert bounded_summary([Answer(1)])["bounded"] == 0
+    lower_bounds = [Exactness(1_200, total_exact=False), Exactness(1_100, facets_exact=False)]
+    summary = bounded_summary(lower_bounds)
+    assert summary["bound"] == 1_100 and summary["bound_source"] == "smallest bounded total"
+    summary = bounded_summary(lower_bounds, Backend())  # the embedded backend's count_bound
+    assert summary["bound"] == 1000 and summary["bound_source"] == "backend"
+    summary = bounded_summary([Answer(1)], Backend())
+    assert summary["bounded"] == 0 and summary["bound"] is None
