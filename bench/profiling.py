@@ -166,3 +166,22 @@ def top_frames(text: str, count: int = 12) -> dict[str, Any]:
         "self": [[f, round(n / samples, 4)] for f, n in own.most_common(count)],
         "total": [[f, round(n / samples, 4)] for f, n in inner[:count]],
     }
+
+
+def spy_on_load(
+    server: ServerProcess, path: Path, seconds: float, load: Callable[[], dict[str, Any]]
+) -> dict[str, Any]:
+    """Run ``load()`` against ``server`` while py-spy records its processes into
+    ``path``; the top frames and the load's rate, or ``{"error": ...}``: a failed
+    recording (no py-spy, no permission to trace) costs this profile only."""
+    try:
+        recording = SpyRecording(server.process.pid if server.process else 0, path, seconds)
+        try:
+            figures = load()
+        finally:
+            recording.stop()
+    except BenchError as exc:
+        return {"error": str(exc)}
+    top = top_frames(path.read_text(encoding="utf-8", errors="replace"))
+    top["requests_per_second"] = figures.get("requests_per_second")
+    return top

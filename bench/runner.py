@@ -40,7 +40,7 @@ from urllib.parse import urlsplit
 from directory_core.categories import default_categories
 from directory_core.instance import load_instance
 
-from . import dataset, measure, web
+from . import counts, dataset, measure, web
 from .errors import BenchError
 from .healthz import DEFAULT_INTERVAL, HealthPoller
 from .judged import judged_figures
@@ -118,10 +118,8 @@ class BenchConfig:
             raise BenchError("give --es-url or --start-es, not both")
         if "elasticsearch" in self.backends and not self.start_es:
             if not self.es_url:
-                raise BenchError(
-                    "the elasticsearch backend needs --es-url, DIRECTORY_BENCH_ES_URL "
-                    "or --start-es"
-                )
+                needs = "--es-url, DIRECTORY_BENCH_ES_URL or --start-es"
+                raise BenchError(f"the elasticsearch backend needs {needs}")
             host = urlsplit(self.es_url).hostname
             if host not in LOOPBACK:
                 raise BenchError(
@@ -273,12 +271,11 @@ class _Run:
                 directory, text, budget, dataset.with_text(warm)
             )
             figures["in_process"] = {"nearby": in_process, "nearby_text": in_process_text}
-            # the results page asks for the total and the facets too
-            log("in-process search with total and facets")
-            figures["in_process"]["counts_facets"] = measure.counts_latency(
+            log("in-process search with total and facets, as the results page asks")
+            figures["in_process"]["counts_facets"] = counts.counts_latency(
                 directory, nearby, budget, warm
             )
-            figures["in_process"]["counts_facets_text"] = measure.counts_latency(
+            figures["in_process"]["counts_facets_text"] = counts.counts_latency(
                 directory, text, budget, dataset.with_text(warm)
             )
             load_started = time.perf_counter()
@@ -333,16 +330,11 @@ class _Run:
         self, url: str, bodies: list[dict[str, Any]], measuring: Callable[[], Any] | None = None
     ) -> dict[str, Any]:
         """The load test of the run's settings against the server at ``url``."""
-        config = self.config
+        total, clients = self.config.load_requests, self.config.load_clients
         return measure.load_test(
-            url,
-            bodies,
-            total=config.load_requests,
-            clients=config.load_clients,
-            seconds=config.load_seconds,
-            warmup=min(config.load_requests, 10 * config.load_clients),
-            measuring=measuring,
-        )
+            url, bodies, total=total, clients=clients, seconds=self.config.load_seconds,
+            warmup=min(total, 10 * clients), measuring=measuring,
+        )  # fmt: skip
 
     def profiles(
         self,
@@ -358,7 +350,7 @@ class _Run:
     ) -> dict[str, Any]:
         """Profile the in-process search, the server, the server under load (py-spy)
         and the import (``profiling``)."""
-        from .profiling import ProfiledServer, SpyRecording, profile_call, top_frames
+        from .profiling import ProfiledServer, profile_call, spy_on_load
 
         out = self.config.out / "profiles"
         name = f"{backend}-{n}"
@@ -386,25 +378,16 @@ class _Run:
             with measure.HttpClient(server.url) as client:
                 for body in bodies:
                     measure.check_response(client.post(body))
+        log_file = folder / "server-load-profile.log"
         workers = self.config.load_workers
-        with ServerProcess(
-            instance_file, folder / "server-load-profile.log", workers=workers
-        ) as server:
+        with ServerProcess(instance_file, log_file, workers=workers) as server:
             server.start()
-            # a failed recording (no py-spy, no ptrace permission) costs this profile only
-            try:
-                pid = server.process.pid if server.process else 0
-                recording = SpyRecording(pid, paths["load"], self.config.load_seconds)
-                try:
-                    profiled = self.load(server.url, load_bodies)
-                finally:
-                    recording.stop()
-            except BenchError as exc:
-                self.log(f"py-spy profile under load failed: {exc}")
-                load_top: dict[str, Any] = {"error": str(exc)}
-            else:
-                load_top = top_frames(paths["load"].read_text(encoding="utf-8", errors="replace"))
-                load_top["requests_per_second"] = profiled["requests_per_second"]
+            load_top = spy_on_load(
+                server, paths["load"], self.config.load_seconds,
+                lambda: self.load(server.url, load_bodies),
+            )  # fmt: skip
+            if "error" in load_top:
+                self.log(f"py-spy profile under load failed: {load_top['error']}")
         again = folder / "profile-import"
         again.mkdir()
         if backend == "elasticsearch":

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from directory_bench.comparison import compare_backends, comparison_target
-from directory_bench.measure import bounded_summary, is_bounded
+from directory_bench.counts import bounded_summary, is_bounded
 from directory_bench.report import build_report, render_markdown
 from directory_bench.targets import TARGETS
 
