@@ -11,7 +11,12 @@ Modules, in the order a run uses them:
 * ``dataset``: the combined instance file, the generated CSV files and their import;
 * ``server``: ``directory serve`` in a subprocess (start, wait, peak memory, stop);
 * ``measure``: the timing loops (HTTP, in-process, brute force, load) and their summaries;
+* ``counts``: the total and facets as the results page asks, and bounded answers;
+* ``healthz``: ``/healthz`` polled from a separate process during the load;
+* ``es_server``: a one-node Elasticsearch of the run's own (``--start-es``);
 * ``report``: the machine, the ratios and targets, the markdown table and the JSON file;
+* ``targets``: the target rows; ``comparison``: embedded against Elasticsearch and the
+  hot frames under load; ``profiling``: ``--profile`` (pyinstrument, py-spy);
 * ``runner``: one run over backends and sizes, with cleanup on errors and Ctrl-C.
 """
 
