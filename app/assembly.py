@@ -158,10 +158,12 @@ def app_from_environment() -> Starlette:
     status when the instance file or the store is missing or broken: uvicorn's
     supervisor then stops instead of respawning workers that fail the same way.
     """
-    from .serving import StartupFailure
+    from .serving import StartupFailure, tune_worker
 
     try:
         directory = open_from_environment()
     except StartupError as exc:  # SystemExit prints the message to stderr
         raise StartupFailure(f"directory server cannot start: {exc}") from None
-    return create_app(directory, on_shutdown=directory.close)
+    app = create_app(directory, on_shutdown=directory.close)
+    tune_worker()
+    return app

@@ -42,6 +42,7 @@ class OfferCache:
         self._offers: OrderedDict[str, Offer] = OrderedDict()
         self._lock = threading.Lock()
         self._position = directory.store.outbox_head() if size else 0
+        self._generation = 0  # counts the catch-ups that forgot offers
         self.hits = 0
         self.misses = 0
 
@@ -50,8 +51,12 @@ class OfferCache:
         ids = list(ids)
         if not self.size:
             return self.directory.get_many(ids)
+        # The store is read without the lock: worker threads would otherwise queue
+        # behind one another's SQL (the lock is held for dict work only).
+        head = self.directory.store.outbox_head()
         with self._lock:
-            self._catch_up()
+            self._catch_up(head)
+            generation = self._generation
             found: dict[str, Offer] = {}
             missing: list[str] = []
             for offer_id in ids:
@@ -63,25 +68,34 @@ class OfferCache:
                     found[offer_id] = offer
             self.hits += len(found)
             self.misses += len(missing)
-            if missing:
-                # read after _catch_up: what is loaded is at least as new as the position
-                loaded = self.directory.get_many(missing)
-                self._offers.update(loaded)
-                found.update(loaded)
-                while len(self._offers) > self.size:
-                    self._offers.popitem(last=False)
+        if missing:
+            # read after the head: what is loaded is at least as new as the position
+            loaded = self.directory.get_many(missing)
+            found.update(loaded)
+            with self._lock:
+                # kept only if no write was forgotten meanwhile: one that another
+                # thread caught up with may be newer than what was loaded here
+                if self._generation == generation:
+                    self._offers.update(loaded)
+                    while len(self._offers) > self.size:
+                        self._offers.popitem(last=False)
         return {offer_id: found[offer_id] for offer_id in ids if offer_id in found}
 
     def clear(self) -> None:
         with self._lock:
             self._offers.clear()
 
-    def _catch_up(self) -> None:
-        """Forget the offers written since the last look-up."""
-        store = self.directory.store
-        head = store.outbox_head()
-        if head == self._position:  # the usual case, and the cheaper query
+    def _catch_up(self, head: int) -> None:
+        """Forget the offers written up to outbox position ``head`` (read before the lock
+        was taken) since the last look-up; called with the lock held."""
+        if head == self._position:  # the usual case
             return
+        store = self.directory.store
+        if head < self._position:  # another thread may have caught up since: read again
+            head = store.outbox_head()
+            if head == self._position:
+                return
+        self._generation += 1
         if head < self._position:  # the outbox was emptied or the store replaced
             self._offers.clear()
             self._position = head

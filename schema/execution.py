@@ -14,6 +14,10 @@ value is an attribute of the source object (see ``types.py``).
 * in any other selection, plain fields are still read directly and only the rest
   (resolvers, introspection) goes through graphql-core's ``execute_field``.
 
+A field with a resolver counts as plain too when its definition is marked ``PURE``: the
+resolver takes nothing but ``self`` and only computes from it (``Schedule.description``
+in ``types.py``), so it is called directly, like reading an attribute.
+
 Semantics are kept: whenever a plain value is not what its type allows (null for a
 non-null field, a leaf that does not coerce, a list that is not a list), the value is
 handed to graphql-core again before anything with side effects ran below it, so errors
@@ -24,6 +28,7 @@ queries through both executors and compares the results.
 from __future__ import annotations
 
 import math
+import operator
 import threading
 import weakref
 from collections.abc import Awaitable, Callable
@@ -54,6 +59,10 @@ from strawberry.schema.schema_converter import GraphQLCoreConverter
 from strawberry.types.field import StrawberryField
 
 _TYPENAME = "__typename"
+#: Key of a field's ``metadata``: its resolver takes only ``self``, has no side effects
+#: and gives the same value every time, so the plain path may call it directly (and
+#: graphql-core may call it again when the value needs the slow path).
+PURE = "directory.pure"
 _INT_MIN, _INT_MAX = -(2**31), 2**31 - 1
 
 
@@ -65,7 +74,7 @@ class _Slow(Exception):
 class _Plain(NamedTuple):
     """How to read and complete one plain field."""
 
-    python_name: str
+    read: Callable[[Any], Any]  # the attribute's getter, or a pure resolver
     non_null: bool
     is_list: bool
     item_non_null: bool
@@ -117,10 +126,16 @@ def _make_plan(parent_type: GraphQLObjectType, field_name: str) -> _Plain | None
     if field is None or field.args:
         return None
     definition = (field.extensions or {}).get(GraphQLCoreConverter.DEFINITION_BACKREF)
-    if not isinstance(definition, StrawberryField) or not definition.is_basic_field:
+    if not isinstance(definition, StrawberryField):
         return None
-    if definition.default_resolver is not getattr:
-        return None
+    if definition.is_basic_field:
+        if definition.default_resolver is not getattr:
+            return None
+        read = operator.attrgetter(definition.python_name)
+    else:
+        read = _pure_resolver(definition)
+        if read is None:
+            return None
     kind = field.type
     non_null = isinstance(kind, GraphQLNonNull)
     if non_null:
@@ -132,12 +147,24 @@ def _make_plan(parent_type: GraphQLObjectType, field_name: str) -> _Plain | None
         item_non_null = isinstance(kind, GraphQLNonNull)
         if item_non_null:
             kind = kind.of_type
-    name = definition.python_name
     if is_leaf_type(kind):
-        return _Plain(name, non_null, is_list, item_non_null, _coercer(kind), None)
+        return _Plain(read, non_null, is_list, item_non_null, _coercer(kind), None)
     if is_object_type(kind) and kind.is_type_of is None:
-        return _Plain(name, non_null, is_list, item_non_null, None, kind)
+        return _Plain(read, non_null, is_list, item_non_null, None, kind)
     return None  # lists of lists, interfaces, unions, objects with a type check
+
+
+def _pure_resolver(definition: StrawberryField) -> Callable[[Any], Any] | None:
+    """The resolver function of a field marked ``PURE`` that takes only ``self`` (no
+    arguments, info, root or parent), is not async and has no field extensions."""
+    resolver = definition.base_resolver
+    if resolver is None or not definition.metadata.get(PURE) or definition.extensions:
+        return None
+    if resolver.arguments or resolver.is_async or resolver.self_parameter is None:
+        return None
+    if resolver.info_parameter or resolver.root_parameter or resolver.parent_parameter:
+        return None
+    return resolver.wrapped_func
 
 
 def _plan(parent_type: GraphQLObjectType, field_name: str) -> _Plain | None:
@@ -207,18 +234,18 @@ def _has_conditions(
 def _serializer(steps: tuple[tuple, ...]) -> Callable[[Any], dict[str, Any]]:
     """A function building the result dict of an all-plain selection.
 
-    ``steps``: (response name, attribute, plan, complete) per field, ``complete`` being a
+    ``steps``: (response name, reader, plan, complete) per field, ``complete`` being a
     leaf coercion or the serializer of the selection below; a ``__typename`` step has
-    the type name in place of the attribute and no plan.
+    the type name in place of the reader and no plan.
     """
 
     def serialize(source: Any) -> dict[str, Any]:
         result = {}
-        for response_name, attribute, plan, complete in steps:
+        for response_name, read, plan, complete in steps:
             if plan is None:
-                result[response_name] = attribute  # __typename
+                result[response_name] = read  # __typename: the type name
                 continue
-            value = getattr(source, attribute)
+            value = read(source)
             if value is None:
                 if plan.non_null:
                     raise _Slow
@@ -308,7 +335,7 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
                 complete = self._serializer_for(plan.object_type, sub_fields)
                 if complete is None:
                     return None
-            steps.append((response_name, plan.python_name, plan, complete))
+            steps.append((response_name, plan.read, plan, complete))
         return _serializer(tuple(steps))
 
     # -- mixed selections --------------------------------------------------------------
@@ -380,7 +407,7 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
         source: Any,
         position_context: Any,
     ) -> Any:
-        value = getattr(source, plan.python_name)
+        value = plan.read(source)
         if value is None:
             if plan.non_null:
                 raise _Slow

@@ -12,13 +12,19 @@ when the client selects them.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import Annotated, Any
 
 import strawberry
 from directory_search.base import GeoPoint, SearchQuery, SearchUnavailable
+from graphql import (
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    InlineFragmentNode,
+    SelectionSetNode,
+)
 from strawberry.types import Info
-from strawberry.types.nodes import FragmentSpread, InlineFragment, SelectedField
 
 from directory_core.directory import Directory
 from directory_core.gazetteer import name_key
@@ -59,22 +65,33 @@ def offers_of(info: Info[Context, Any]) -> OfferCache | Directory:
     return directory_of(info) if offers is None else offers
 
 
-def _selected_names(selections: Iterable[Any], into: set[str]) -> set[str]:
+def _selected_names(
+    selection_set: SelectionSetNode | None,
+    fragments: dict[str, FragmentDefinitionNode],
+    into: set[str],
+) -> set[str]:
     """Names of the fields selected at this level, looking into fragments."""
-    for selection in selections:
-        if isinstance(selection, SelectedField):
-            into.add(selection.name)
-        elif isinstance(selection, InlineFragment | FragmentSpread):
-            _selected_names(selection.selections, into)
+    for selection in selection_set.selections if selection_set is not None else ():
+        if isinstance(selection, FieldNode):
+            into.add(selection.name.value)
+        elif isinstance(selection, InlineFragmentNode):
+            _selected_names(selection.selection_set, fragments, into)
+        elif isinstance(selection, FragmentSpreadNode):
+            fragment = fragments.get(selection.name.value)
+            if fragment is not None:  # validation has refused unknown ones and cycles
+                _selected_names(fragment.selection_set, fragments, into)
     return into
 
 
 def connection_fields(info: Info) -> set[str]:
-    """The fields selected on the connection returned by the current field."""
+    """The fields selected on the connection returned by the current field.
+
+    Read from graphql-core's nodes: ``info.selected_fields`` would convert the whole
+    selection below (every field of every offer) on each request to read one level."""
+    raw = info._raw_info
     names: set[str] = set()
-    for field in info.selected_fields:
-        if isinstance(field, SelectedField):
-            _selected_names(field.selections, names)
+    for node in raw.field_nodes:
+        _selected_names(node.selection_set, raw.fragments, names)
     return names
 
 

@@ -5,7 +5,9 @@ plain attributes of the domain objects (``directory_core.model``) instead of cal
 resolvers: ``Address``, ``Contact``, ``Location``, ``Schedule`` and friends are given the
 model dataclasses themselves as their source, and ``offer_node`` turns a model ``Offer``
 into an ``Offer`` whose carrier, district and categories are the objects, not keys.
-Only fields that compute something (``Schedule.description``) have resolvers.
+Only fields that compute something (``Schedule.description``) have resolvers; one that
+computes from its object alone is marked ``execution.PURE`` and costs no more than an
+attribute.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from directory_core import model
 from directory_core.labels import DEFAULT_LANGUAGE, category_label, kind_label
 
 from .errors import check_lang
+from .execution import PURE
 
 if TYPE_CHECKING:  # pragma: no cover
     from directory_core.categories import Taxonomy
@@ -178,7 +181,10 @@ class Schedule:
     valid_until: date | None
     note: str
 
-    @strawberry.field(description="The rules in German, e.g. 'jeden Montag, 09:00–12:00 Uhr'.")
+    @strawberry.field(
+        description="The rules in German, e.g. 'jeden Montag, 09:00–12:00 Uhr'.",
+        metadata={PURE: True},  # computed from the rules alone: the plain path calls it
+    )
     def description(self) -> list[str]:
         return [rule.describe() for rule in self.rules]  # type: ignore[attr-defined]
 

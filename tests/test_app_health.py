@@ -142,10 +142,49 @@ def test_app_from_environment_serves_the_store(monkeypatch, tmp_path, serve, gra
     assert data["offers"]["totalCount"] == 1
 
 
+def test_a_worker_freezes_what_startup_built(monkeypatch, tmp_path, serve, graphql_client):
+    """After the app is built, the collector leaves the startup objects (the index, the
+    schema) out of its passes and collects young objects less often, and a thread
+    waiting for the GIL gets it sooner."""
+    import gc
+    import sys
+
+    from directory_app.assembly import app_from_environment
+    from directory_app.serving import GC_THRESHOLDS, SWITCH_INTERVAL_SECONDS
+
+    store = tmp_path / "dortmund.sqlite"
+    open_directory(dortmund_instance_at(store)).close()
+    monkeypatch.setenv("DIRECTORY_INSTANCE", str(DORTMUND_FILE))
+    monkeypatch.setenv("DIRECTORY_STORE_URL", f"sqlite:///{store}")
+    thresholds, interval = gc.get_threshold(), sys.getswitchinterval()
+    gc.unfreeze()
+    try:
+        server = serve(app_from_environment())
+        assert gc.get_freeze_count() > 0
+        assert gc.get_threshold() == GC_THRESHOLDS
+        assert sys.getswitchinterval() == SWITCH_INTERVAL_SECONDS
+        assert graphql_client(server.url).data("{ __typename }") == {"__typename": "Query"}
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*thresholds)
+        sys.setswitchinterval(interval)
+
+
 def _app_from_environment():
+    """``app_from_environment`` with the interpreter left as the test process had it (a
+    server's worker tunes its garbage collector and switch interval: ``tune_worker``)."""
+    import gc
+    import sys
+
     from directory_app.assembly import app_from_environment
 
-    return app_from_environment()
+    thresholds, interval = gc.get_threshold(), sys.getswitchinterval()
+    try:
+        return app_from_environment()
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*thresholds)
+        sys.setswitchinterval(interval)
 
 
 def test_open_from_environment_names_the_variable(monkeypatch):

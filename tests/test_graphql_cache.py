@@ -68,3 +68,41 @@ def test_a_big_import_clears_everything(directory, monkeypatch):
     directory.save([known["cafe"], known["treff"], known["circle"], known["office"]])
     cache.get_many([known["phone"].id])
     assert len(cache) == 1  # everything was dropped, then the one offer read again
+
+
+def test_a_write_during_a_load_is_not_hidden_by_it(directory, monkeypatch):
+    """The store is read outside the lock: a load that began before a write, finishing
+    after another request caught up with that write, must not cache the old offer."""
+    known = build_known_offers()
+    directory.save(list(known.values()))
+    cache = OfferCache(directory)
+    cafe = known["cafe"]
+    read = directory.get_many
+    stale = read([cafe.id])  # what the slow load sees: the offer before the write
+
+    def slow_load(ids):
+        cafe.title = "Neuer Titel"
+        with directory.store.transaction() as conn:
+            directory.store.write_offers(conn, [cafe])
+        monkeypatch.setattr(directory, "get_many", read)
+        assert cache.get_many([cafe.id])[cafe.id].title == "Neuer Titel"  # catches up
+        return stale
+
+    monkeypatch.setattr(directory, "get_many", slow_load)
+    assert cache.get_many([cafe.id])[cafe.id].title == "Demenzcafé am Phoenix-See"
+    assert cache.get_many([cafe.id])[cafe.id].title == "Neuer Titel"
+
+
+def test_a_stale_outbox_head_does_not_clear_the_cache(directory):
+    """A request that read the outbox head before another one caught up brings an older
+    head than the cache's position: that is not an emptied outbox."""
+    known = build_known_offers()
+    directory.save(list(known.values()))
+    cache = OfferCache(directory)
+    cache.get_many([known["cafe"].id])
+    old_head = directory.store.outbox_head()
+    directory.save([known["treff"]])
+    cache.get_many([known["cafe"].id])  # catches up past old_head
+    with cache._lock:
+        cache._catch_up(old_head)
+    assert len(cache) == 1

@@ -12,7 +12,7 @@ import pytest
 import strawberry
 from directory_schema.app import build_schema
 from directory_schema.context import Context
-from directory_schema.execution import FastExecutionContext
+from directory_schema.execution import PURE, FastExecutionContext
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 from directory_core.directory import Directory
@@ -54,6 +54,26 @@ class Node:
     @strawberry.field
     def fails(self) -> str | None:
         raise ValueError("resolver failed")
+
+    @strawberry.field(metadata={PURE: True})
+    def pure_shout(self) -> str:
+        return self.title.upper() if isinstance(self.title, str) else self.title
+
+    @strawberry.field(metadata={PURE: True})
+    def pure_fails(self) -> str | None:
+        raise ValueError("pure resolver failed")
+
+    @strawberry.field(metadata={PURE: True})
+    def pure_tags(self) -> list[str]:
+        return self.tags
+
+    @strawberry.field(metadata={PURE: True})  # takes info: not called by the plain path
+    def pure_with_info(self, info: strawberry.Info) -> str:
+        return info.field_name
+
+    @strawberry.field(metadata={PURE: True})  # takes an argument: likewise
+    def pure_with_argument(self, suffix: str = "!") -> str:
+        return f"{self.id}{suffix}"
 
 
 def leaf(name: str = "l", score: Any = 1.5, count: Any = 3) -> SimpleNamespace:
@@ -107,6 +127,7 @@ class Query:
 
 NODE_SELECTION = """
     __typename id title tags maybeTags colour shout fails
+    pureShout pureFails pureTags pureWithInfo pureWithArgument
     child { name score count __typename }
     mustChild { name }
     children { name score count }
@@ -220,6 +241,11 @@ def test_plain_fields_skip_graphql_cores_field_machinery():
     Counting.calls.clear()
     run(Counting, '{ nodes(which: ["good"]) { shout child { name } } }')
     assert Counting.calls == ["nodes", "shout"]
+    Counting.calls.clear()
+    query = '{ nodes(which: ["good"]) { pureShout pureTags pureWithInfo pureWithArgument } }'
+    assert run(Counting, query) == run(StrawberryGraphQLCoreExecutionContext, query)
+    # a pure resolver is read like an attribute; one that takes info or arguments is not
+    assert Counting.calls == ["nodes", "pureWithInfo", "pureWithArgument"]
 
 
 def test_a_repeated_query_with_skip_and_include_follows_its_variables():
@@ -240,3 +266,27 @@ def test_a_repeated_query_gives_the_same_answer():
     second = schema.execute_sync(query)
     assert first.data == second.data
     assert [e.path for e in first.errors] == [e.path for e in second.errors]
+
+
+def test_the_counsellors_search_resolves_only_offers_through_graphql_core(
+    known_directory: Directory,
+):
+    """The whole page of a nearby search (schedule descriptions included) is read by the
+    plain path: only the ``offers`` resolver goes through graphql-core's machinery."""
+    calls: list[str] = []
+
+    class Counting(FastExecutionContext):
+        def execute_field(self, parent_type, source, field_details_list, path, position):
+            calls.append(field_details_list[0].node.name.value)
+            return super().execute_field(parent_type, source, field_details_list, path, position)
+
+    schema = build_schema(known_directory.instance.limits, execution_context_class=Counting)
+    query = f"""{{ offers(near: {NEAR}, radiusKm: 50, first: 20) {{ edges {{ distanceKm node {{
+        id title kind description carrier {{ name }} district {{ name }}
+        address {{ street postcode city }} contact {{ phone email }} languages
+        accessibility {{ wheelchair }} cost {{ freeOfCharge }} schedule {{ description }}
+    }} }} }} }}"""
+    result = schema.execute_sync(query, context_value=Context(known_directory))
+    assert not result.errors, result.errors
+    assert any(e["node"]["schedule"]["description"] for e in result.data["offers"]["edges"])
+    assert calls == ["offers"]

@@ -284,6 +284,19 @@ def test_selecting_only_the_count(graphql):
     assert data["offers"]["totalCount"] >= 6
 
 
+def test_count_and_facets_asked_for_through_fragments_are_computed(graphql):
+    """What the connection computes follows its selection, fragments included."""
+    data = graphql.data(
+        """{ offers(text: "demenz", first: 1) { ...Counted ... on OfferConnection {
+               facets { kinds { value count } } } edges { node { id } } } }
+           fragment Counted on OfferConnection { totalCount }"""
+    )
+    direct = graphql.data('{ offers(text: "demenz") { totalCount facets { kinds { value } } } }')
+    assert data["offers"]["totalCount"] == direct["offers"]["totalCount"] >= 6
+    assert data["offers"]["facets"]["kinds"]
+    assert len(data["offers"]["edges"]) == 1
+
+
 # -- single offers and reference data -------------------------------------------------------
 
 FULL_OFFER = """
