@@ -197,7 +197,8 @@ def _read_records(
     """Read every record; reject the bad ones into ``report``, collect the rest in
     ``read`` (``SourceError`` propagates: nothing is written)."""
     first_seen: dict[str, str] = {}
-    total = importer.count(source)
+    # counting reads the whole source once more: only for a progress bar
+    total = importer.count(source) if progress else None
     for record in importer.read(source):  # SourceError propagates: nothing is written
         read.location = record.location
         report.records += 1

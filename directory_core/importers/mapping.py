@@ -311,20 +311,26 @@ class ColumnMapping:
         offer = Offer(title="", kind="")
         errors: list[FieldError] = []
         seen: set[str] = set()
-        given = [(f, f"{self.noun} {c!r}", v) for f, (c, v) in cells.items()]
-        given += [
-            (f, f"default of [{self.where}.defaults]", v)
-            for f, v in self.defaults.items()
-            if f not in cells
-        ]
-        for field, label, value in given:
-            if is_blank(value) and field in self.defaults:
-                value, label = self.defaults[field], f"default of [{self.where}.defaults]"
-            if is_blank(value):
-                continue
+        defaults = self.defaults
+        # (field, column or _DEFAULT, value); the label an error names is made only then
+        given: list[tuple[str, object, Any]] = [(f, c, v) for f, (c, v) in cells.items()]
+        if defaults:
+            given += [(f, _DEFAULT, v) for f, v in defaults.items() if f not in cells]
+        for field, column, value in given:
+            if value is None or (isinstance(value, str) and not value.strip()):  # is_blank
+                if field not in defaults:
+                    continue
+                value, column = defaults[field], _DEFAULT
+                if is_blank(value):
+                    continue
             try:
                 self._set(offer, field, self._mapped(field, value))
             except (ValueError, TypeError) as exc:
+                label = (
+                    f"default of [{self.where}.defaults]"
+                    if column is _DEFAULT
+                    else f"{self.noun} {column!r}"
+                )
                 errors.append(FieldError(field, f"{label}: {exc}"))
             else:
                 seen.add(field)
@@ -455,6 +461,9 @@ class ColumnMapping:
         "cost": _set_cost,
         "status": _set_status,
     }
+
+
+_DEFAULT = object()  # in place of a column: the value is the instance's default
 
 
 def _normal(name: str) -> str:
