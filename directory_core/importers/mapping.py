@@ -182,6 +182,8 @@ class ColumnMapping:
         self._languages = {code: code for code in ISO_639_1} | {
             label.casefold(): code for code, label in LANGUAGE_LABELS.items()
         }
+        # field -> (offer, cell) -> None: ``_mapped`` then ``_set``, looked up once
+        self._assigners: dict[str, Callable[[Offer, Any], None]] = {}
 
     @classmethod
     def from_settings(
@@ -311,7 +313,7 @@ class ColumnMapping:
         offer = Offer(title="", kind="")
         errors: list[FieldError] = []
         seen: set[str] = set()
-        defaults = self.defaults
+        defaults, assigners = self.defaults, self._assigners
         # (field, column or _DEFAULT, value); the label an error names is made only then
         given: list[tuple[str, object, Any]] = [(f, c, v) for f, (c, v) in cells.items()]
         if defaults:
@@ -323,8 +325,9 @@ class ColumnMapping:
                 value, column = defaults[field], _DEFAULT
                 if is_blank(value):
                     continue
+            assign = assigners.get(field) or self._assigner(field)
             try:
-                self._set(offer, field, self._mapped(field, value))
+                assign(offer, value)
             except (ValueError, TypeError) as exc:
                 label = (
                     f"default of [{self.where}.defaults]"
@@ -346,6 +349,40 @@ class ColumnMapping:
         if errors:
             return ImportRecord(location, None, errors, external_id=offer.external_id or None)
         return ImportRecord(location, offer)
+
+    def _assigner(self, field: str) -> Callable[[Offer, Any], None]:
+        """What ``_set(offer, field, _mapped(field, value))`` does, with the look-ups
+        made once per field rather than once per cell."""
+        assign: Callable[[Offer, Any], None]
+        setter = self._SETTERS.get(field)
+        if field in self.custom_fields:
+
+            def assign(offer: Offer, value: Any) -> None:
+                self._set(offer, field, value)
+        elif setter is not None:
+
+            def assign(offer: Offer, value: Any) -> None:
+                setter(self, offer, value)
+        else:
+            target, attribute = _PLAIN[field]
+            convert = _CONVERTERS.get(field, to_text)
+            if target is None:
+
+                def assign(offer: Offer, value: Any) -> None:
+                    setattr(offer, attribute, convert(value))
+            else:
+
+                def assign(offer: Offer, value: Any) -> None:
+                    setattr(getattr(offer, target), attribute, convert(value))
+
+        if self.values.get(field):
+            plain = assign
+
+            def assign(offer: Offer, value: Any) -> None:
+                plain(offer, self._mapped(field, value))
+
+        self._assigners[field] = assign
+        return assign
 
     def _mapped(self, field: str, value: Any) -> Any:
         """``value`` through the field's value map (each item for lists)."""
