@@ -17,7 +17,7 @@ The fields are listed in ``FIELDS``. Cells may be text, numbers, booleans or dat
 spreadsheets give them). Every problem becomes a ``FieldError`` naming the field and the
 column: ``FieldError("postcode", "column 'PLZ': must be five digits, got '4426'")``.
 
-A little over 500 lines on purpose: ``FIELDS`` and the ``_SETTERS`` table that turns each
+Over 500 lines on purpose: ``FIELDS`` and the ``_SETTERS`` table that turns each
 field's cells into the offer are one list read side by side (a field added to one needs
 its line in the other); the cell converters they share live in ``cells.py``.
 """
