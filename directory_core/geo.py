@@ -17,7 +17,7 @@ import math
 import numbers
 from collections.abc import Sequence
 
-from directory_search.measures import haversine_km
+from directory_search.measures import haversine_km, nearest_km
 from geopy.distance import geodesic
 
 from .model import District
@@ -107,4 +107,5 @@ def assign_district(lat: float, lon: float, districts: Sequence[District]) -> Di
             return district
     if not districts:
         return None
-    return min(districts, key=lambda d: haversine_km(lat, lon, d.lat, d.lon))
+    best = nearest_km(lat, lon, [(d.lat, d.lon) for d in districts])
+    return None if best is None else districts[best]

@@ -20,6 +20,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from . import tables as t
+from .store_connection import insert_rows
 
 HOW = ("api", "import", "cli")
 # bookkeeping columns, not content: never listed as changes
@@ -66,9 +67,13 @@ class VersionConflict(Exception):
         )
 
 
+_DATES = (datetime, date)  # a tuple: isinstance with it is faster than with a union
+_EMPTY = (None, "", [], {}, False)  # values a new offer's history leaves out
+
+
 def _plain(value: Any) -> Any:
     """A JSON-storable form of a column value."""
-    if isinstance(value, datetime | date):
+    if isinstance(value, _DATES):
         return value.isoformat()
     return value
 
@@ -78,15 +83,21 @@ def changes(old: dict[str, Any] | None, new: dict[str, Any]) -> dict[str, dict[s
     ``{field: {"old": ..., "new": ...}}``; for a new offer (``old`` is ``None``) the
     fields that have a value."""
     found: dict[str, dict[str, Any]] = {}
+    if old is None:  # every offer of an import's first run: the loop kept lean
+        for name, value in new.items():
+            if name in _NOT_CHANGES:
+                continue
+            if isinstance(value, _DATES):
+                value = value.isoformat()
+            if value not in _EMPTY:
+                found[name] = {"old": None, "new": value}
+        return found
     for name, value in new.items():
         if name in _NOT_CHANGES:
             continue
-        before = None if old is None else _plain(old.get(name))
+        before = _plain(old.get(name))
         after = _plain(value)
-        if old is None:
-            if after not in (None, "", [], {}, False):
-                found[name] = {"old": None, "new": after}
-        elif before != after:
+        if before != after:
             found[name] = {"old": before, "new": after}
     return found
 
@@ -94,9 +105,7 @@ def changes(old: dict[str, Any] | None, new: dict[str, Any]) -> dict[str, dict[s
 def record(conn: Connection, entries: Iterable[dict[str, Any]]) -> None:
     """Insert history rows (``offer_id``, ``version``, ``at``, ``who``, ``how``,
     ``note``, ``changes``) inside the caller's transaction."""
-    rows = list(entries)
-    if rows:
-        conn.execute(sa.insert(t.offer_history), rows)
+    insert_rows(conn, t.offer_history, list(entries))
 
 
 def offer_history(engine: Engine, offer_id: str, limit: int = 1000) -> list[dict[str, Any]]:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from functools import lru_cache
 
 from directory_search.measures import minutes
 
@@ -92,8 +93,22 @@ def parse_rules(text: str) -> list[ScheduleRule]:
     for part in re.split(r"[;\n]", text or ""):
         part = part.strip()
         if part:
-            rules.extend(_parse_part(part))
+            # fresh rules from the cached ones: a caller may change its rules
+            rules.extend(
+                ScheduleRule(
+                    r.weekday, r.start, r.end, r.frequency, r.interval, list(r.weeks_of_month)
+                )
+                for r in _parsed_part(part)
+            )
     return rules
+
+
+@lru_cache(maxsize=4096)
+def _parsed_part(part: str) -> tuple[ScheduleRule, ...]:
+    """The rules of one part, cached: a carrier's listings repeat the same few office
+    hours ("Mo-Fr 9-12 Uhr") thousands of times. A part that cannot be read raises
+    each time (exceptions are not cached)."""
+    return tuple(_parse_part(part))
 
 
 def _fail(part: str, reason: str, example: bool = False) -> ValueError:

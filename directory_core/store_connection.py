@@ -161,3 +161,45 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.close()
+
+
+def insert_rows(conn: sa.Connection, table: sa.Table, rows: list[dict[str, Any]]) -> None:
+    """``INSERT`` ``rows`` (dicts with the same keys, every column of the statement
+    given) into ``table``, the same as ``conn.execute(sa.insert(table), rows)``.
+
+    On SQLite the statement is compiled once per table and set of keys, the rows are
+    passed through the columns' bind processors (JSON, dates) here and go to the driver's
+    ``executemany`` directly: SQLAlchemy's per-row parameter handling took an eighth of
+    an import. Other databases keep SQLAlchemy's own path (its batched ``INSERT`` for
+    PostgreSQL)."""
+    if not rows:
+        return
+    if conn.dialect.name != "sqlite":
+        conn.execute(sa.insert(table), rows)
+        return
+    keys = tuple(rows[0])
+    cache_key = (table.name, keys)
+    prepared = _PREPARED.get(cache_key)
+    if prepared is None:
+        compiled = sa.insert(table).compile(dialect=conn.dialect, column_keys=list(keys))
+        names = tuple(compiled.positiontup or ())
+        if set(names) != set(keys):  # a default SQLAlchemy fills in: its own path
+            conn.execute(sa.insert(table), rows)
+            return
+        processors = compiled._bind_processors
+        prepared = _PREPARED[cache_key] = (
+            compiled.string,
+            tuple((name, processors.get(name)) for name in names),
+        )
+    sql, columns = prepared
+    conn.exec_driver_sql(
+        sql,
+        [
+            tuple(row[name] if convert is None else convert(row[name]) for name, convert in columns)
+            for row in rows
+        ],
+    )
+
+
+# (table name, keys) -> (SQL text, ((key, bind processor or None), ...)); SQLite only
+_PREPARED: dict[tuple[str, tuple[str, ...]], tuple[str, tuple[tuple[str, Any], ...]]] = {}

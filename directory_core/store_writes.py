@@ -5,6 +5,7 @@ deletes. A mixin of ``store.Store``, split from ``store.py``.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -17,6 +18,7 @@ from .model import (
 )
 from .store_connection import (
     _utc,
+    insert_rows,
     utcnow,
 )
 from .store_rows import _offer_to_row
@@ -78,15 +80,17 @@ class StoreWrites:
         if previous is None:
             previous = self.get_offers(existing, conn)
         inserts, updates = [], []
+        new_rows: list[dict[str, Any]] = []
         for offer in offers:
             offer.created_at = existing.get(offer.id) or offer.created_at or now
             offer.updated_at = now
             if offer.id not in existing:
                 offer.version = 1
             row = _offer_to_row(offer)
+            new_rows.append(row)
             (updates if offer.id in existing else inserts).append(row)
         if inserts:
-            conn.execute(sa.insert(t.offers), inserts)
+            insert_rows(conn, t.offers, inserts)
         if updates:
             # the version is bumped by SQL (below), never written from memory
             columns = {c: sa.bindparam(f"v_{c}") for c in updates[0] if c not in ("id", "version")}
@@ -120,19 +124,21 @@ class StoreWrites:
             for o in offers
             for i, key in enumerate(o.categories)
         ]
-        if links:
-            conn.execute(sa.insert(t.offer_categories), links)
-        conn.execute(
-            sa.insert(t.outbox),
+        insert_rows(conn, t.offer_categories, links)
+        insert_rows(
+            conn,
+            t.outbox,
             [{"offer_id": o.id, "action": "upsert", "created_at": now} for o in offers],
         )
         entries = []
-        for offer in offers:
+        # the row written above serves the history too (only the version, which the
+        # history does not compare, may have moved since)
+        for offer, row in zip(offers, new_rows, strict=True):
             before = previous.get(offer.id) if offer.id in existing else None
             old_row = None
             if before is not None:
                 old_row = {**_offer_to_row(before), "categories": list(before.categories)}
-            new_row = {**_offer_to_row(offer), "categories": list(offer.categories)}
+            new_row = {**row, "categories": list(offer.categories)}
             entries.append(
                 {
                     "offer_id": offer.id,

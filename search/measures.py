@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Sequence
 
 # mean earth radius (IUGG), km: the one radius of the project
 EARTH_RADIUS_KM = 6371.0088
@@ -29,6 +30,27 @@ def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     dl = math.radians(lon2 - lon1)
     a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
     return 2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(a)))
+
+
+def nearest_km(lat: float, lon: float, points: Sequence[tuple[float, float]]) -> int | None:
+    """The position in ``points`` (lat, lon) of the one nearest to ``lat``/``lon`` by
+    ``haversine_km`` (the first of equally near ones), ``None`` for no points.
+
+    The same arithmetic as ``haversine_km`` in one loop: every imported offer is compared
+    with every district's point, and the calls were a twentieth of an import."""
+    radians, sin, cos = math.radians, math.sin, math.cos
+    p1 = radians(lat)
+    cos_p1 = cos(p1)
+    best, best_km = None, math.inf
+    for i, (lat2, lon2) in enumerate(points):
+        p2 = radians(lat2)
+        dp = p2 - p1
+        dl = radians(lon2 - lon)
+        a = sin(dp / 2) ** 2 + cos_p1 * cos(p2) * sin(dl / 2) ** 2
+        km = 2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(a)))
+        if km < best_km or best is None:
+            best, best_km = i, km
+    return best
 
 
 def minutes(value: str) -> int:

@@ -182,3 +182,19 @@ def test_assign_district_hole_and_outside_fall_back_to_nearest_point() -> None:
 def test_assign_district_rejects_bad_point() -> None:
     with pytest.raises(ValueError, match="lon must be between -180 and 180, got 999"):
         assign_district(51.5, 999, DORTMUND)
+
+
+def test_nearest_km_is_the_first_minimum_of_haversine_km() -> None:
+    import random
+
+    from directory_search.measures import haversine_km, nearest_km
+
+    rng = random.Random(7)
+    points = [(rng.uniform(51.3, 51.6), rng.uniform(7.1, 7.7)) for _ in range(18)]
+    points.append(points[3])  # a tie: the first one wins, as with min()
+    for _ in range(2000):
+        lat, lon = rng.uniform(51.2, 51.7), rng.uniform(7.0, 7.8)
+        distances = [haversine_km(lat, lon, p_lat, p_lon) for p_lat, p_lon in points]
+        assert nearest_km(lat, lon, points) == distances.index(min(distances))
+    assert nearest_km(51.5, 7.4, [points[3]] * 3) == 0
+    assert nearest_km(51.5, 7.4, []) is None

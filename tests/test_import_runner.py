@@ -447,6 +447,8 @@ def test_an_importer_that_crashes_when_set_up_is_named_too(make_directory):
         "KeyError: 'delimiter'; nothing was written"
     )
     assert import_runs(directory)[0]["status"] == "failed"
+
+
 @pytest.mark.parametrize("column", ["Träger", "traeger", " CARRIER "])
 def test_a_carrier_column_is_refused_not_ignored(directory, tmp_path, column):
     """The carrier comes from the command line; a per-row carrier column would be
@@ -459,3 +461,35 @@ def test_a_carrier_column_is_refused_not_ignored(directory, tmp_path, column):
     assert f"column {column.strip()!r} names a carrier per row" in message
     assert "split the file by carrier" in message
     assert directory.store.count_offers() == 0 and import_runs(directory) == []
+
+
+def test_the_garbage_collector_runs_less_often_during_an_import_and_is_restored(
+    make_directory, tmp_path
+):
+    import gc
+
+    from directory_core.importing import IMPORT_GC_THRESHOLD, fewer_collections
+
+    before = gc.get_threshold()
+    seen = []
+
+    @hookimpl
+    def validate_offer(offer):
+        seen.append(gc.get_threshold())
+
+    plugin = types.SimpleNamespace(validate_offer=validate_offer)
+    directory = make_directory(importers={"csv": CSV_SETTINGS}, plugins=[("probe", plugin)])
+    run_import(directory, "awo", "csv", write_csv(tmp_path / "a.csv", [csv_row(1)]))
+    assert seen == [IMPORT_GC_THRESHOLD]
+    assert gc.get_threshold() == before
+    with pytest.raises(ImportFailed):
+        run_import(directory, "awo", "no-such-importer", "x.csv")
+    assert gc.get_threshold() == before
+    with fewer_collections():
+        with fewer_collections():  # nested (or a second thread's import): counted
+            assert gc.get_threshold() == IMPORT_GC_THRESHOLD
+        assert gc.get_threshold() == IMPORT_GC_THRESHOLD
+        with pytest.raises(RuntimeError), fewer_collections():
+            raise RuntimeError("restored on errors too")
+        assert gc.get_threshold() == IMPORT_GC_THRESHOLD
+    assert gc.get_threshold() == before

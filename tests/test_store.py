@@ -291,3 +291,44 @@ def test_schedule_rules_are_stored_with_every_field():
     rule = ScheduleRule("tue", "14:00", "16:00", "monthly", interval=2, weeks_of_month=[2, -1])
     assert _rule_to_json(rule) == asdict(rule)
     assert _rule_to_json(rule)["weeks_of_month"] is not rule.weeks_of_month
+
+
+def test_insert_rows_writes_what_sqlalchemy_insert_writes(store_url):
+    """``insert_rows`` (compiled once, the driver's executemany on SQLite) stores the same
+    values as ``conn.execute(insert(table), rows)``, JSON and dates included; rows that
+    leave a column to its Python default take SQLAlchemy's own path."""
+    from directory_core import tables as t
+    from directory_core.store_connection import insert_rows
+    from directory_core.store_rows import _offer_to_row
+
+    store = _store(store_url)
+    at = datetime(2026, 11, 27, 1, 2, 3, 456789, tzinfo=UTC)
+    changes = {"title": {"old": None, "new": 'Café "Zeche" ü'}, "schedule": {"rules": []}}
+    rows = [
+        {"offer_id": f"o{i}", "version": 1, "at": at, "who": "me", "how": "import",
+         "note": "", "changes": changes}
+        for i in range(3)
+    ]  # fmt: skip
+    with store.engine.begin() as conn:
+        insert_rows(conn, t.offer_history, rows)
+        conn.execute(
+            sa.insert(t.offer_history), [{**r, "offer_id": "x" + r["offer_id"]} for r in rows]
+        )
+        insert_rows(conn, t.offer_history, [])
+    with store.engine.connect() as conn:
+        got = [
+            row._mapping
+            for row in conn.execute(sa.select(t.offer_history).order_by(t.offer_history.c.id))
+        ]
+    fast = [{k: v for k, v in r.items() if k not in ("id", "offer_id")} for r in got[:3]]
+    plain = [{k: v for k, v in r.items() if k not in ("id", "offer_id")} for r in got[3:]]
+    assert fast == plain and fast[0]["changes"] == changes
+    assert [r["offer_id"] for r in got] == ["o0", "o1", "o2", "xo0", "xo1", "xo2"]
+    with store.engine.begin() as conn:  # "description" left to its default: fallback
+        insert_rows(conn, t.offer_categories, [])
+        row = _offer_to_row(_offer(id="d1", created_at=at, updated_at=at, version=1))
+        del row["description"]
+        insert_rows(conn, t.offers, [row])
+    with store.engine.connect() as conn:
+        stored = conn.execute(sa.select(t.offers).where(t.offers.c.id == "d1")).one()
+    assert stored.description == "" and stored.title == "Demenzcafé Hörde"

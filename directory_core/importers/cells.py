@@ -34,6 +34,8 @@ def is_blank(value: Any) -> bool:
 
 def to_text(value: Any) -> str:
     """Text of a cell; whole numbers lose the ".0" a spreadsheet gives them."""
+    if type(value) is str:  # most cells: the checks below cannot apply
+        return value.strip()
     if isinstance(value, bool) or isinstance(value, list | dict):
         raise ValueError(f"must be text, got {value!r}")
     if isinstance(value, float) and value.is_integer():

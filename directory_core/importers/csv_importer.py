@@ -100,7 +100,7 @@ class CsvImporter(Importer):
         width = len(header)
         try:
             for number, cells in rows:
-                if all(is_blank(cell) for cell in cells):
+                if _blank_row(cells):
                     continue
                 location = f"row {number}"
                 extra = [c for c in cells[width:] if not is_blank(c)]
@@ -124,7 +124,12 @@ class CsvImporter(Importer):
         if source.startswith(("http://", "https://")):
             return None  # would download twice
         header, rows = self._rows(source)
-        return sum(1 for _, cells in rows if not all(is_blank(c) for c in cells))
+        return sum(1 for _, cells in rows if not _blank_row(cells))
+
+
+def _blank_row(cells: list[str]) -> bool:
+    """A row of empty or white-space cells (the csv module gives text cells)."""
+    return not "".join(cells).strip()
 
 
 @hookimpl(trylast=True)

@@ -17,7 +17,7 @@ The fields are listed in ``FIELDS``. Cells may be text, numbers, booleans or dat
 spreadsheets give them). Every problem becomes a ``FieldError`` naming the field and the
 column: ``FieldError("postcode", "column 'PLZ': must be five digits, got '4426'")``.
 
-A little over 500 lines on purpose: ``FIELDS`` and the ``_SETTERS`` table that turns each
+Over 500 lines on purpose: ``FIELDS`` and the ``_SETTERS`` table that turns each
 field's cells into the offer are one list read side by side (a field added to one needs
 its line in the other); the cell converters they share live in ``cells.py``.
 """
@@ -182,6 +182,8 @@ class ColumnMapping:
         self._languages = {code: code for code in ISO_639_1} | {
             label.casefold(): code for code, label in LANGUAGE_LABELS.items()
         }
+        # field -> (offer, cell) -> None: ``_mapped`` then ``_set``, looked up once
+        self._assigners: dict[str, Callable[[Offer, Any], None]] = {}
 
     @classmethod
     def from_settings(
@@ -311,20 +313,27 @@ class ColumnMapping:
         offer = Offer(title="", kind="")
         errors: list[FieldError] = []
         seen: set[str] = set()
-        given = [(f, f"{self.noun} {c!r}", v) for f, (c, v) in cells.items()]
-        given += [
-            (f, f"default of [{self.where}.defaults]", v)
-            for f, v in self.defaults.items()
-            if f not in cells
-        ]
-        for field, label, value in given:
-            if is_blank(value) and field in self.defaults:
-                value, label = self.defaults[field], f"default of [{self.where}.defaults]"
-            if is_blank(value):
-                continue
+        defaults, assigners = self.defaults, self._assigners
+        # (field, column or _DEFAULT, value); the label an error names is made only then
+        given: list[tuple[str, object, Any]] = [(f, c, v) for f, (c, v) in cells.items()]
+        if defaults:
+            given += [(f, _DEFAULT, v) for f, v in defaults.items() if f not in cells]
+        for field, column, value in given:
+            if value is None or (isinstance(value, str) and not value.strip()):  # is_blank
+                if field not in defaults:
+                    continue
+                value, column = defaults[field], _DEFAULT
+                if is_blank(value):
+                    continue
+            assign = assigners.get(field) or self._assigner(field)
             try:
-                self._set(offer, field, self._mapped(field, value))
+                assign(offer, value)
             except (ValueError, TypeError) as exc:
+                label = (
+                    f"default of [{self.where}.defaults]"
+                    if column is _DEFAULT
+                    else f"{self.noun} {column!r}"
+                )
                 errors.append(FieldError(field, f"{label}: {exc}"))
             else:
                 seen.add(field)
@@ -340,6 +349,40 @@ class ColumnMapping:
         if errors:
             return ImportRecord(location, None, errors, external_id=offer.external_id or None)
         return ImportRecord(location, offer)
+
+    def _assigner(self, field: str) -> Callable[[Offer, Any], None]:
+        """What ``_set(offer, field, _mapped(field, value))`` does, with the look-ups
+        made once per field rather than once per cell."""
+        assign: Callable[[Offer, Any], None]
+        setter = self._SETTERS.get(field)
+        if field in self.custom_fields:
+
+            def assign(offer: Offer, value: Any) -> None:
+                self._set(offer, field, value)
+        elif setter is not None:
+
+            def assign(offer: Offer, value: Any) -> None:
+                setter(self, offer, value)
+        else:
+            target, attribute = _PLAIN[field]
+            convert = _CONVERTERS.get(field, to_text)
+            if target is None:
+
+                def assign(offer: Offer, value: Any) -> None:
+                    setattr(offer, attribute, convert(value))
+            else:
+
+                def assign(offer: Offer, value: Any) -> None:
+                    setattr(getattr(offer, target), attribute, convert(value))
+
+        if self.values.get(field):
+            plain = assign
+
+            def assign(offer: Offer, value: Any) -> None:
+                plain(offer, self._mapped(field, value))
+
+        self._assigners[field] = assign
+        return assign
 
     def _mapped(self, field: str, value: Any) -> Any:
         """``value`` through the field's value map (each item for lists)."""
@@ -455,6 +498,9 @@ class ColumnMapping:
         "cost": _set_cost,
         "status": _set_status,
     }
+
+
+_DEFAULT = object()  # in place of a column: the value is the instance's default
 
 
 def _normal(name: str) -> str:
