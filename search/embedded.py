@@ -54,6 +54,7 @@ from contextlib import contextmanager
 from typing import Any, ClassVar
 
 from .base import (
+    IndexMissing,
     SearchBackend,
     SearchDocument,
     SearchError,
@@ -69,10 +70,16 @@ from .embedded_tables import (
     _mv_items,
     _Rows,
     _spatial_key,
+    is_key_token,
 )
 
-SCHEMA_VERSION = "1"
+# 2: filter keys (categories, grid cells) in the token strings and FTS5 index
+SCHEMA_VERSION = "2"
 _SCHEMA_KEY = "search.schema_version"
+# set while an index of an older schema has been dropped and not rebuilt yet
+_REBUILD_KEY = "search.rebuild_needed"
+# schema versions this code replaces by an empty index (the store rebuilds it)
+_OLDER_VERSIONS = frozenset({"1"})
 
 _CHUNK = 500  # ids per "IN (...)" look-up
 _INSERT_CHUNK = 50000  # documents whose rows are built and inserted at a time
@@ -112,6 +119,7 @@ class EmbeddedBackend(EmbeddedQueries, SearchBackend):
         self._all: list[sqlite3.Connection] = []
         self._closed = False
         self._vocabulary: tuple[str, dict[str, int]] | None = None
+        self._stale = False  # an index of an older schema was dropped, not yet rebuilt
         try:
             self._writer = self._connect()
             self._writer.execute(f"PRAGMA cache_size={_WRITER_CACHE_KIB}")
@@ -131,6 +139,10 @@ class EmbeddedBackend(EmbeddedQueries, SearchBackend):
                 )
                 self._writer.execute("COMMIT")
             version = self.get_meta(_SCHEMA_KEY)
+            if version in _OLDER_VERSIONS:
+                self._drop_older(version)
+                version = self.get_meta(_SCHEMA_KEY)
+            self._stale = self.get_meta(_REBUILD_KEY) is not None
             if version != SCHEMA_VERSION:
                 raise SearchError(
                     f"search index {self.path!r} has schema version {version}, "
@@ -142,6 +154,36 @@ class EmbeddedBackend(EmbeddedQueries, SearchBackend):
         except SearchError:
             self.close()
             raise
+
+    def _drop_older(self, version: str) -> None:
+        """Replace an index of an older schema by an empty one and mark it for a rebuild:
+        ``verify()`` then raises ``IndexMissing``, and ``Directory.sync`` rebuilds it
+        from the store (as after a lost index)."""
+        with self._write() as conn:
+            row = conn.execute(
+                "SELECT value FROM search_meta WHERE key = ?", (_SCHEMA_KEY,)
+            ).fetchone()
+            if row is None or row[0] != version:  # another process was first
+                return
+            for table in _DATA_TABLES:
+                conn.execute(f"DROP TABLE IF EXISTS {table}")
+            _create_schema(conn)
+            _bump_generation(conn)
+            conn.execute(
+                "UPDATE search_meta SET value = ? WHERE key = ?", (SCHEMA_VERSION, _SCHEMA_KEY)
+            )
+            conn.execute(
+                "INSERT OR REPLACE INTO search_meta (key, value) VALUES (?, ?)",
+                (_REBUILD_KEY, f"schema version {version} replaced by {SCHEMA_VERSION}"),
+            )
+
+    def verify(self) -> None:
+        """Raise ``IndexMissing`` while an index of an older schema awaits its rebuild
+        (searches refuse meanwhile rather than answer "nothing found")."""
+        reason = self.get_meta(_REBUILD_KEY)
+        self._stale = reason is not None
+        if reason is not None:
+            raise IndexMissing(f"search index {self.path!r} must be rebuilt ({reason})")
 
     # -- connections -------------------------------------------------------------------
 
@@ -362,6 +404,8 @@ class EmbeddedBackend(EmbeddedQueries, SearchBackend):
                     conn.execute(f"DROP TABLE IF EXISTS {table}")
                 _create_schema(conn)
                 _bump_generation(conn)
+                conn.execute("DELETE FROM search_meta WHERE key = ?", (_REBUILD_KEY,))
+            self._stale = False
         except sqlite3.Error as e:
             raise SearchError(f"search index {self.path!r}: clear failed: {e}") from e
 
@@ -384,7 +428,11 @@ class EmbeddedBackend(EmbeddedQueries, SearchBackend):
                     "CREATE VIRTUAL TABLE IF NOT EXISTS temp.search_vocab "
                     "USING fts5vocab(main, search_fts, row)"
                 )
-                vocab = dict(conn.execute("SELECT term, doc FROM temp.search_vocab"))
+                vocab = {
+                    term: n
+                    for term, n in conn.execute("SELECT term, doc FROM temp.search_vocab")
+                    if not is_key_token(term)
+                }
         except sqlite3.Error as e:
             raise SearchError(f"search index {self.path!r}: vocabulary failed: {e}") from e
         self._vocabulary = (generation, vocab)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import math
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,7 +21,7 @@ from .base import (
     SearchResult,
     TextMatch,
 )
-from .embedded_tables import _fts_expr, _fts_groups, _token_check
+from .embedded_tables import _fts_expr, _fts_groups, _token_check, category_key, cover_keys
 from .facets import facet_counts
 from .semantics import (
     EXTRA_JSON,
@@ -64,7 +64,14 @@ class _Sql:
 class EmbeddedQueries:
     """The searching half of ``EmbeddedBackend`` (uses its ``_read`` connections)."""
 
+    _stale: bool = False
+    #: ``near`` + ``radius_km`` + distance order: totals and facets are exact up to this
+    #: many hits; beyond it they count the nearest hits only (``total_exact=False``)
+    count_bound: int = 1000
+
     def search(self, query: SearchQuery) -> SearchResult:
+        if self._stale:
+            self.verify()  # raises IndexMissing until the index is rebuilt
         sort = validate(query)
         terms = text_groups(query)
         at = parse_time(query.open_at) if query.open_at is not None else None
@@ -73,6 +80,8 @@ class EmbeddedQueries:
                 if query.near is not None:
                     if sort == "distance" and not query.want_total and not query.want_facets:
                         return self._nearest(conn, query, terms, at)
+                    if sort == "distance" and query.radius_km is not None:
+                        return self._nearest(conn, query, terms, at, bound=self.count_bound)
                     return self._collect(conn, query, sort, terms, at)
                 return self._sql_search(conn, query, sort, terms, at)
         except sqlite3.Error as e:
@@ -80,7 +89,9 @@ class EmbeddedQueries:
 
     # query building
 
-    def _filters(self, q: SearchQuery, at: int | None) -> tuple[list[str], list[Any]]:
+    def _filters(
+        self, q: SearchQuery, at: int | None, skip_categories: bool = False
+    ) -> tuple[list[str], list[Any]]:
         where: list[str] = []
         params: list[Any] = []
 
@@ -100,7 +111,7 @@ class EmbeddedQueries:
             where.append("d.free = ?")
             params.append(1 if q.free_of_charge else 0)
         for code, values in (("c", q.categories), ("l", q.languages), ("h", q.channels)):
-            if values:
+            if values and not (code == "c" and skip_categories):
                 marks = ",".join("?" * len(values))
                 where.append(
                     "EXISTS (SELECT 1 FROM search_mv m WHERE m.field = ? "
@@ -143,6 +154,8 @@ class EmbeddedQueries:
         skip_box: tuple[float, float, float, float] | None = None,
         located: bool = False,
         tokens: bool = False,
+        keys: str | None = None,
+        skip_categories: bool = False,
     ) -> _Sql:
         """``driver``: ``fts`` (FTS5 drives; every term of at least FTS_MIN_TERM characters
         is matched there), ``geo`` (the R*Tree drives over ``box``) or ``doc``."""
@@ -153,7 +166,7 @@ class EmbeddedQueries:
         if driver == "fts":
             from_ = "search_fts CROSS JOIN search_doc d ON d.rowid = search_fts.rowid"
             where.append("search_fts MATCH ?")
-            params.append(_fts_expr(fts_terms))
+            params.append(" AND ".join(e for e in (_fts_expr(fts_terms), keys) if e))
         elif driver == "geo":
             assert box is not None
             from_ = "search_geo g CROSS JOIN search_doc d ON d.rowid = g.doc"
@@ -181,7 +194,7 @@ class EmbeddedQueries:
                     alts.append(" AND ".join(["instr(' ' || t.tokens, ?) > 0"] * len(alt)))
                     params.extend(" " + t for t in alt)
                 where.append("(" + " OR ".join(f"({a})" for a in alts) + ")")
-        fw, fp = self._filters(q, at)
+        fw, fp = self._filters(q, at, skip_categories)
         sql = _Sql(from_=from_, where=where + fw, params=params + fp)
         if fts_terms:
             sql.score = "-bm25(search_fts)"
@@ -209,55 +222,121 @@ class EmbeddedQueries:
     # near, distance order, page only: expanding radius
 
     def _nearest(
-        self, conn: sqlite3.Connection, q: SearchQuery, terms: TextMatch, at: int | None
+        self,
+        conn: sqlite3.Connection,
+        q: SearchQuery,
+        terms: TextMatch,
+        at: int | None,
+        bound: int = 0,
     ) -> SearchResult:
         """Expanding-radius search: read the R*Tree in growing boxes (each step skips the
-        box read before) until ``offset + limit`` hits lie inside the current radius."""
+        box read before) until ``offset + limit`` hits lie inside the current radius.
+
+        ``bound`` (with ``want_total``/``want_facets``): go on until ``bound`` hits lie
+        inside; if the search reaches ``radius_km`` first, total and facets are exact,
+        otherwise they count the hits found so far (a lower bound, ``total_exact`` and
+        ``facets_exact`` false). When the candidates checked in Python exceed
+        ``_TEXT_SCAN_BUDGET`` before enough hits turn up, the combination is rare here:
+        FTS5 intersects text, categories and the grid cells of the circle instead."""
         need = q.offset + q.limit
-        if need == 0:
+        target = max(need, bound)
+        if target == 0:
             return SearchResult(hits=[])
         assert q.near is not None
         lat, lon = q.near.lat, q.near.lon
         cap = q.radius_km if q.radius_km is not None else _HALF_CIRCUMFERENCE_KM
-        radius = min(self._initial_radius(conn, need), cap)
+        radius = min(self._initial_radius(conn, target), cap)
         fts_possible = bool(_fts_groups(terms))
-        scanned = 0  # candidates whose tokens were checked
-        found: dict[int, tuple[float, str]] = {}
+        keyed = fts_possible or bool(q.categories)
+        # the categories are checked in Python too (not only in SQL) when the budget must
+        # see the candidates they reject: counting without text
+        cats_in_python = bound > 0 and not terms and bool(q.categories)
+        want_facets = q.want_facets
+        scanned = 0  # candidates checked in Python
+        found: dict[int, tuple[Any, ...]] = {}
         prev_box: tuple[float, float, float, float] | None = None
+        columns = "d.rowid, d.id, d.lat, d.lon"
+        if want_facets:
+            columns += ", d.kind, d.district, d.cats"
+        if terms:
+            columns += ", t.tokens"
+        elif cats_in_python:
+            columns += ", d.cats"
+        wanted = _category_test(q.categories)
         while True:
             if _EXPANSION_LIMIT_KM < radius < cap:
                 # sparse or very selective: collect everything inside the cap at once
                 return self._collect(conn, q, "distance", terms, at)
             box = bounding_box(lat, lon, radius)
-            sql = self._plan(q, at, [], "geo", box=box, skip_box=prev_box, tokens=bool(terms))
-            columns = (
-                "d.rowid, d.id, d.lat, d.lon, t.tokens" if terms else "d.rowid, d.id, d.lat, d.lon"
+            sql = self._plan(
+                q,
+                at,
+                [],
+                "geo",
+                box=box,
+                skip_box=prev_box,
+                tokens=bool(terms),
+                skip_categories=cats_in_python,
             )
             for row in conn.execute(f"SELECT {columns} {sql.clause()}", sql.params):
                 if terms:
                     scanned += 1
-                    if not _token_check(terms, " " + row[4]):
+                    if not _token_check(terms, " " + row[-1]):
                         continue
-                found[row[0]] = (haversine_km(lat, lon, row[2], row[3]), row[1])
+                elif cats_in_python:
+                    scanned += 1
+                    if not wanted(row[-1]):
+                        continue
+                dist = haversine_km(lat, lon, row[2], row[3])
+                found[row[0]] = (dist, row[1], *row[4:7]) if want_facets else (dist, row[1])
             final = radius >= cap
             inside = [h for h in found.values() if h[0] <= radius]
-            if len(inside) >= need or final:
+            if len(inside) >= target or final:
                 break
-            if fts_possible and scanned > _TEXT_SCAN_BUDGET:
-                # the text is rare around here: let FTS5 drive if it is rare overall
-                if self._fts_selective(conn, terms):
+            if keyed and scanned > _TEXT_SCAN_BUDGET:
+                # the combination is rare around here: FTS5 intersects the filter keys
+                if q.radius_km is not None:
+                    return self._keyed(conn, q, terms, at)
+                if fts_possible and self._fts_selective(conn, terms):
                     return self._collect(conn, q, "distance", terms, at, driver="fts")
-                fts_possible = False
+                keyed = False
             if inside:
-                grow = min(4.0, max(1.5, 1.2 * math.sqrt(need / len(inside))))
+                grow = min(4.0, max(1.5, 1.2 * math.sqrt(target / len(inside))))
             else:
                 grow = 4.0
             prev_box = box
             radius = min(radius * grow, cap)
-        inside.sort()
-        return SearchResult(
-            hits=[SearchHit(id=i, distance_km=dist) for dist, i in inside[q.offset : need]]
+        inside.sort(key=lambda h: (h[0], h[1]))
+        result = SearchResult(
+            hits=[SearchHit(id=h[1], distance_km=h[0]) for h in inside[q.offset : need]]
         )
+        if bound:
+            exact = final  # the whole circle was read: every hit is in ``inside``
+            if q.want_total:
+                result.total = len(inside)
+                result.total_exact = exact
+            if want_facets:
+                result.facets = facet_counts(
+                    (h[2], json.loads(h[4]) if h[4] else (), h[3]) for h in inside
+                )
+                result.facets_exact = exact
+        return result
+
+    def _keyed(
+        self, conn: sqlite3.Connection, q: SearchQuery, terms: TextMatch, at: int | None
+    ) -> SearchResult:
+        """Every hit inside ``radius_km``, found by FTS5 from the text, the category keys
+        and the keys of the grid cells covering the circle (``embedded_tables``)."""
+        assert q.near is not None and q.radius_km is not None
+        box = bounding_box(q.near.lat, q.near.lon, q.radius_km)
+        parts = []
+        if q.categories:
+            parts.append(" OR ".join(f'"{category_key(str(c))}"' for c in q.categories))
+        cells = cover_keys(box)
+        if cells:
+            parts.append(" OR ".join(f'"{k}"' for k in cells))
+        keys = " AND ".join(f"({p})" for p in parts)
+        return self._collect(conn, q, "distance", terms, at, driver="fts", keys=keys)
 
     @staticmethod
     def _initial_radius(conn: sqlite3.Connection, need: int) -> float:
@@ -280,6 +359,7 @@ class EmbeddedQueries:
         terms: TextMatch,
         at: int | None,
         driver: str | None = None,
+        keys: str | None = None,
     ) -> SearchResult:
         assert q.near is not None
         lat, lon = q.near.lat, q.near.lon
@@ -293,7 +373,7 @@ class EmbeddedQueries:
                 driver = "geo"
             else:
                 driver = "doc"
-        sql = self._plan(q, at, terms, driver, box=box, located=True)
+        sql = self._plan(q, at, terms, driver, box=box, located=True, keys=keys)
         want_facets = q.want_facets
         rows = conn.execute(
             f"SELECT d.id, d.lat, d.lon, d.title_key, d.kind, d.district, d.cats, {sql.score} "
@@ -365,6 +445,25 @@ class EmbeddedQueries:
         elif q.want_total:
             result.total = conn.execute(f"SELECT count(*) {sql.clause()}", sql.params).fetchone()[0]
         return result
+
+
+def _category_test(categories: Sequence[str]) -> Callable[[str | None], bool]:
+    """A test of a ``search_doc.cats`` value (a JSON array) for any of ``categories``:
+    a substring test when every key is written into the array as it is (printable
+    ASCII without quotes or backslashes, see ``embedded_tables._json_list``)."""
+    keys = [str(c) for c in dict.fromkeys(categories)]
+    plain = all(k.isascii() and k.isprintable() and '"' not in k and "\\" not in k for k in keys)
+    quoted = ['"' + k + '"' for k in keys]
+    wanted = set(keys)
+
+    def test(cats: str | None) -> bool:
+        if not cats:
+            return False
+        if plain:
+            return any(k in cats for k in quoted)
+        return not wanted.isdisjoint(json.loads(cats))
+
+    return test
 
 
 def _grouped_facets(groups: list[tuple[str, str | None, str | None, int]]) -> dict:
