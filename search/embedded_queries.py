@@ -8,8 +8,9 @@ from __future__ import annotations
 import json
 import math
 import sqlite3
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .base import (
@@ -44,6 +45,11 @@ _ASSUMED_HIT_SHARE = 0.2
 # Candidates checked for the text before the expanding search asks FTS5 whether the text
 # is rare enough to drive the query instead.
 _TEXT_SCAN_BUDGET = 3000
+# A nearby text search first asks FTS5 for the documents with its text and categories
+# anywhere (the category keys, ``embedded_tables``), up to this many: fewer, and those
+# inside the circle's grid cells are read (a rare combination); more, and the expanding
+# search is likely to find the nearest hits soon (else its budget hands over to FTS5).
+_KEYED_MAX_ROWS = 300
 # Beyond this radius the expanding search gives up and collects every hit instead.
 _EXPANSION_LIMIT_KM = 80.0
 
@@ -81,7 +87,10 @@ class EmbeddedQueries:
                     if sort == "distance" and not query.want_total and not query.want_facets:
                         return self._nearest(conn, query, terms, at)
                     if sort == "distance" and query.radius_km is not None:
-                        return self._nearest(conn, query, terms, at, bound=self.count_bound)
+                        page = replace(query, want_total=False, want_facets=False)
+                        result = self._nearest(conn, page, terms, at)
+                        self._bounded_counts(conn, query, terms, at, result)
+                        return result
                     return self._collect(conn, query, sort, terms, at)
                 return self._sql_search(conn, query, sort, terms, at)
         except sqlite3.Error as e:
@@ -89,9 +98,7 @@ class EmbeddedQueries:
 
     # query building
 
-    def _filters(
-        self, q: SearchQuery, at: int | None, skip_categories: bool = False
-    ) -> tuple[list[str], list[Any]]:
+    def _filters(self, q: SearchQuery, at: int | None) -> tuple[list[str], list[Any]]:
         where: list[str] = []
         params: list[Any] = []
 
@@ -111,7 +118,7 @@ class EmbeddedQueries:
             where.append("d.free = ?")
             params.append(1 if q.free_of_charge else 0)
         for code, values in (("c", q.categories), ("l", q.languages), ("h", q.channels)):
-            if values and not (code == "c" and skip_categories):
+            if values:
                 marks = ",".join("?" * len(values))
                 where.append(
                     "EXISTS (SELECT 1 FROM search_mv m WHERE m.field = ? "
@@ -155,7 +162,6 @@ class EmbeddedQueries:
         located: bool = False,
         tokens: bool = False,
         keys: str | None = None,
-        skip_categories: bool = False,
     ) -> _Sql:
         """``driver``: ``fts`` (FTS5 drives; every term of at least FTS_MIN_TERM characters
         is matched there), ``geo`` (the R*Tree drives over ``box``) or ``doc``."""
@@ -194,7 +200,7 @@ class EmbeddedQueries:
                     alts.append(" AND ".join(["instr(' ' || t.tokens, ?) > 0"] * len(alt)))
                     params.extend(" " + t for t in alt)
                 where.append("(" + " OR ".join(f"({a})" for a in alts) + ")")
-        fw, fp = self._filters(q, at, skip_categories)
+        fw, fp = self._filters(q, at)
         sql = _Sql(from_=from_, where=where + fw, params=params + fp)
         if fts_terms:
             sql.score = "-bm25(search_fts)"
@@ -222,121 +228,139 @@ class EmbeddedQueries:
     # near, distance order, page only: expanding radius
 
     def _nearest(
-        self,
-        conn: sqlite3.Connection,
-        q: SearchQuery,
-        terms: TextMatch,
-        at: int | None,
-        bound: int = 0,
+        self, conn: sqlite3.Connection, q: SearchQuery, terms: TextMatch, at: int | None
     ) -> SearchResult:
         """Expanding-radius search: read the R*Tree in growing boxes (each step skips the
         box read before) until ``offset + limit`` hits lie inside the current radius.
 
-        ``bound`` (with ``want_total``/``want_facets``): go on until ``bound`` hits lie
-        inside; if the search reaches ``radius_km`` first, total and facets are exact,
-        otherwise they count the hits found so far (a lower bound, ``total_exact`` and
-        ``facets_exact`` false). When the candidates checked in Python exceed
-        ``_TEXT_SCAN_BUDGET`` before enough hits turn up, the combination is rare here:
-        FTS5 intersects text, categories and the grid cells of the circle instead."""
+        With a text and a radius, FTS5 is asked first how many documents have the text
+        and the categories (``_fts_count``): a few, and those in the grid cells of the
+        circle are read instead (``_keyed``). When the candidates checked in Python exceed
+        ``_TEXT_SCAN_BUDGET`` before enough hits turn up, the combination is rare here
+        after all: all hits are read from FTS5 then too."""
         need = q.offset + q.limit
-        target = max(need, bound)
-        if target == 0:
+        if need == 0:
             return SearchResult(hits=[])
         assert q.near is not None
         lat, lon = q.near.lat, q.near.lon
         cap = q.radius_km if q.radius_km is not None else _HALF_CIRCUMFERENCE_KM
-        radius = min(self._initial_radius(conn, target), cap)
+        radius = min(self._initial_radius(conn, need), cap)
         fts_possible = bool(_fts_groups(terms))
-        keyed = fts_possible or bool(q.categories)
-        # the categories are checked in Python too (not only in SQL) when the budget must
-        # see the candidates they reject: counting without text
-        cats_in_python = bound > 0 and not terms and bool(q.categories)
-        want_facets = q.want_facets
-        scanned = 0  # candidates checked in Python
-        found: dict[int, tuple[Any, ...]] = {}
+        if fts_possible and q.radius_km is not None:
+            # text and categories anywhere (cheaper for FTS5 than with the grid cells)
+            found_anywhere = self._fts_count(
+                conn, terms, self._keys(q, cells=False), _KEYED_MAX_ROWS
+            )
+            if found_anywhere < _KEYED_MAX_ROWS:
+                return self._keyed(conn, q, terms, at)
+        scanned = 0  # candidates whose tokens were checked
+        found: dict[int, tuple[float, str]] = {}
         prev_box: tuple[float, float, float, float] | None = None
-        columns = "d.rowid, d.id, d.lat, d.lon"
-        if want_facets:
-            columns += ", d.kind, d.district, d.cats"
-        if terms:
-            columns += ", t.tokens"
-        elif cats_in_python:
-            columns += ", d.cats"
-        wanted = _category_test(q.categories)
         while True:
             if _EXPANSION_LIMIT_KM < radius < cap:
                 # sparse or very selective: collect everything inside the cap at once
                 return self._collect(conn, q, "distance", terms, at)
             box = bounding_box(lat, lon, radius)
-            sql = self._plan(
-                q,
-                at,
-                [],
-                "geo",
-                box=box,
-                skip_box=prev_box,
-                tokens=bool(terms),
-                skip_categories=cats_in_python,
+            sql = self._plan(q, at, [], "geo", box=box, skip_box=prev_box, tokens=bool(terms))
+            columns = (
+                "d.rowid, d.id, d.lat, d.lon, t.tokens" if terms else "d.rowid, d.id, d.lat, d.lon"
             )
             for row in conn.execute(f"SELECT {columns} {sql.clause()}", sql.params):
                 if terms:
                     scanned += 1
-                    if not _token_check(terms, " " + row[-1]):
+                    if not _token_check(terms, " " + row[4]):
                         continue
-                elif cats_in_python:
-                    scanned += 1
-                    if not wanted(row[-1]):
-                        continue
-                dist = haversine_km(lat, lon, row[2], row[3])
-                found[row[0]] = (dist, row[1], *row[4:7]) if want_facets else (dist, row[1])
+                found[row[0]] = (haversine_km(lat, lon, row[2], row[3]), row[1])
             final = radius >= cap
             inside = [h for h in found.values() if h[0] <= radius]
-            if len(inside) >= target or final:
+            if len(inside) >= need or final:
                 break
-            if keyed and scanned > _TEXT_SCAN_BUDGET:
-                # the combination is rare around here: FTS5 intersects the filter keys
+            if fts_possible and scanned > _TEXT_SCAN_BUDGET:
+                # the text is rare around here: let FTS5 drive
                 if q.radius_km is not None:
                     return self._keyed(conn, q, terms, at)
-                if fts_possible and self._fts_selective(conn, terms):
+                if self._fts_selective(conn, terms):
                     return self._collect(conn, q, "distance", terms, at, driver="fts")
-                keyed = False
+                fts_possible = False
             if inside:
-                grow = min(4.0, max(1.5, 1.2 * math.sqrt(target / len(inside))))
+                grow = min(4.0, max(1.5, 1.2 * math.sqrt(need / len(inside))))
             else:
                 grow = 4.0
             prev_box = box
             radius = min(radius * grow, cap)
-        inside.sort(key=lambda h: (h[0], h[1]))
-        result = SearchResult(
-            hits=[SearchHit(id=h[1], distance_km=h[0]) for h in inside[q.offset : need]]
+        inside.sort()
+        return SearchResult(
+            hits=[SearchHit(id=i, distance_km=dist) for dist, i in inside[q.offset : need]]
         )
-        if bound:
-            exact = final  # the whole circle was read: every hit is in ``inside``
-            if q.want_total:
-                result.total = len(inside)
-                result.total_exact = exact
-            if want_facets:
-                result.facets = facet_counts(
-                    (h[2], json.loads(h[4]) if h[4] else (), h[3]) for h in inside
-                )
-                result.facets_exact = exact
-        return result
+
+    def _bounded_counts(
+        self,
+        conn: sqlite3.Connection,
+        q: SearchQuery,
+        terms: TextMatch,
+        at: int | None,
+        result: SearchResult,
+    ) -> None:
+        """Total and facets of a ``near`` + ``radius_km`` query into ``result``, exact up
+        to ``count_bound`` hits. The candidates come from FTS5 (text, categories and the
+        grid cells of the circle) or the R*Tree, in index order (neighbours together);
+        counting stops at the bound: the counts are then those of the hits seen, lower
+        bounds (``total_exact``/``facets_exact`` false)."""
+        assert q.near is not None and q.radius_km is not None
+        lat, lon, radius = q.near.lat, q.near.lon, q.radius_km
+        box = bounding_box(lat, lon, radius)
+        keys = self._keys(q)
+        driver = "fts" if keys or _fts_groups(terms) else "geo"
+        sql = self._plan(q, at, terms, driver, box=box, keys=keys)
+        columns = "d.lat, d.lon, d.kind, d.district, d.cats" if q.want_facets else "d.lat, d.lon"
+        left = self.count_bound
+        groups: Counter[tuple[str, str | None, str | None]] = Counter()
+        exact = True
+        for row in conn.execute(f"SELECT {columns} {sql.clause()}", sql.params):
+            if haversine_km(lat, lon, row[0], row[1]) <= radius:
+                if not left:
+                    exact = False
+                    break
+                left -= 1
+                if q.want_facets:
+                    groups[row[2:]] += 1
+        if q.want_total:
+            result.total = self.count_bound - left
+            result.total_exact = exact
+        if q.want_facets:
+            result.facets = _grouped_facets(
+                [(kind, district, cats, n) for (kind, district, cats), n in groups.items()]
+            )
+            result.facets_exact = exact
 
     def _keyed(
         self, conn: sqlite3.Connection, q: SearchQuery, terms: TextMatch, at: int | None
     ) -> SearchResult:
-        """Every hit inside ``radius_km``, found by FTS5 from the text, the category keys
-        and the keys of the grid cells covering the circle (``embedded_tables``)."""
+        """Every hit inside ``radius_km``, found by FTS5 from the text and the filter
+        keys (``_keys``)."""
+        return self._collect(conn, q, "distance", terms, at, driver="fts", keys=self._keys(q))
+
+    @staticmethod
+    def _keys(q: SearchQuery, cells: bool = True) -> str:
+        """The FTS5 expression of the filter keys of ``q``: any of its categories, and
+        (``cells``) any grid cell covering its circle (``embedded_tables``)."""
         assert q.near is not None and q.radius_km is not None
-        box = bounding_box(q.near.lat, q.near.lon, q.radius_km)
         parts = []
         if q.categories:
             parts.append(" OR ".join(f'"{category_key(str(c))}"' for c in q.categories))
-        cells = cover_keys(box)
-        if cells:
-            parts.append(" OR ".join(f'"{k}"' for k in cells))
-        keys = " AND ".join(f"({p})" for p in parts)
-        return self._collect(conn, q, "distance", terms, at, driver="fts", keys=keys)
+        cover = cover_keys(bounding_box(q.near.lat, q.near.lon, q.radius_km)) if cells else None
+        if cover:
+            parts.append(" OR ".join(f'"{k}"' for k in cover))
+        return " AND ".join(f"({p})" for p in parts)
+
+    @staticmethod
+    def _fts_count(conn: sqlite3.Connection, terms: TextMatch, keys: str, most: int) -> int:
+        """How many documents FTS5 finds for the text and ``keys``, counting to ``most``."""
+        expr = " AND ".join(e for e in (_fts_expr(_fts_groups(terms)), keys) if e)
+        return conn.execute(
+            "SELECT count(*) FROM (SELECT rowid FROM search_fts WHERE search_fts MATCH ? LIMIT ?)",
+            (expr, most),
+        ).fetchone()[0]
 
     @staticmethod
     def _initial_radius(conn: sqlite3.Connection, need: int) -> float:
@@ -445,25 +469,6 @@ class EmbeddedQueries:
         elif q.want_total:
             result.total = conn.execute(f"SELECT count(*) {sql.clause()}", sql.params).fetchone()[0]
         return result
-
-
-def _category_test(categories: Sequence[str]) -> Callable[[str | None], bool]:
-    """A test of a ``search_doc.cats`` value (a JSON array) for any of ``categories``:
-    a substring test when every key is written into the array as it is (printable
-    ASCII without quotes or backslashes, see ``embedded_tables._json_list``)."""
-    keys = [str(c) for c in dict.fromkeys(categories)]
-    plain = all(k.isascii() and k.isprintable() and '"' not in k and "\\" not in k for k in keys)
-    quoted = ['"' + k + '"' for k in keys]
-    wanted = set(keys)
-
-    def test(cats: str | None) -> bool:
-        if not cats:
-            return False
-        if plain:
-            return any(k in cats for k in quoted)
-        return not wanted.isdisjoint(json.loads(cats))
-
-    return test
 
 
 def _grouped_facets(groups: list[tuple[str, str | None, str | None, int]]) -> dict:
