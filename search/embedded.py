@@ -16,7 +16,8 @@ Tables:
 * ``search_slot``: schedule slots ``(doc, weekday, start, end)``.
 * ``search_geo``: R*Tree of the locations (a degenerate box per document).
 * ``search_text`` / ``search_fts``: the index tokens (``text.index_token_list``) as a
-  space-joined string, and an external-content FTS5 index over it (``unicode61``,
+  space-joined string followed by the filter keys (categories, grid cells; see
+  ``embedded_tables``), and an external-content FTS5 index over it (``unicode61``,
   ``detail=none`` as only rowids are needed, prefix indexes for 2..8 characters). A term
   is matched as ``"term"*``; terms are AND-ed. Terms of one character, and frequent
   terms when the R*Tree drives, are checked on the token string instead
@@ -31,7 +32,11 @@ same ``haversine_km`` as the brute-force ground truth, so both agree to the last
   each step skips the box read before, and it stops as soon as ``offset + limit`` hits
   lie inside the current radius (or the requested radius is reached). The work depends
   on the local density of hits, not on the size of the index. A text that turns out to
-  be rare hands over to FTS5.
+  be rare hands over to FTS5. A text with categories that FTS5 finds rare anywhere, or
+  rare near the point once 3,000 candidates were checked, is answered by FTS5
+  intersecting text, category keys and the keys of the grid cells around the point.
+* ``near`` + ``radius_km`` + distance order with total/facets: the page as above; total
+  and facets exact up to ``count_bound`` hits, lower bounds beyond (``total_exact``).
 * other ``near`` queries: every hit inside the radius is collected (R*Tree, or FTS5
   when the text is selective) and sorted, counted and faceted in Python.
 * without ``near``: ``ORDER BY ... LIMIT/OFFSET``, ``count(*)`` and one grouped query for
