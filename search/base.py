@@ -32,7 +32,8 @@ semantics below are the contract:
   filtered set (not the page), only when ``want_facets``.
 * ``total``: the number of hits in the filtered set, only when ``want_total``.
 * A backend may stop counting at a bound it documents: ``SearchResult.total_exact`` /
-  ``facets_exact`` are then false and the counts are lower bounds.
+  ``facets_exact`` are then false and the counts are lower bounds. ``exact_counts``
+  asks for exact counts however many hits there are (slower at scale).
 """
 
 from __future__ import annotations
@@ -144,6 +145,7 @@ class SearchQuery:
     limit: int = 20
     want_total: bool = True
     want_facets: bool = False
+    exact_counts: bool = False  # True: no counting bound (``SearchResult.total_exact``)
 
     def effective_sort(self) -> str:
         if self.sort:

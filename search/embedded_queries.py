@@ -86,7 +86,11 @@ class EmbeddedQueries:
                 if query.near is not None:
                     if sort == "distance" and not query.want_total and not query.want_facets:
                         return self._nearest(conn, query, terms, at)
-                    if sort == "distance" and query.radius_km is not None:
+                    if (
+                        sort == "distance"
+                        and query.radius_km is not None
+                        and not query.exact_counts
+                    ):
                         page = replace(query, want_total=False, want_facets=False)
                         result = self._nearest(conn, page, terms, at)
                         self._bounded_counts(conn, query, terms, at, result)

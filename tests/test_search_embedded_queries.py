@@ -141,6 +141,10 @@ def test_counts_are_exact_up_to_the_bound_and_lower_bounds_beyond(rare, monkeypa
     for name, counts in got.facets.items():
         for value, n in counts.items():
             assert 0 < n <= expected.facets[name][value]
+    exact = backend.search(replace(q, exact_counts=True))  # no bound (HSDS paging)
+    assert (exact.total, exact.facets, exact.total_exact) == (
+        expected.total, expected.facets, True,
+    )  # fmt: skip
     # three hits: exact with a bound of three or more, a lower bound below
     small = replace(q, text="pflegeberatung", categories=())
     for bound in (3, 4):
