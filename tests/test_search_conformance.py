@@ -428,6 +428,42 @@ def test_near_nothing_matches(backend, oracle):
     check(backend, oracle, replace(q, want_total=True, want_facets=True))
 
 
+@pytest.mark.parametrize("point", [DORTMUND_HBF, BOCHUM_HBF, HOERDE], ids=["do", "bo", "hoerde"])
+@pytest.mark.parametrize("text", ["demenz", "pflege", "beratung", "cafe"])
+def test_near_text_and_category_rare_combinations(backend, oracle, point, text):
+    """The counsellor's search (a point, 5 km, one category, a text, nearest first) for
+    every category: many combinations are rare or empty around the point although text
+    and category are frequent, which the embedded backend answers through FTS5 keys."""
+    empty = 0
+    for key, _, _ in fx.CATEGORY_TREE:
+        q = SearchQuery(
+            near=point, radius_km=5.0, text=text, categories=(key,), sort="distance",
+            limit=21, want_total=False,
+        )  # fmt: skip
+        got = check(backend, oracle, q)
+        empty += not got.hits
+        check(backend, oracle, replace(q, limit=5, want_total=True, want_facets=True))
+    assert empty < len(fx.CATEGORY_TREE)
+
+
+@pytest.mark.parametrize("radius", [2.0, 10.0, 30.0])
+@pytest.mark.parametrize("categories", [(), ("dementia",), ("care.meals",)])
+def test_near_counts_up_to_the_bound(backend, oracle, radius, categories):
+    """Totals and facets of nearby searches with more and fewer hits than the bound a
+    backend may count to (``EXACT_COUNT_BOUND``): exact below it, lower bounds beyond."""
+    q = SearchQuery(
+        near=DORTMUND_HBF, radius_km=radius, categories=categories, sort="distance",
+        limit=10, want_total=True, want_facets=True,
+    )  # fmt: skip
+    got = check(backend, oracle, q)
+    if oracle.full(q).total <= EXACT_COUNT_BOUND:
+        assert got.total_exact and got.facets_exact
+    if backend.name == "embedded" and oracle.full(q).total > EXACT_COUNT_BOUND:
+        assert not got.total_exact  # the bound is where the embedded backend stops
+        exact = check(backend, oracle, replace(q, exact_counts=True))
+        assert exact.total_exact and exact.total == oracle.full(q).total
+
+
 # -- filters ----------------------------------------------------------------------------
 
 FILTER_CASES = {
