@@ -238,10 +238,10 @@ class EmbeddedQueries:
         box read before) until ``offset + limit`` hits lie inside the current radius.
 
         With a text and a radius, FTS5 is asked first how many documents have the text
-        and the categories (``_fts_count``): a few, and those in the grid cells of the
-        circle are read instead (``_keyed``). When the candidates checked in Python exceed
-        ``_TEXT_SCAN_BUDGET`` before enough hits turn up, the combination is rare here
-        after all: all hits are read from FTS5 then too."""
+        and the categories (``_fts_count``): a few, and they are read instead. When the
+        candidates checked in Python exceed ``_TEXT_SCAN_BUDGET`` before enough hits
+        turn up, the combination is rare here after all: FTS5 intersects text,
+        categories and the grid cells of the circle then (``_keyed``)."""
         need = q.offset + q.limit
         if need == 0:
             return SearchResult(hits=[])
@@ -251,12 +251,11 @@ class EmbeddedQueries:
         radius = min(self._initial_radius(conn, need), cap)
         fts_possible = bool(_fts_groups(terms))
         if fts_possible and q.radius_km is not None:
-            # text and categories anywhere (cheaper for FTS5 than with the grid cells)
-            found_anywhere = self._fts_count(
-                conn, terms, self._keys(q, cells=False), _KEYED_MAX_ROWS
-            )
-            if found_anywhere < _KEYED_MAX_ROWS:
-                return self._keyed(conn, q, terms, at)
+            # text and categories anywhere (cheaper for FTS5 than with the grid cells);
+            # a few: read them all (the box and the filters are checked in SQL)
+            anywhere = self._keys(q, cells=False)
+            if self._fts_count(conn, terms, anywhere, _KEYED_MAX_ROWS) < _KEYED_MAX_ROWS:
+                return self._collect(conn, q, "distance", terms, at, driver="fts", keys=anywhere)
         scanned = 0  # candidates whose tokens were checked
         found: dict[int, tuple[float, str]] = {}
         prev_box: tuple[float, float, float, float] | None = None
