@@ -238,7 +238,7 @@ class EmbeddedQueries:
         box read before) until ``offset + limit`` hits lie inside the current radius.
 
         With a text and a radius, FTS5 is asked first how many documents have the text
-        and the categories (``_fts_count``): a few, and they are read instead. When the
+        and the categories (``_fts_rowids``): a few, and they are read instead. When the
         candidates checked in Python exceed ``_TEXT_SCAN_BUDGET`` before enough hits
         turn up, the combination is rare here after all: FTS5 intersects text,
         categories and the grid cells of the circle then (``_keyed``)."""
@@ -253,9 +253,11 @@ class EmbeddedQueries:
         if fts_possible and q.radius_km is not None:
             # text and categories anywhere (cheaper for FTS5 than with the grid cells);
             # a few: read them all (the box and the filters are checked in SQL)
-            anywhere = self._keys(q, cells=False)
-            if self._fts_count(conn, terms, anywhere, _KEYED_MAX_ROWS) < _KEYED_MAX_ROWS:
-                return self._collect(conn, q, "distance", terms, at, driver="fts", keys=anywhere)
+            rowids = self._fts_rowids(conn, terms, self._keys(q, cells=False), _KEYED_MAX_ROWS)
+            if len(rowids) < _KEYED_MAX_ROWS:
+                if not rowids:
+                    return SearchResult(hits=[])
+                return self._collect(conn, q, "distance", terms, at, driver="doc", rowids=rowids)
         scanned = 0  # candidates whose tokens were checked
         found: dict[int, tuple[float, str]] = {}
         prev_box: tuple[float, float, float, float] | None = None
@@ -312,11 +314,20 @@ class EmbeddedQueries:
         assert q.near is not None and q.radius_km is not None
         lat, lon, radius = q.near.lat, q.near.lon, q.radius_km
         box = bounding_box(lat, lon, radius)
-        keys = self._keys(q)
-        driver = "fts" if keys or _fts_groups(terms) else "geo"
-        sql = self._plan(q, at, terms, driver, box=box, keys=keys)
+        bound = self.count_bound
+        anywhere = self._keys(q, cells=False)
+        rowids = None
+        if anywhere or _fts_groups(terms):  # a few anywhere: read just those
+            rowids = self._fts_rowids(conn, terms, anywhere, 2 * bound + 1)
+        if rowids is not None and len(rowids) <= 2 * bound:
+            sql = self._plan(q, at, terms, "doc", box=box)
+            sql.where.append(f"d.rowid IN ({','.join(str(int(r)) for r in rowids)})")
+        else:
+            keys = self._keys(q)
+            driver = "fts" if keys or _fts_groups(terms) else "geo"
+            sql = self._plan(q, at, terms, driver, box=box, keys=keys)
         columns = "d.lat, d.lon, d.kind, d.district, d.cats" if q.want_facets else "d.lat, d.lon"
-        left = self.count_bound
+        left = bound
         groups: Counter[tuple[str, str | None, str | None]] = Counter()
         exact = True
         for row in conn.execute(f"SELECT {columns} {sql.clause()}", sql.params):
@@ -328,7 +339,7 @@ class EmbeddedQueries:
                 if q.want_facets:
                     groups[row[2:]] += 1
         if q.want_total:
-            result.total = self.count_bound - left
+            result.total = bound - left
             result.total_exact = exact
         if q.want_facets:
             result.facets = _grouped_facets(
@@ -357,13 +368,13 @@ class EmbeddedQueries:
         return " AND ".join(f"({p})" for p in parts)
 
     @staticmethod
-    def _fts_count(conn: sqlite3.Connection, terms: TextMatch, keys: str, most: int) -> int:
-        """How many documents FTS5 finds for the text and ``keys``, counting to ``most``."""
+    def _fts_rowids(conn: sqlite3.Connection, terms: TextMatch, keys: str, most: int) -> list[int]:
+        """The documents FTS5 finds for the text and ``keys``, at most ``most``."""
         expr = " AND ".join(e for e in (_fts_expr(_fts_groups(terms)), keys) if e)
-        return conn.execute(
-            "SELECT count(*) FROM (SELECT rowid FROM search_fts WHERE search_fts MATCH ? LIMIT ?)",
-            (expr, most),
-        ).fetchone()[0]
+        rows = conn.execute(
+            "SELECT rowid FROM search_fts WHERE search_fts MATCH ? LIMIT ?", (expr, most)
+        )
+        return [r[0] for r in rows]
 
     @staticmethod
     def _initial_radius(conn: sqlite3.Connection, need: int) -> float:
@@ -387,6 +398,7 @@ class EmbeddedQueries:
         at: int | None,
         driver: str | None = None,
         keys: str | None = None,
+        rowids: Sequence[int] | None = None,
     ) -> SearchResult:
         assert q.near is not None
         lat, lon = q.near.lat, q.near.lon
@@ -401,6 +413,8 @@ class EmbeddedQueries:
             else:
                 driver = "doc"
         sql = self._plan(q, at, terms, driver, box=box, located=True, keys=keys)
+        if rowids is not None:  # the documents FTS5 found for the text (``_nearest``)
+            sql.where.append(f"d.rowid IN ({','.join(str(int(r)) for r in rowids)})")
         want_facets = q.want_facets
         rows = conn.execute(
             f"SELECT d.id, d.lat, d.lon, d.title_key, d.kind, d.district, d.cats, {sql.score} "
