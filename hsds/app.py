@@ -176,7 +176,10 @@ class HsdsApi:
             filters["near"] = self._point(nearby)
             filters["radius_km"] = nearby.radius_km
         if since is None:
-            query = SearchQuery(offset=paged.offset, limit=paged.per_page, **filters)
+            # exact counts: total_items and total_pages drive the client's paging
+            query = SearchQuery(
+                offset=paged.offset, limit=paged.per_page, exact_counts=True, **filters
+            )
             result = self._run(query)
             ids = [hit.id for hit in result.hits]
             total = result.total or 0

@@ -201,7 +201,7 @@ class Query(CoverageQuery):  # coverage: supply gaps (coverage.py)
             sort=sort_value,
             offset=offset,
             limit=size + 1 if want_page else 0,  # one more tells whether a next page exists
-            want_total="totalCount" in wanted,
+            want_total="totalCount" in wanted or "totalCountIsExact" in wanted,
             want_facets="facets" in wanted,
             **filters,
         )
@@ -234,6 +234,7 @@ class Query(CoverageQuery):  # coverage: supply gaps (coverage.py)
             page_info=t.PageInfo(has_next_page=len(result.hits) > size, end_cursor=end),
             total_count=result.total,  # type: ignore[arg-type]  # only read when selected
             facets=_facets(directory, result.facets) if result.facets is not None else None,
+            total_count_is_exact=result.total_exact and result.facets_exact,
             center=center,
             corrected=result.corrected,
         )

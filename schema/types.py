@@ -367,6 +367,12 @@ class OfferConnection:
     facets: Facets | None = strawberry.field(
         description="null if the search backend cannot count facets."
     )
+    total_count_is_exact: bool = strawberry.field(
+        default=True,
+        description="false when the search stopped counting at a bound (a nearby search "
+        "with more than 1,000 hits on the embedded backend): totalCount and the facet "
+        "counts are then lower bounds ('at least'); the offers themselves are exact.",
+    )
     center: GeocodeResult | None = strawberry.field(
         description="The point `near` resolved to, or null without `near`."
     )

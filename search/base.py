@@ -31,6 +31,9 @@ semantics below are the contract:
 * ``facets``: counts per value of ``kind``, ``category`` and ``district`` over the whole
   filtered set (not the page), only when ``want_facets``.
 * ``total``: the number of hits in the filtered set, only when ``want_total``.
+* A backend may stop counting at a bound it documents: ``SearchResult.total_exact`` /
+  ``facets_exact`` are then false and the counts are lower bounds. ``exact_counts``
+  asks for exact counts however many hits there are (slower at scale).
 """
 
 from __future__ import annotations
@@ -142,6 +145,7 @@ class SearchQuery:
     limit: int = 20
     want_total: bool = True
     want_facets: bool = False
+    exact_counts: bool = False  # True: no counting bound (``SearchResult.total_exact``)
 
     def effective_sort(self) -> str:
         if self.sort:
@@ -162,10 +166,17 @@ class SearchHit:
 
 @dataclass
 class SearchResult:
+    """``total_exact``/``facets_exact`` false: a backend stopped counting at a bound
+    (the embedded one at ``count_bound`` hits of a nearby search, Elasticsearch when its
+    ``hits.total.relation`` is ``gte``); ``total`` and every facet count are then lower
+    bounds of the true counts (the hits are still exact)."""
+
     hits: list[SearchHit]
     total: int | None = None
     facets: dict[str, dict[str, int]] | None = None
     corrected: str | None = None  # the query as corrected for typos, if it was
+    total_exact: bool = True
+    facets_exact: bool = True
 
 
 class SearchBackend(abc.ABC):

@@ -203,4 +203,3 @@ class BruteForceBackend(SearchBackend):
                 (e.doc.kind, e.categories, e.doc.district) for e in matched
             )
         return result
-

@@ -410,7 +410,12 @@ class ElasticsearchBackend(ElasticIndices, ElasticWrites, SearchBackend):
             hits.append(SearchHit(id=h["_id"], distance_km=distance, score=score))
         result = SearchResult(hits=hits)
         if query.want_total:
-            result.total = int(response["hits"]["total"]["value"])
+            total = response["hits"]["total"]
+            result.total = int(total["value"])
+            # "gte": Elasticsearch stopped counting (track_total_hits as a number); exact
+            # here, as every search asks for the exact total (terms facets are exact too:
+            # their size exceeds the number of values, checked in ``_facets``)
+            result.total_exact = total.get("relation", "eq") == "eq"
         if query.want_facets:
             result.facets = _facets(response["aggregations"])
         return result

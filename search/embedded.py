@@ -16,7 +16,8 @@ Tables:
 * ``search_slot``: schedule slots ``(doc, weekday, start, end)``.
 * ``search_geo``: R*Tree of the locations (a degenerate box per document).
 * ``search_text`` / ``search_fts``: the index tokens (``text.index_token_list``) as a
-  space-joined string, and an external-content FTS5 index over it (``unicode61``,
+  space-joined string followed by the filter keys (categories, grid cells; see
+  ``embedded_tables``), and an external-content FTS5 index over it (``unicode61``,
   ``detail=none`` as only rowids are needed, prefix indexes for 2..8 characters). A term
   is matched as ``"term"*``; terms are AND-ed. Terms of one character, and frequent
   terms when the R*Tree drives, are checked on the token string instead
@@ -31,7 +32,11 @@ same ``haversine_km`` as the brute-force ground truth, so both agree to the last
   each step skips the box read before, and it stops as soon as ``offset + limit`` hits
   lie inside the current radius (or the requested radius is reached). The work depends
   on the local density of hits, not on the size of the index. A text that turns out to
-  be rare hands over to FTS5.
+  be rare hands over to FTS5. A text with categories that FTS5 finds rare anywhere, or
+  rare near the point once 3,000 candidates were checked, is answered by FTS5
+  intersecting text, category keys and the keys of the grid cells around the point.
+* ``near`` + ``radius_km`` + distance order with total/facets: the page as above; total
+  and facets exact up to ``count_bound`` hits, lower bounds beyond (``total_exact``).
 * other ``near`` queries: every hit inside the radius is collected (R*Tree, or FTS5
   when the text is selective) and sorted, counted and faceted in Python.
 * without ``near``: ``ORDER BY ... LIMIT/OFFSET``, ``count(*)`` and one grouped query for
@@ -54,6 +59,7 @@ from contextlib import contextmanager
 from typing import Any, ClassVar
 
 from .base import (
+    IndexMissing,
     SearchBackend,
     SearchDocument,
     SearchError,
@@ -69,10 +75,16 @@ from .embedded_tables import (
     _mv_items,
     _Rows,
     _spatial_key,
+    is_key_token,
 )
 
-SCHEMA_VERSION = "1"
+# 2: filter keys (categories, grid cells) in the token strings and FTS5 index
+SCHEMA_VERSION = "2"
 _SCHEMA_KEY = "search.schema_version"
+# set while an index of an older schema has been dropped and not rebuilt yet
+_REBUILD_KEY = "search.rebuild_needed"
+# schema versions this code replaces by an empty index (the store rebuilds it)
+_OLDER_VERSIONS = frozenset({"1"})
 
 _CHUNK = 500  # ids per "IN (...)" look-up
 _INSERT_CHUNK = 50000  # documents whose rows are built and inserted at a time
@@ -112,6 +124,7 @@ class EmbeddedBackend(EmbeddedQueries, SearchBackend):
         self._all: list[sqlite3.Connection] = []
         self._closed = False
         self._vocabulary: tuple[str, dict[str, int]] | None = None
+        self._stale = False  # an index of an older schema was dropped, not yet rebuilt
         try:
             self._writer = self._connect()
             self._writer.execute(f"PRAGMA cache_size={_WRITER_CACHE_KIB}")
@@ -131,6 +144,10 @@ class EmbeddedBackend(EmbeddedQueries, SearchBackend):
                 )
                 self._writer.execute("COMMIT")
             version = self.get_meta(_SCHEMA_KEY)
+            if version in _OLDER_VERSIONS:
+                self._drop_older(version)
+                version = self.get_meta(_SCHEMA_KEY)
+            self._stale = self.get_meta(_REBUILD_KEY) is not None
             if version != SCHEMA_VERSION:
                 raise SearchError(
                     f"search index {self.path!r} has schema version {version}, "
@@ -142,6 +159,36 @@ class EmbeddedBackend(EmbeddedQueries, SearchBackend):
         except SearchError:
             self.close()
             raise
+
+    def _drop_older(self, version: str) -> None:
+        """Replace an index of an older schema by an empty one and mark it for a rebuild:
+        ``verify()`` then raises ``IndexMissing``, and ``Directory.sync`` rebuilds it
+        from the store (as after a lost index)."""
+        with self._write() as conn:
+            row = conn.execute(
+                "SELECT value FROM search_meta WHERE key = ?", (_SCHEMA_KEY,)
+            ).fetchone()
+            if row is None or row[0] != version:  # another process was first
+                return
+            for table in _DATA_TABLES:
+                conn.execute(f"DROP TABLE IF EXISTS {table}")
+            _create_schema(conn)
+            _bump_generation(conn)
+            conn.execute(
+                "UPDATE search_meta SET value = ? WHERE key = ?", (SCHEMA_VERSION, _SCHEMA_KEY)
+            )
+            conn.execute(
+                "INSERT OR REPLACE INTO search_meta (key, value) VALUES (?, ?)",
+                (_REBUILD_KEY, f"schema version {version} replaced by {SCHEMA_VERSION}"),
+            )
+
+    def verify(self) -> None:
+        """Raise ``IndexMissing`` while an index of an older schema awaits its rebuild
+        (searches refuse meanwhile rather than answer "nothing found")."""
+        reason = self.get_meta(_REBUILD_KEY)
+        self._stale = reason is not None
+        if reason is not None:
+            raise IndexMissing(f"search index {self.path!r} must be rebuilt ({reason})")
 
     # -- connections -------------------------------------------------------------------
 
@@ -362,6 +409,8 @@ class EmbeddedBackend(EmbeddedQueries, SearchBackend):
                     conn.execute(f"DROP TABLE IF EXISTS {table}")
                 _create_schema(conn)
                 _bump_generation(conn)
+                conn.execute("DELETE FROM search_meta WHERE key = ?", (_REBUILD_KEY,))
+            self._stale = False
         except sqlite3.Error as e:
             raise SearchError(f"search index {self.path!r}: clear failed: {e}") from e
 
@@ -384,7 +433,11 @@ class EmbeddedBackend(EmbeddedQueries, SearchBackend):
                     "CREATE VIRTUAL TABLE IF NOT EXISTS temp.search_vocab "
                     "USING fts5vocab(main, search_fts, row)"
                 )
-                vocab = dict(conn.execute("SELECT term, doc FROM temp.search_vocab"))
+                vocab = {
+                    term: n
+                    for term, n in conn.execute("SELECT term, doc FROM temp.search_vocab")
+                    if not is_key_token(term)
+                }
         except sqlite3.Error as e:
             raise SearchError(f"search index {self.path!r}: vocabulary failed: {e}") from e
         self._vocabulary = (generation, vocab)

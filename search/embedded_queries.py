@@ -8,8 +8,9 @@ from __future__ import annotations
 import json
 import math
 import sqlite3
+from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .base import (
@@ -21,7 +22,7 @@ from .base import (
     SearchResult,
     TextMatch,
 )
-from .embedded_tables import _fts_expr, _fts_groups, _token_check
+from .embedded_tables import _fts_expr, _fts_groups, _token_check, category_key, cover_keys
 from .facets import facet_counts
 from .semantics import (
     EXTRA_JSON,
@@ -44,6 +45,11 @@ _ASSUMED_HIT_SHARE = 0.2
 # Candidates checked for the text before the expanding search asks FTS5 whether the text
 # is rare enough to drive the query instead.
 _TEXT_SCAN_BUDGET = 3000
+# A nearby text search first asks FTS5 for the documents with its text and categories
+# anywhere (the category keys, ``embedded_tables``), up to this many: fewer, and those
+# inside the circle's grid cells are read (a rare combination); more, and the expanding
+# search is likely to find the nearest hits soon (else its budget hands over to FTS5).
+_KEYED_MAX_ROWS = 300
 # Beyond this radius the expanding search gives up and collects every hit instead.
 _EXPANSION_LIMIT_KM = 80.0
 
@@ -64,7 +70,14 @@ class _Sql:
 class EmbeddedQueries:
     """The searching half of ``EmbeddedBackend`` (uses its ``_read`` connections)."""
 
+    _stale: bool = False
+    #: ``near`` + ``radius_km`` + distance order: totals and facets are exact up to this
+    #: many hits; beyond it they count the nearest hits only (``total_exact=False``)
+    count_bound: int = 1000
+
     def search(self, query: SearchQuery) -> SearchResult:
+        if self._stale:
+            self.verify()  # raises IndexMissing until the index is rebuilt
         sort = validate(query)
         terms = text_groups(query)
         at = parse_time(query.open_at) if query.open_at is not None else None
@@ -73,6 +86,15 @@ class EmbeddedQueries:
                 if query.near is not None:
                     if sort == "distance" and not query.want_total and not query.want_facets:
                         return self._nearest(conn, query, terms, at)
+                    if (
+                        sort == "distance"
+                        and query.radius_km is not None
+                        and not query.exact_counts
+                    ):
+                        page = replace(query, want_total=False, want_facets=False)
+                        result = self._nearest(conn, page, terms, at)
+                        self._bounded_counts(conn, query, terms, at, result)
+                        return result
                     return self._collect(conn, query, sort, terms, at)
                 return self._sql_search(conn, query, sort, terms, at)
         except sqlite3.Error as e:
@@ -143,6 +165,7 @@ class EmbeddedQueries:
         skip_box: tuple[float, float, float, float] | None = None,
         located: bool = False,
         tokens: bool = False,
+        keys: str | None = None,
     ) -> _Sql:
         """``driver``: ``fts`` (FTS5 drives; every term of at least FTS_MIN_TERM characters
         is matched there), ``geo`` (the R*Tree drives over ``box``) or ``doc``."""
@@ -153,7 +176,7 @@ class EmbeddedQueries:
         if driver == "fts":
             from_ = "search_fts CROSS JOIN search_doc d ON d.rowid = search_fts.rowid"
             where.append("search_fts MATCH ?")
-            params.append(_fts_expr(fts_terms))
+            params.append(" AND ".join(e for e in (_fts_expr(fts_terms), keys) if e))
         elif driver == "geo":
             assert box is not None
             from_ = "search_geo g CROSS JOIN search_doc d ON d.rowid = g.doc"
@@ -212,7 +235,13 @@ class EmbeddedQueries:
         self, conn: sqlite3.Connection, q: SearchQuery, terms: TextMatch, at: int | None
     ) -> SearchResult:
         """Expanding-radius search: read the R*Tree in growing boxes (each step skips the
-        box read before) until ``offset + limit`` hits lie inside the current radius."""
+        box read before) until ``offset + limit`` hits lie inside the current radius.
+
+        With a text and a radius, FTS5 is asked first how many documents have the text
+        and the categories (``_fts_rowids``): a few, and they are read instead. When the
+        candidates checked in Python exceed ``_TEXT_SCAN_BUDGET`` before enough hits
+        turn up, the combination is rare here after all: FTS5 intersects text,
+        categories and the grid cells of the circle then (``_keyed``)."""
         need = q.offset + q.limit
         if need == 0:
             return SearchResult(hits=[])
@@ -221,6 +250,14 @@ class EmbeddedQueries:
         cap = q.radius_km if q.radius_km is not None else _HALF_CIRCUMFERENCE_KM
         radius = min(self._initial_radius(conn, need), cap)
         fts_possible = bool(_fts_groups(terms))
+        if fts_possible and q.radius_km is not None:
+            # text and categories anywhere (cheaper for FTS5 than with the grid cells);
+            # a few: read them all (the box and the filters are checked in SQL)
+            rowids = self._fts_rowids(conn, terms, self._keys(q, cells=False), _KEYED_MAX_ROWS)
+            if len(rowids) < _KEYED_MAX_ROWS:
+                if not rowids:
+                    return SearchResult(hits=[])
+                return self._collect(conn, q, "distance", terms, at, driver="doc", rowids=rowids)
         scanned = 0  # candidates whose tokens were checked
         found: dict[int, tuple[float, str]] = {}
         prev_box: tuple[float, float, float, float] | None = None
@@ -244,7 +281,9 @@ class EmbeddedQueries:
             if len(inside) >= need or final:
                 break
             if fts_possible and scanned > _TEXT_SCAN_BUDGET:
-                # the text is rare around here: let FTS5 drive if it is rare overall
+                # the text is rare around here: let FTS5 drive
+                if q.radius_km is not None:
+                    return self._keyed(conn, q, terms, at)
                 if self._fts_selective(conn, terms):
                     return self._collect(conn, q, "distance", terms, at, driver="fts")
                 fts_possible = False
@@ -258,6 +297,84 @@ class EmbeddedQueries:
         return SearchResult(
             hits=[SearchHit(id=i, distance_km=dist) for dist, i in inside[q.offset : need]]
         )
+
+    def _bounded_counts(
+        self,
+        conn: sqlite3.Connection,
+        q: SearchQuery,
+        terms: TextMatch,
+        at: int | None,
+        result: SearchResult,
+    ) -> None:
+        """Total and facets of a ``near`` + ``radius_km`` query into ``result``, exact up
+        to ``count_bound`` hits. The candidates come from FTS5 (text, categories and the
+        grid cells of the circle) or the R*Tree, in index order (neighbours together);
+        counting stops at the bound: the counts are then those of the hits seen, lower
+        bounds (``total_exact``/``facets_exact`` false)."""
+        assert q.near is not None and q.radius_km is not None
+        lat, lon, radius = q.near.lat, q.near.lon, q.radius_km
+        box = bounding_box(lat, lon, radius)
+        bound = self.count_bound
+        anywhere = self._keys(q, cells=False)
+        rowids = None
+        if anywhere or _fts_groups(terms):  # a few anywhere: read just those
+            rowids = self._fts_rowids(conn, terms, anywhere, 2 * bound + 1)
+        if rowids is not None and len(rowids) <= 2 * bound:
+            sql = self._plan(q, at, terms, "doc", box=box)
+            sql.where.append(f"d.rowid IN ({','.join(str(int(r)) for r in rowids)})")
+        else:
+            keys = self._keys(q)
+            driver = "fts" if keys or _fts_groups(terms) else "geo"
+            sql = self._plan(q, at, terms, driver, box=box, keys=keys)
+        columns = "d.lat, d.lon, d.kind, d.district, d.cats" if q.want_facets else "d.lat, d.lon"
+        left = bound
+        groups: Counter[tuple[str, str | None, str | None]] = Counter()
+        exact = True
+        for row in conn.execute(f"SELECT {columns} {sql.clause()}", sql.params):
+            if haversine_km(lat, lon, row[0], row[1]) <= radius:
+                if not left:
+                    exact = False
+                    break
+                left -= 1
+                if q.want_facets:
+                    groups[row[2:]] += 1
+        if q.want_total:
+            result.total = bound - left
+            result.total_exact = exact
+        if q.want_facets:
+            result.facets = _grouped_facets(
+                [(kind, district, cats, n) for (kind, district, cats), n in groups.items()]
+            )
+            result.facets_exact = exact
+
+    def _keyed(
+        self, conn: sqlite3.Connection, q: SearchQuery, terms: TextMatch, at: int | None
+    ) -> SearchResult:
+        """Every hit inside ``radius_km``, found by FTS5 from the text and the filter
+        keys (``_keys``)."""
+        return self._collect(conn, q, "distance", terms, at, driver="fts", keys=self._keys(q))
+
+    @staticmethod
+    def _keys(q: SearchQuery, cells: bool = True) -> str:
+        """The FTS5 expression of the filter keys of ``q``: any of its categories, and
+        (``cells``) any grid cell covering its circle (``embedded_tables``)."""
+        assert q.near is not None and q.radius_km is not None
+        parts = []
+        if q.categories:
+            parts.append(" OR ".join(f'"{category_key(str(c))}"' for c in q.categories))
+        cover = cover_keys(bounding_box(q.near.lat, q.near.lon, q.radius_km)) if cells else None
+        if cover:
+            parts.append(" OR ".join(f'"{k}"' for k in cover))
+        return " AND ".join(f"({p})" for p in parts)
+
+    @staticmethod
+    def _fts_rowids(conn: sqlite3.Connection, terms: TextMatch, keys: str, most: int) -> list[int]:
+        """The documents FTS5 finds for the text and ``keys``, at most ``most``."""
+        expr = " AND ".join(e for e in (_fts_expr(_fts_groups(terms)), keys) if e)
+        rows = conn.execute(
+            "SELECT rowid FROM search_fts WHERE search_fts MATCH ? LIMIT ?", (expr, most)
+        )
+        return [r[0] for r in rows]
 
     @staticmethod
     def _initial_radius(conn: sqlite3.Connection, need: int) -> float:
@@ -280,6 +397,8 @@ class EmbeddedQueries:
         terms: TextMatch,
         at: int | None,
         driver: str | None = None,
+        keys: str | None = None,
+        rowids: Sequence[int] | None = None,
     ) -> SearchResult:
         assert q.near is not None
         lat, lon = q.near.lat, q.near.lon
@@ -293,7 +412,9 @@ class EmbeddedQueries:
                 driver = "geo"
             else:
                 driver = "doc"
-        sql = self._plan(q, at, terms, driver, box=box, located=True)
+        sql = self._plan(q, at, terms, driver, box=box, located=True, keys=keys)
+        if rowids is not None:  # the documents FTS5 found for the text (``_nearest``)
+            sql.where.append(f"d.rowid IN ({','.join(str(int(r)) for r in rowids)})")
         want_facets = q.want_facets
         rows = conn.execute(
             f"SELECT d.id, d.lat, d.lon, d.title_key, d.kind, d.district, d.cats, {sql.score} "

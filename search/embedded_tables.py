@@ -9,6 +9,7 @@ import functools
 import json
 import math
 import sqlite3
+import zlib
 from typing import Any
 
 from .base import (
@@ -69,7 +70,7 @@ CREATE VIRTUAL TABLE IF NOT EXISTS search_fts USING fts5 (
     tokens,
     content = 'search_text',
     content_rowid = 'doc',
-    tokenize = 'unicode61 remove_diacritics 0',
+    tokenize = "unicode61 remove_diacritics 0 tokenchars '_'",
     prefix = '2 3 4 5 6 7 8',
     detail = none
 );
@@ -140,6 +141,75 @@ def _token_check(groups: TextMatch, tokens: str) -> bool:
     return all(any(all(" " + t in tokens for t in alt) for alt in g) for g in groups)
 
 
+# -- filter keys: tokens for FTS5 that folded text can never produce -------------------
+#
+# Besides its index tokens, a document's token string holds keys of its categories (with
+# ancestors) and of the grid cells it lies in, at two cell sizes. They start with "_",
+# which the tokenizer keeps inside a token ("tokenchars") and no folded word contains
+# (words are letters and digits), so a text term never matches a key, not even as a
+# prefix. A query then intersects text AND categories AND the cells covering its circle
+# inside FTS5 (in C), instead of checking every candidate in the circle in Python.
+# Keys are short (few prefix-index entries) and may collide (a category hash, cell
+# numbers modulo 1296): a collision only adds candidates, which the exact filters and
+# distances after FTS5 remove.
+
+_KEY_PREFIX = "_"
+_B36 = "0123456789abcdefghijklmnopqrstuvwxyz"
+# (key letter, cell height in degrees latitude, width in degrees longitude): about 2.2
+# and 8.9 km square around 51.5 degrees north (wider in km nearer the equator)
+_CELL_LEVELS = (("a", 0.02, 0.032), ("b", 0.08, 0.128))
+# more cells than this in a cover: use the next size (or no cells at all)
+_COVER_MAX_CELLS = 36
+
+
+def _b36(n: int, width: int) -> str:
+    out = ""
+    for _ in range(width):
+        n, r = divmod(n, 36)
+        out = _B36[r] + out
+    return out
+
+
+@functools.lru_cache(maxsize=4096)
+def category_key(category: str) -> str:
+    """The FTS5 key token of a category (a hash: collisions only add candidates)."""
+    return _KEY_PREFIX + "c" + _b36(zlib.crc32(category.encode("utf-8")) % 46656, 3)
+
+
+def _cell_key(letter: str, i: int, j: int) -> str:
+    return _KEY_PREFIX + letter + _b36(i % 1296, 2) + _b36(j % 1296, 2)
+
+
+def cell_keys(lat: float, lon: float) -> str:
+    """The key tokens of the grid cells holding a point, space-separated."""
+    if not (math.isfinite(lat) and math.isfinite(lon)):
+        return ""
+    return " ".join(
+        _cell_key(letter, math.floor(lat / dlat), math.floor(lon / dlon))
+        for letter, dlat, dlon in _CELL_LEVELS
+    )
+
+
+def cover_keys(box: tuple[float, float, float, float]) -> list[str] | None:
+    """Key tokens of the cells of one size covering ``box`` (min_lat, max_lat, min_lon,
+    max_lon): the smallest size needing at most ``_COVER_MAX_CELLS`` cells; ``None`` when
+    even the largest needs more (or the box spans the antimeridian)."""
+    min_lat, max_lat, min_lon, max_lon = box
+    if min_lon <= -180.0 and max_lon >= 180.0:
+        return None
+    for letter, dlat, dlon in _CELL_LEVELS:
+        i0, i1 = math.floor(min_lat / dlat), math.floor(max_lat / dlat)
+        j0, j1 = math.floor(min_lon / dlon), math.floor(max_lon / dlon)
+        if (i1 - i0 + 1) * (j1 - j0 + 1) <= _COVER_MAX_CELLS:
+            return [_cell_key(letter, i, j) for i in range(i0, i1 + 1) for j in range(j0, j1 + 1)]
+    return None
+
+
+def is_key_token(token: str) -> bool:
+    """Is this FTS5 term a filter key (not an index token of the text)?"""
+    return token.startswith(_KEY_PREFIX)
+
+
 def _extra_json(d: SearchDocument) -> str:
     try:
         return EXTRA_JSON.encode(d.extra)
@@ -191,6 +261,7 @@ class _Rows:
         # the same category lists and language/channel/accessibility combinations come
         # up again and again: encode each once per batch
         cats_seen: dict[tuple[str, ...], str] = {}
+        keys_seen: dict[str | None, str] = {None: ""}
         other_seen: dict[tuple[tuple[str, ...], ...], str | None] = {}
         for num, d in enumerate(documents, base):
             loc = d.location
@@ -233,7 +304,14 @@ class _Rows:
                     _extra_json(d) if d.extra else None,
                 )
             )
-            text_rows.append((num, index_token_string(d.text)))
+            keys = keys_seen.get(cats)
+            if keys is None:
+                keys = keys_seen[cats] = "".join(
+                    " " + category_key(c) for c in json.loads(cats) if isinstance(cats, str)
+                )
+            if lat is not None and lon is not None:
+                keys += " " + cell_keys(lat, lon)
+            text_rows.append((num, index_token_string(d.text) + keys))
         return rows
 
     def insert(self, conn: sqlite3.Connection) -> None:

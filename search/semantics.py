@@ -24,7 +24,6 @@ EXTRA_OPS = ("eq", "in", "gte", "lte", "contains")
 WEEKDAY_COUNT = 7
 
 
-
 def bounding_box(lat: float, lon: float, radius_km: float) -> tuple[float, float, float, float]:
     """``(min_lat, max_lat, min_lon, max_lon)`` in degrees containing every point within
     ``radius_km`` of ``(lat, lon)``, widened by a small epsilon. Near a pole or across the

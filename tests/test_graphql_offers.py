@@ -181,6 +181,7 @@ def test_total_count_and_facets_over_the_whole_result(graphql):
         """query($near: GeoInput!) {
              offers(near: $near, radiusKm: 5, first: 1) {
                totalCount
+               totalCountIsExact
                edges { node { id } }
                facets {
                  kinds { value label count }
@@ -193,6 +194,7 @@ def test_total_count_and_facets_over_the_whole_result(graphql):
     offers = data["offers"]
     within_5_km = ["treff", "cafe", "circle", "office", "aplerbeck", "hombruch"]
     assert offers["totalCount"] == len(within_5_km)
+    assert offers["totalCountIsExact"] is True  # far below the embedded bound (1,000)
     assert len(offers["edges"]) == 1
     kinds = {f["value"]: (f["label"], f["count"]) for f in offers["facets"]["kinds"]}
     assert kinds == {

@@ -102,4 +102,7 @@ def test_conformance_with_graphql_at_10000_offers(big):
                 variables["text"], query = text, f"{query}&search={text}"
             graphql, g_total = graphql_ids(client, 2, first=20, **variables)
             hsds, h_total = hsds_ids(client, f"/hsds/service_at_locations?{query}", 2, 20)
-            assert g_total > 0 and (hsds, h_total) == (graphql, g_total), (query,)
+            assert g_total > 0 and hsds == graphql, (query,)
+            # GraphQL counts a nearby search exactly up to 1,000 hits (totalCountIsExact
+            # false beyond: a lower bound); HSDS asks for exact counts (its paging)
+            assert h_total == g_total or g_total == 1000 < h_total, (query,)

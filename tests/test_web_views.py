@@ -125,6 +125,18 @@ def test_the_handout_language_is_not_remembered_for_the_counsellor(web):
     assert empty.status_code == 400
 
 
+def test_results_beyond_the_count_bound_say_at_least(web_directory, web, monkeypatch):
+    params = {"where": "44263", "radius": "5"}
+    exact = httpx.get(f"{web.url}/search", params=params).text
+    assert " Angebote gefunden" in exact and "Mindestens" not in exact
+    # the embedded backend counts a nearby search exactly up to its bound only
+    monkeypatch.setattr(web_directory.search_backend, "count_bound", 2)
+    bounded = httpx.get(f"{web.url}/search", params=params).text
+    assert "Mindestens 2 Angebote gefunden" in bounded
+    english = httpx.get(f"{web.url}/search", params={**params, "lang": "en"}).text
+    assert "At least 2 offers found" in english
+
+
 def test_search_down_is_a_clear_page(directory, serve):
     server = serve(create_app(directory, sync_interval=None))
     directory.search_backend.close()

@@ -50,6 +50,7 @@ class Results:
     markers: bool
     map_json: str
     corrected: str | None = None  # the search words as corrected for typos, if they were
+    total_exact: bool = True  # false: more hits than counted ("at least"; see SearchResult)
 
     @property
     def corrected_html(self) -> Markup:
@@ -181,6 +182,7 @@ def run_search(site: Site, form: SearchForm, lang: str, private: bool) -> dict[s
             markers=bool(views),
             map_json=_map_json(site, place, query.radius_km, views),
             corrected=result.corrected,
+            total_exact=result.total_exact,
         ),
     )
     return context
