@@ -63,6 +63,8 @@ from .store_connection import (
     _utc,
     advisory_key,
     display_url,
+    json_dumps,
+    json_loads,
     utcnow,
 )
 from .store_connection import is_outage as is_outage  # re-exported
@@ -121,7 +123,10 @@ class Store(StoreWrites):
         shown = display_url(url)
         try:
             parsed = make_url(url)
-            options: dict[str, Any] = {}
+            options: dict[str, Any] = {
+                "json_serializer": json_dumps,
+                "json_deserializer": json_loads,
+            }
             if parsed.get_backend_name() == "postgresql":
                 options["pool_pre_ping"] = True  # survive a restarted server
                 if "connect_timeout" not in parsed.query:

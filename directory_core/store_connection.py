@@ -6,14 +6,36 @@ what to do. Split from ``store.py``; the names are re-exported there.
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
 from sqlalchemy.engine.url import make_url
+
+
+def json_dumps(value: Any) -> str:
+    """The text of a JSON column: orjson (about five times faster than the standard
+    library, which a tenth of an import spent in); what orjson refuses (integers beyond
+    64 bits) is written by ``json.dumps`` as before. NaN becomes ``null`` (it is not
+    JSON; ``json.dumps`` wrote ``NaN``, which PostgreSQL refused)."""
+    try:
+        return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+    except (orjson.JSONEncodeError, TypeError):
+        return json.dumps(value)
+
+
+def json_loads(text: str | bytes) -> Any:
+    """A JSON column's value; ``json.loads`` for what orjson refuses (NaN, huge numbers)."""
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return json.loads(text)
+
 
 # seconds libpq waits for a PostgreSQL server (unless the URL sets connect_timeout)
 PG_CONNECT_TIMEOUT = 10

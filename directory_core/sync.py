@@ -27,6 +27,10 @@ from directory_search.base import IndexMissing, SearchBackend, SearchDocument
 from .model import Offer
 from .store import Store
 
+# outbox rows per batch when the offers of a large write are known (bounds the documents
+# held at once, like the rebuild's batches)
+KNOWN_BATCH_MAX = 25000
+
 
 def sync_index(
     store: Store,
@@ -44,6 +48,10 @@ def sync_index(
     raises ``IndexMissing`` (``repair_index`` rebuilds it), so changes are never written
     into an index that lacks the rest of the offers.
     """
+    if known:
+        # a large write just committed goes to the index in few large batches (each
+        # batch is one index transaction; a bulk one is also numbered in spatial order)
+        batch = min(max(batch, len(known)), KNOWN_BATCH_MAX)
     with store.sync_lock(position_name):
         backend.verify()
         return _sync(store, backend, position_name, build, batch, known)

@@ -332,3 +332,19 @@ def test_insert_rows_writes_what_sqlalchemy_insert_writes(store_url):
     with store.engine.connect() as conn:
         stored = conn.execute(sa.select(t.offers).where(t.offers.c.id == "d1")).one()
     assert stored.description == "" and stored.title == "Demenzcafé Hörde"
+
+
+def test_json_columns_fall_back_to_the_standard_library_for_what_orjson_refuses():
+    import json
+
+    from directory_core.store_connection import json_dumps, json_loads
+
+    plain = {"a": [1, 2.5, "ü"], "b": None, 3: True}
+    assert json.loads(json_dumps(plain)) == json.loads(json.dumps(plain))
+    assert json_loads(json_dumps(2**70)) == 2**70  # beyond 64 bits: json.dumps writes it
+    assert json_loads("[1, 2]") == [1, 2]
+    # NaN is not JSON: written as null (json.dumps wrote NaN, which PostgreSQL refused),
+    # and a NaN stored by an older version is still read
+    assert json_loads(json_dumps(float("nan"))) is None
+    nan = json_loads("[NaN]")[0]
+    assert nan != nan
