@@ -68,6 +68,8 @@ class ServerSettings:
     graphiql: bool = True  # GraphiQL at /graphql in a browser
     introspection: bool = True  # __schema / __type queries
     health_details: bool = False  # the full /healthz report for anonymous callers
+    # /healthz calls within this many seconds share one report (0: every call asks)
+    health_cache_seconds: float = 1.0
     # a bearer token that unlocks the full /healthz report; DIRECTORY_ADMIN_TOKEN overrides
     admin_token: str | None = None
     # Content-Security-Policy img-src sources besides 'self' (map tiles)
@@ -299,11 +301,14 @@ def _server_settings(r: _Reader, data: dict) -> ServerSettings:
         graphiql=r.get(srv, "graphiql", bool, "server", True),
         introspection=r.get(srv, "introspection", bool, "server", True),
         health_details=r.get(srv, "health_details", bool, "server", False),
+        health_cache_seconds=r.get(srv, "health_cache_seconds", float, "server", 1.0),
         admin_token=os.environ.get("DIRECTORY_ADMIN_TOKEN")
         or r.get(srv, "admin_token", str, "server")
         or None,
         img_src=r.get(srv, "img_src", list, "server", ServerSettings().img_src),
     )
+    if server.health_cache_seconds < 0:
+        r.fail("server.health_cache_seconds", "must be 0 or more seconds")
     if not all(isinstance(s, str) and _CSP_SOURCE.match(s) for s in server.img_src):
         r.fail("server.img_src", "must be a list of CSP sources such as 'https://tile.example.org'")
     return server

@@ -3,6 +3,7 @@ the offer cache."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import logging
 import time
@@ -349,3 +350,75 @@ def test_the_admin_token_can_come_from_the_environment(monkeypatch, tmp_path):
 
     monkeypatch.setenv("DIRECTORY_ADMIN_TOKEN", "from-env")
     assert load_instance(DORTMUND_FILE).server.admin_token == "from-env"
+
+
+def _count_reports(directory, monkeypatch) -> list[float]:
+    """Record when ``directory.health`` is asked (the real report is still made)."""
+    asked: list[float] = []
+    real = directory.health
+
+    def counted():
+        asked.append(time.monotonic())
+        return real()
+
+    monkeypatch.setattr(directory, "health", counted)
+    return asked
+
+
+def test_healthz_calls_within_the_cache_time_share_one_report(directory, serve, monkeypatch):
+    asked = _count_reports(directory, monkeypatch)
+    directory.instance.server.health_cache_seconds = 0.5
+    server = serve(create_app(directory, sync_interval=None))
+    with httpx.Client() as client:
+        for _ in range(10):
+            assert client.get(f"{server.url}/healthz").json() == {"status": "ok"}
+        assert len(asked) == 1
+        directory.search_backend.close()  # a failure shows once the report is older
+        time.sleep(0.6)
+        response = client.get(f"{server.url}/healthz")
+    assert response.status_code == 503
+    assert len(asked) == 2
+
+
+def test_healthz_without_a_cache_time_asks_every_time(directory, serve, monkeypatch):
+    asked = _count_reports(directory, monkeypatch)
+    directory.instance.server.health_cache_seconds = 0
+    server = serve(create_app(directory, sync_interval=None))
+    with httpx.Client() as client:
+        for _ in range(3):
+            assert client.get(f"{server.url}/healthz").status_code == 200
+    assert len(asked) == 3
+
+
+def test_concurrent_healthz_calls_wait_for_one_report(directory, serve, monkeypatch):
+    real = directory.health
+    asked: list[float] = []
+
+    def slow():
+        asked.append(time.monotonic())
+        time.sleep(0.3)  # a report that takes a while (a busy store)
+        return real()
+
+    monkeypatch.setattr(directory, "health", slow)
+    directory.instance.server.health_cache_seconds = 5.0
+    server = serve(create_app(directory, sync_interval=None))
+
+    async def many() -> list[int]:
+        async with httpx.AsyncClient() as client:
+            responses = await asyncio.gather(
+                *(client.get(f"{server.url}/healthz") for _ in range(8))
+            )
+        return [r.status_code for r in responses]
+
+    assert asyncio.run(many()) == [200] * 8
+    assert len(asked) == 1
+
+
+def test_a_negative_health_cache_time_is_refused(tmp_path):
+    from directory_core.instance import InstanceError, load_instance
+
+    text = DORTMUND_FILE.read_text(encoding="utf-8")
+    path = tmp_path / "instance.toml"
+    path.write_text(text + "\n[server]\nhealth_cache_seconds = -1\n", encoding="utf-8")
+    with pytest.raises(InstanceError, match=r"server\.health_cache_seconds"):
+        load_instance(path)
