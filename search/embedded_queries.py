@@ -321,7 +321,7 @@ class EmbeddedQueries:
             rowids = self._fts_rowids(conn, terms, anywhere, 2 * bound + 1)
         if rowids is not None and len(rowids) <= 2 * bound:
             sql = self._plan(q, at, terms, "doc", box=box)
-            sql.where.append(f"d.rowid IN ({','.join(str(int(r)) for r in rowids)})")
+            sql.where.append(_rowid_filter(rowids))
         else:
             keys = self._keys(q)
             driver = "fts" if keys or _fts_groups(terms) else "geo"
@@ -414,7 +414,7 @@ class EmbeddedQueries:
                 driver = "doc"
         sql = self._plan(q, at, terms, driver, box=box, located=True, keys=keys)
         if rowids is not None:  # the documents FTS5 found for the text (``_nearest``)
-            sql.where.append(f"d.rowid IN ({','.join(str(int(r)) for r in rowids)})")
+            sql.where.append(_rowid_filter(rowids))
         want_facets = q.want_facets
         rows = conn.execute(
             f"SELECT d.id, d.lat, d.lon, d.title_key, d.kind, d.district, d.cats, {sql.score} "
@@ -486,6 +486,11 @@ class EmbeddedQueries:
         elif q.want_total:
             result.total = conn.execute(f"SELECT count(*) {sql.clause()}", sql.params).fetchone()[0]
         return result
+
+
+def _rowid_filter(rowids: Sequence[int]) -> str:
+    """A WHERE condition on the documents FTS5 found (integers, so inlined as literals)."""
+    return f"d.rowid IN ({','.join(str(int(r)) for r in rowids)})"
 
 
 def _grouped_facets(groups: list[tuple[str, str | None, str | None, int]]) -> dict:

@@ -5,14 +5,15 @@ until it is told to stop, and the summary counts what it saw."""
 from __future__ import annotations
 
 import json
-import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import pytest
 from directory_bench.errors import BenchError
 from directory_bench.healthz import HealthPoller, poll
+
+from .local_http import local_http_server
 
 
 class Health(BaseHTTPRequestHandler):
@@ -36,15 +37,8 @@ class Health(BaseHTTPRequestHandler):
 
 
 def _serve(handler: type[Health]) -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with local_http_server(handler) as server:
         yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
 
 
 @pytest.fixture

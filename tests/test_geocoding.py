@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import json
 import socket
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -25,6 +24,8 @@ from directory_core.geocoding import (
     normalize_query,
 )
 from directory_core.model import Address, District
+
+from .local_http import local_http_server
 
 USER_AGENT = "seniorennetz-directory-tests/0.1"
 LICENCE = "Data © OpenStreetMap contributors, ODbL 1.0. http://osm.org/copyright"
@@ -150,16 +151,9 @@ def _handler(fake: FakeNominatim) -> type[BaseHTTPRequestHandler]:
 @pytest.fixture
 def nominatim() -> Iterator[FakeNominatim]:
     fake = FakeNominatim()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(fake))
-    fake.port = server.server_address[1]
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
-    thread.start()
-    try:
+    with local_http_server(_handler(fake)) as server:
+        fake.port = server.server_address[1]
         yield fake
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
 
 
 @pytest.fixture(scope="module")

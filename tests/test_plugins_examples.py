@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import functools
-import threading
 from datetime import date
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from http.server import SimpleHTTPRequestHandler
 
 import pytest
 from directory_search.base import ExtraFilter, SearchQuery
@@ -23,6 +22,7 @@ from .import_fixtures import (
     load_plugin,
     recorder,
 )
+from .local_http import local_http_server
 
 
 @pytest.fixture
@@ -188,15 +188,8 @@ class QuietHandler(SimpleHTTPRequestHandler):
 def feed_server():
     """An http server on 127.0.0.1 serving plugins/diakonie_feed/sample/."""
     handler = functools.partial(QuietHandler, directory=str(DIAKONIE_SAMPLE.parent))
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with local_http_server(handler) as server:
         yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
 
 
 def test_diakonie_sample_feed_from_a_url(make_directory, feed_server):

@@ -23,9 +23,8 @@ from directory_search.embedded import EmbeddedBackend
 from directory_search.embedded_tables import cover_keys, is_key_token
 from directory_search.semantics import bounding_box
 
-from .test_search_embedded import _count_rows_read
+from .test_search_embedded import HOERDE, _count_rows_read
 
-HOERDE = GeoPoint(51.4870, 7.5080)
 BOCHUM = GeoPoint(51.4785, 7.2228)
 
 
