@@ -70,6 +70,9 @@ class ServerSettings:
     health_details: bool = False  # the full /healthz report for anonymous callers
     # /healthz calls within this many seconds share one report (0: every call asks)
     health_cache_seconds: float = 1.0
+    # GraphQL requests executed at once per process (None: 2 with the embedded backend,
+    # whose searches keep a core busy, 8 with Elasticsearch, whose requests wait on it)
+    graphql_threads: int | None = None
     # a bearer token that unlocks the full /healthz report; DIRECTORY_ADMIN_TOKEN overrides
     admin_token: str | None = None
     # Content-Security-Policy img-src sources besides 'self' (map tiles)
@@ -302,6 +305,7 @@ def _server_settings(r: _Reader, data: dict) -> ServerSettings:
         introspection=r.get(srv, "introspection", bool, "server", True),
         health_details=r.get(srv, "health_details", bool, "server", False),
         health_cache_seconds=r.get(srv, "health_cache_seconds", float, "server", 1.0),
+        graphql_threads=r.get(srv, "graphql_threads", int, "server"),
         admin_token=os.environ.get("DIRECTORY_ADMIN_TOKEN")
         or r.get(srv, "admin_token", str, "server")
         or None,
@@ -309,6 +313,8 @@ def _server_settings(r: _Reader, data: dict) -> ServerSettings:
     )
     if server.health_cache_seconds < 0:
         r.fail("server.health_cache_seconds", "must be 0 or more seconds")
+    if server.graphql_threads is not None and not 1 <= server.graphql_threads <= 64:
+        r.fail("server.graphql_threads", "must be a whole number from 1 to 64")
     if not all(isinstance(s, str) and _CSP_SOURCE.match(s) for s in server.img_src):
         r.fail("server.img_src", "must be a list of CSP sources such as 'https://tile.example.org'")
     return server

@@ -68,7 +68,7 @@ from .store_connection import (
     utcnow,
 )
 from .store_connection import is_outage as is_outage  # re-exported
-from .store_rows import _row_to_offer
+from .store_rows import OFFER_COLUMNS, _row_to_offer
 from .store_writes import _CHUNK, StoreWrites
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -79,7 +79,9 @@ _CATEGORIES_OF = (
     .where(t.offer_categories.c.offer_id.in_(sa.bindparam("ids", expanding=True)))
     .order_by(t.offer_categories.c.offer_id, t.offer_categories.c.position)
 )
-_OFFERS_BY_ID = sa.select(t.offers).where(t.offers.c.id.in_(sa.bindparam("ids", expanding=True)))
+_OFFERS_BY_ID = sa.select(*(t.offers.c[name] for name in OFFER_COLUMNS)).where(
+    t.offers.c.id.in_(sa.bindparam("ids", expanding=True))
+)
 
 
 class Store(StoreWrites):
@@ -307,7 +309,7 @@ class Store(StoreWrites):
                 for offer_id, category in c.execute(_CATEGORIES_OF, {"ids": chunk}):
                     cats.setdefault(offer_id, []).append(category)
                 for row in c.execute(_OFFERS_BY_ID, {"ids": chunk}):
-                    result[row.id] = _row_to_offer(row, cats.get(row.id, []))
+                    result[row[0]] = _row_to_offer(row, cats.get(row[0], []))
         return result
 
     def find_external(

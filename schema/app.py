@@ -27,7 +27,7 @@ from .context import Context
 from .execution import FastExecutionContext
 from .extra import ExtraTypes, query_type
 from .graphiql import ASSETS_PATH, PAGE, graphiql_assets
-from .http import GuardedGraphQL, log_errors
+from .http import GuardedGraphQL, default_threads, log_errors
 from .limits import limit_extensions
 from .mutations import mutation_type
 from .staff import StaffQuery
@@ -82,7 +82,9 @@ class DirectoryGraphQL(GuardedGraphQL):
         extra: ExtraTypes,
         **options: Any,
     ):
-        super().__init__(schema, directory.instance.limits, **options)
+        instance = directory.instance
+        threads = instance.server.graphql_threads or default_threads(instance)
+        super().__init__(schema, instance.limits, threads, **options)
         self.directory = directory
         self.offers = offers
         self.extra = extra

@@ -19,6 +19,8 @@ from directory_schema.http import check_variables
 from directory_core.geocoding import GeocodingError
 from directory_core.instance import Limits
 
+from .conftest import DORTMUND_FILE
+
 OFFERS_BY_KIND = "query($k: [OfferKind!]) { offers(filter: {kinds: $k}) { totalCount } }"
 
 
@@ -393,3 +395,56 @@ def test_text_without_words_is_a_clear_error(graphql, text):
 
 def test_blank_text_still_means_no_text(graphql):
     assert graphql.data('{ offers(text: "  ") { totalCount } }')["offers"]["totalCount"] > 0
+
+
+# -- worker threads: how many requests execute at once ------------------------------------
+
+
+def test_by_default_two_threads_or_eight_where_requests_wait_on_another_server(directory):
+    from directory_schema.http import default_threads
+
+    instance = directory.instance
+    assert default_threads(instance) == 2  # embedded: searches keep a core busy
+    es = dataclasses.replace(instance.search, backend="elasticsearch")
+    assert default_threads(dataclasses.replace(instance, search=es)) == 8
+    nominatim = dataclasses.replace(instance.geocoder, nominatim_url="https://n.example.org")
+    assert default_threads(dataclasses.replace(instance, geocoder=nominatim)) == 8
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_graphql_threads_bounds_the_requests_executed_at_once(directory, serve, threads):
+    def slow_geocode(text):
+        time.sleep(1.5)  # a geocoder that waits on a slow server
+        raise GeocodingError("too slow")
+
+    directory.geocode = slow_geocode
+    directory.instance.server.graphql_threads = threads
+    server = serve(create_app(directory, sync_interval=None))
+    slow = threading.Thread(
+        target=httpx.post,
+        args=(f"{server.url}/graphql",),
+        kwargs={"json": {"query": '{ geocode(query: "Hörder Bahnhofstraße 16") { lat } }'}},
+    )
+    slow.start()
+    time.sleep(0.3)  # the slow request holds a thread now
+    started = time.perf_counter()
+    response = httpx.post(f"{server.url}/graphql", json={"query": "{ __typename }"}, timeout=30)
+    waited = time.perf_counter() - started
+    slow.join()
+    assert response.json() == {"data": {"__typename": "Query"}}
+    if threads == 1:
+        assert waited > 0.8  # queued behind the slow one
+    else:
+        assert waited < 0.8  # a second thread was free
+
+
+@pytest.mark.parametrize("value", [0, 65, "4", 2.5])
+def test_graphql_threads_outside_1_to_64_or_not_a_whole_number_is_refused(tmp_path, value):
+    from directory_core.instance import InstanceError, load_instance
+
+    text = DORTMUND_FILE.read_text(encoding="utf-8")
+    path = tmp_path / "instance.toml"
+    shown = f'"{value}"' if isinstance(value, str) else value
+    path.write_text(text + f"\n[server]\ngraphql_threads = {shown}\n", encoding="utf-8")
+    with pytest.raises(InstanceError, match=r"server\.graphql_threads"):
+        load_instance(path)
