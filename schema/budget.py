@@ -213,3 +213,54 @@ def measure(
             max(result.cost, found.cost),
         )
     return result
+
+
+class _Recorder:
+    """The request's variables, noting the names ``measure`` reads (those of ``first``
+    arguments: nothing else changes the figures of a document)."""
+
+    def __init__(self, values: dict[str, Any]):
+        self.values = values
+        self.read: set[str] = set()
+
+    def get(self, name: str, default: Any = None) -> Any:
+        self.read.add(name)
+        return self.values.get(name, default)
+
+
+def _as_counted(value: Any) -> int | None:
+    """A ``first`` value as ``_first_value`` counts it: a whole number >= 0, or else the
+    default (``None`` here)."""
+    return value if type(value) is int and value >= 0 else None
+
+
+# figures kept per document: one per operation name and `first` values seen, up to this
+MEMO_ENTRIES = 32
+
+
+def measure_memoized(
+    schema: GraphQLSchema,
+    document: DocumentNode,
+    memo: dict[Any, Any],
+    operation_name: str | None,
+    variables: dict[str, Any] | None,
+    default_first: int,
+) -> Measure:
+    """``measure``, remembered in ``memo`` (a parsed document's own dict): the same
+    document asked again with the same ``first`` values has the same figures, and a
+    counsellor's page asks the same few documents all day."""
+    values = variables or {}
+    # the figures also depend on the schema (list fields) and the default page size
+    base = (id(schema), default_first, operation_name)
+    names = memo.get(base)
+    if names is not None:
+        found = memo.get((*base, *(_as_counted(values.get(n)) for n in names)))
+        if found is not None and found[0] is schema:
+            return found[1]
+    recorder = _Recorder(values)
+    figures = measure(schema, document, operation_name, recorder, default_first)  # type: ignore[arg-type]
+    names = tuple(sorted(recorder.read))
+    if len(memo) < MEMO_ENTRIES:
+        memo[base] = names
+        memo[(*base, *(_as_counted(values.get(n)) for n in names))] = (schema, figures)
+    return figures

@@ -25,7 +25,7 @@ from strawberry.schema.schema import validate_document
 
 from directory_core.instance import Limits
 
-from .budget import FragmentsTooDeep, measure
+from .budget import FragmentsTooDeep, measure_memoized
 
 CODE = "QUERY_LIMIT_EXCEEDED"
 
@@ -102,7 +102,7 @@ def parse_query(query: str, max_tokens: int) -> list[Any]:
                     "max_tokens", f"The query has more than {max_tokens} tokens"
                 ) from None
             raise
-        entry = [document, None]
+        entry = [document, None, {}]  # the figures of ``check_limits`` go in the dict
         DOCUMENTS.put(key, entry)
     return entry
 
@@ -125,6 +125,7 @@ class QueryLimits(SchemaExtension):
                 context.operation_name,
                 context.variables,
                 self.limits,
+                entry[2],
             )
             context.graphql_document = entry[0]
             self._entry = entry
@@ -150,11 +151,19 @@ def check_limits(
     operation_name: str | None,
     variables: dict[str, Any] | None,
     limits: Limits,
+    memo: dict[Any, Any] | None = None,
 ) -> None:
     """Raise ``LimitError`` if the operation is deeper, has more aliases or costs more
-    than the limits allow."""
+    than the limits allow. ``memo``: where the figures of this document are kept."""
     try:
-        found = measure(schema, document, operation_name, variables, limits.default_page_size)
+        found = measure_memoized(
+            schema,
+            document,
+            {} if memo is None else memo,
+            operation_name,
+            variables,
+            limits.default_page_size,
+        )
     except FragmentsTooDeep:
         raise LimitError("max_query_depth", "Fragments are nested too deeply") from None
     depth = found.depth - 1  # as graphql's depth limiters count: the top level is 0

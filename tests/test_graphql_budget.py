@@ -126,3 +126,34 @@ def test_the_shared_serializers_are_bounded_by_bytes(known_directory):
         )
         assert not result.errors
     assert 0 < execution._shared_bytes <= execution._SHARED_MAX_BYTES
+
+
+def test_figures_are_remembered_per_document_by_the_first_values_that_change_them():
+    from directory_schema.budget import measure_memoized
+
+    query = parse(
+        "query($n: Int, $m: Int, $text: String) { a: offers(first: $n, text: $text) "
+        "{ edges { cursor } } b: offers(first: $m) { edges { cursor } } }"
+    )
+    memo: dict = {}
+
+    def remembered(variables, schema=SCHEMA, default_first=20):
+        return measure_memoized(schema, query, memo, None, variables, default_first)
+
+    for variables in (
+        {"n": 7, "m": 3},
+        {"n": 7, "m": 3, "text": "Tanz"},  # a variable that is no `first`: same figures
+        {"n": 8, "m": 3},
+        {"n": 7, "m": 30},
+        {"n": "7", "m": -1},  # not counted as given: the default page size
+        {},
+        {"n": 7, "m": 3},
+    ):
+        expected = measure(SCHEMA, query, None, variables, default_first=20)
+        assert remembered(variables) == expected
+    # the names read, one entry per counted (n, m): (7, 3), (8, 3), (7, 30), defaults
+    assert len(memo) == 1 + 4
+    # another default page size or schema is measured afresh, not taken from the memo
+    assert remembered({}, default_first=5).cost == 2 * (1 + 5 * 2)
+    other = build_schema(Limits())._schema
+    assert remembered({"n": 7, "m": 3}, schema=other) == remembered({"n": 7, "m": 3})
