@@ -22,7 +22,14 @@ from .base import (
     SearchResult,
     TextMatch,
 )
-from .embedded_tables import _fts_expr, _fts_groups, _token_check, category_key, cover_keys
+from .embedded_tables import (
+    _fts_expr,
+    _fts_groups,
+    _token_check,
+    category_key,
+    cover_keys,
+    strip_of,
+)
 from .facets import facet_counts
 from .semantics import (
     EXTRA_JSON,
@@ -52,6 +59,12 @@ _TEXT_SCAN_BUDGET = 3000
 _KEYED_MAX_ROWS = 300
 # Beyond this radius the expanding search gives up and collects every hit instead.
 _EXPANSION_LIMIT_KM = 80.0
+# A nearby search with at most this many categories reads ``search_catgeo`` (one seek
+# per category and strip) instead of the R*Tree.
+_CATGEO_MAX_CATEGORIES = 8
+# More strips than this in a box: one range over them (the longitudes of the strips in
+# between are then read too) instead of one seek per strip.
+_CATGEO_MAX_STRIPS = 200
 
 
 @dataclass
@@ -102,7 +115,11 @@ class EmbeddedQueries:
 
     # query building
 
-    def _filters(self, q: SearchQuery, at: int | None) -> tuple[list[str], list[Any]]:
+    def _filters(
+        self, q: SearchQuery, at: int | None, categories: bool = True
+    ) -> tuple[list[str], list[Any]]:
+        """WHERE conditions of the filters of ``q`` (without its categories when
+        ``categories`` is false: the ``catgeo`` driver matched them already)."""
         where: list[str] = []
         params: list[Any] = []
 
@@ -122,7 +139,7 @@ class EmbeddedQueries:
             where.append("d.free = ?")
             params.append(1 if q.free_of_charge else 0)
         for code, values in (("c", q.categories), ("l", q.languages), ("h", q.channels)):
-            if values:
+            if values and (categories or code != "c"):
                 marks = ",".join("?" * len(values))
                 where.append(
                     "EXISTS (SELECT 1 FROM search_mv m WHERE m.field = ? "
@@ -168,7 +185,8 @@ class EmbeddedQueries:
         keys: str | None = None,
     ) -> _Sql:
         """``driver``: ``fts`` (FTS5 drives; every term of at least FTS_MIN_TERM characters
-        is matched there), ``geo`` (the R*Tree drives over ``box``) or ``doc``."""
+        is matched there), ``geo`` (the R*Tree drives over ``box``), ``catgeo``
+        (``search_catgeo`` drives: the categories of ``q`` inside ``box``) or ``doc``."""
         fts_terms = _fts_groups(terms) if driver == "fts" else ()
         instr_terms = [g for g in terms if g not in fts_terms]
         where: list[str] = []
@@ -187,9 +205,24 @@ class EmbeddedQueries:
                     "NOT (g.min_lat >= ? AND g.max_lat <= ? AND g.min_lon >= ? AND g.max_lon <= ?)"
                 )
                 params.extend(skip_box)
+        elif driver == "catgeo":
+            assert box is not None and q.categories
+            from_ = "search_catgeo g CROSS JOIN search_doc d ON d.rowid = g.doc"
+            where.append(f"g.cat IN ({','.join('?' * len(q.categories))})")
+            params.extend(str(c) for c in q.categories)
+            first, last = strip_of(box[0]), strip_of(box[1])
+            if last - first < _CATGEO_MAX_STRIPS:
+                where.append(f"g.strip IN ({','.join(map(str, range(first, last + 1)))})")
+            else:
+                where.append(f"g.strip BETWEEN {first} AND {last}")
+            where.append("g.lon BETWEEN ? AND ? AND g.lat BETWEEN ? AND ?")
+            params.extend((box[2], box[3], box[0], box[1]))
+            if skip_box is not None:
+                where.append("NOT (g.lat BETWEEN ? AND ? AND g.lon BETWEEN ? AND ?)")
+                params.extend(skip_box)
         else:
             from_ = "search_doc d"
-        if driver != "geo":
+        if driver not in ("geo", "catgeo"):
             if box is not None:
                 where.append("d.lat BETWEEN ? AND ? AND d.lon BETWEEN ? AND ?")
                 params.extend(box)
@@ -204,7 +237,7 @@ class EmbeddedQueries:
                     alts.append(" AND ".join(["instr(' ' || t.tokens, ?) > 0"] * len(alt)))
                     params.extend(" " + t for t in alt)
                 where.append("(" + " OR ".join(f"({a})" for a in alts) + ")")
-        fw, fp = self._filters(q, at)
+        fw, fp = self._filters(q, at, categories=driver != "catgeo")
         sql = _Sql(from_=from_, where=where + fw, params=params + fp)
         if fts_terms:
             sql.score = "-bm25(search_fts)"
@@ -258,6 +291,7 @@ class EmbeddedQueries:
                 if not rowids:
                     return SearchResult(hits=[])
                 return self._collect(conn, q, "distance", terms, at, driver="doc", rowids=rowids)
+        driver = "catgeo" if 0 < len(q.categories) <= _CATGEO_MAX_CATEGORIES else "geo"
         scanned = 0  # candidates whose tokens were checked
         found: dict[int, tuple[float, str]] = {}
         prev_box: tuple[float, float, float, float] | None = None
@@ -266,7 +300,7 @@ class EmbeddedQueries:
                 # sparse or very selective: collect everything inside the cap at once
                 return self._collect(conn, q, "distance", terms, at)
             box = bounding_box(lat, lon, radius)
-            sql = self._plan(q, at, [], "geo", box=box, skip_box=prev_box, tokens=bool(terms))
+            sql = self._plan(q, at, [], driver, box=box, skip_box=prev_box, tokens=bool(terms))
             columns = (
                 "d.rowid, d.id, d.lat, d.lon, t.tokens" if terms else "d.rowid, d.id, d.lat, d.lon"
             )
