@@ -72,11 +72,11 @@ from .embedded_queries import EmbeddedQueries
 from .embedded_tables import (
     _DATA_TABLES,
     _GENERATION_KEY,
+    _STRIP_SQL,
     _bump_generation,
     _create_schema,
     _extra_udf,
     _mv_items,
-    _STRIP_SQL,
     _Rows,
     _spatial_key,
     is_key_token,

@@ -114,7 +114,6 @@ def strip_of(lat: float) -> int:
     return int(lat * 100.0 + 9000.0)
 
 
-
 def _create_schema(conn: sqlite3.Connection) -> None:
     fresh = conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'search_fts'").fetchone() is None
     for statement in _SCHEMA.split(";"):
