@@ -25,7 +25,6 @@ from .base import (
 from .embedded_tables import (
     _fts_expr,
     _fts_groups,
-    _token_check,
     category_key,
     cover_keys,
     strip_of,
@@ -49,6 +48,9 @@ _HALF_CIRCUMFERENCE_KM = math.pi * EARTH_RADIUS_KM
 # and this share of them matching; the radius then grows from the observed hits.
 _ASSUMED_AREA_KM2 = 100.0
 _ASSUMED_HIT_SHARE = 0.2
+# ... or this share with categories (one category holds a few percent of the offers;
+# its candidates cost little, ``search_catgeo`` reads only the category's documents)
+_ASSUMED_CATEGORY_SHARE = 0.05
 # Candidates checked for the text before the expanding search asks FTS5 whether the text
 # is rare enough to drive the query instead.
 _TEXT_SCAN_BUDGET = 3000
@@ -232,11 +234,9 @@ class EmbeddedQueries:
         if instr_terms or tokens or firsts:
             from_ += " CROSS JOIN search_text t ON t.doc = d.rowid"
             for group in instr_terms:
-                alts = []
-                for alt in group:
-                    alts.append(" AND ".join(["instr(' ' || t.tokens, ?) > 0"] * len(alt)))
-                    params.extend(" " + t for t in alt)
-                where.append("(" + " OR ".join(f"({a})" for a in alts) + ")")
+                cond, cond_params = _instr_condition((group,))
+                where.append(cond)
+                params.extend(cond_params)
         fw, fp = self._filters(q, at, categories=driver != "catgeo")
         sql = _Sql(from_=from_, where=where + fw, params=params + fp)
         if fts_terms:
@@ -281,7 +281,8 @@ class EmbeddedQueries:
         assert q.near is not None
         lat, lon = q.near.lat, q.near.lon
         cap = q.radius_km if q.radius_km is not None else _HALF_CIRCUMFERENCE_KM
-        radius = min(self._initial_radius(conn, need), cap)
+        share = _ASSUMED_CATEGORY_SHARE if q.categories else _ASSUMED_HIT_SHARE
+        radius = min(self._initial_radius(conn, need, share), cap)
         fts_possible = bool(_fts_groups(terms))
         if fts_possible and q.radius_km is not None:
             # text and categories anywhere (cheaper for FTS5 than with the grid cells);
@@ -292,6 +293,7 @@ class EmbeddedQueries:
                     return SearchResult(hits=[])
                 return self._collect(conn, q, "distance", terms, at, driver="doc", rowids=rowids)
         driver = "catgeo" if 0 < len(q.categories) <= _CATGEO_MAX_CATEGORIES else "geo"
+        match, match_params = _instr_condition(terms) if terms else ("1", [])
         scanned = 0  # candidates whose tokens were checked
         found: dict[int, tuple[float, str]] = {}
         prev_box: tuple[float, float, float, float] | None = None
@@ -301,15 +303,22 @@ class EmbeddedQueries:
                 return self._collect(conn, q, "distance", terms, at)
             box = bounding_box(lat, lon, radius)
             sql = self._plan(q, at, [], driver, box=box, skip_box=prev_box, tokens=bool(terms))
-            columns = (
-                "d.rowid, d.id, d.lat, d.lon, t.tokens" if terms else "d.rowid, d.id, d.lat, d.lon"
-            )
-            for row in conn.execute(f"SELECT {columns} {sql.clause()}", sql.params):
-                if terms:
+            if terms:
+                # every candidate comes back (the budget counts them) with a flag: does
+                # it have the text (checked in SQL, no token string copied to Python)
+                rows = conn.execute(
+                    f"SELECT d.rowid, d.id, d.lat, d.lon, {match} {sql.clause()}",
+                    [*match_params, *sql.params],
+                )
+                for num, doc_id, dlat, dlon, has_text in rows:
                     scanned += 1
-                    if not _token_check(terms, " " + row[4]):
-                        continue
-                found[row[0]] = (haversine_km(lat, lon, row[2], row[3]), row[1])
+                    if has_text:
+                        found[num] = (haversine_km(lat, lon, dlat, dlon), doc_id)
+            else:
+                columns = "d.rowid, d.id, d.lat, d.lon"
+                rows = conn.execute(f"SELECT {columns} {sql.clause()}", sql.params)
+                for num, doc_id, dlat, dlon in rows:
+                    found[num] = (haversine_km(lat, lon, dlat, dlon), doc_id)
             final = radius >= cap
             inside = [h for h in found.values() if h[0] <= radius]
             if len(inside) >= need or final:
@@ -411,14 +420,14 @@ class EmbeddedQueries:
         return [r[0] for r in rows]
 
     @staticmethod
-    def _initial_radius(conn: sqlite3.Connection, need: int) -> float:
+    def _initial_radius(conn: sqlite3.Connection, need: int, share: float) -> float:
         """A first radius from the index size (``max(rowid)``, an upper bound of the
         count, is free): about the circle holding ``need`` hits if the documents were
         spread evenly over ``_ASSUMED_AREA_KM2`` (the dense part of a city; clusters are
-        denser still) and a fifth of them matched. Too small costs a step or two, too
+        denser still) and ``share`` of them matched. Too small costs a step or two, too
         large reads more candidates than needed."""
         n = conn.execute("SELECT max(rowid) FROM search_doc").fetchone()[0] or 1
-        r = math.sqrt(need * _ASSUMED_AREA_KM2 / (math.pi * n * _ASSUMED_HIT_SHARE))
+        r = math.sqrt(need * _ASSUMED_AREA_KM2 / (math.pi * n * share))
         return min(max(r, 0.02), 5.0)
 
     # near, anything else: collect every hit in Python
@@ -520,6 +529,21 @@ class EmbeddedQueries:
         elif q.want_total:
             result.total = conn.execute(f"SELECT count(*) {sql.clause()}", sql.params).fetchone()[0]
         return result
+
+
+def _instr_condition(groups: TextMatch) -> tuple[str, list[str]]:
+    """SQL true when the token string ``t.tokens`` has the text of ``groups`` (groups
+    AND-ed, alternatives OR-ed, the terms of one alternative AND-ed; a term matches the
+    start of a token), and its parameters."""
+    params: list[str] = []
+    ands = []
+    for group in groups:
+        alts = []
+        for alt in group:
+            alts.append(" AND ".join(["instr(' ' || t.tokens, ?) > 0"] * len(alt)) or "1")
+            params.extend(" " + t for t in alt)
+        ands.append("(" + (" OR ".join(f"({a})" for a in alts) or "0") + ")")
+    return "(" + (" AND ".join(ands) or "1") + ")", params
 
 
 def _rowid_filter(rowids: Sequence[int]) -> str:

@@ -169,12 +169,6 @@ def _fts_groups(groups: TextMatch) -> TextMatch:
     return tuple(g for g in groups if _fts_able(g))
 
 
-def _token_check(groups: TextMatch, tokens: str) -> bool:
-    """Do the groups match a document whose token string (with a leading space) is
-    ``tokens``? (the ``instr`` test of ``_plan`` in Python)"""
-    return all(any(all(" " + t in tokens for t in alt) for alt in g) for g in groups)
-
-
 # -- filter keys: tokens for FTS5 that folded text can never produce -------------------
 #
 # Besides its index tokens, a document's token string holds keys of its categories (with
