@@ -273,8 +273,8 @@ class EmbeddedQueries:
         With a text and a radius, FTS5 is asked first how many documents have the text
         and the categories (``_fts_rowids``): a few, and they are read instead. When the
         candidates checked in Python exceed ``_TEXT_SCAN_BUDGET`` before enough hits
-        turn up, the combination is rare here after all: FTS5 intersects text,
-        categories and the grid cells of the circle then (``_keyed``)."""
+        turn up (counted while reading), the combination is rare here after all: FTS5
+        intersects text, categories and the grid cells of the circle then (``_keyed``)."""
         need = q.offset + q.limit
         if need == 0:
             return SearchResult(hits=[])
@@ -303,6 +303,7 @@ class EmbeddedQueries:
                 return self._collect(conn, q, "distance", terms, at)
             box = bounding_box(lat, lon, radius)
             sql = self._plan(q, at, [], driver, box=box, skip_box=prev_box, tokens=bool(terms))
+            over_budget = False
             if terms:
                 # every candidate comes back (the budget counts them) with a flag: does
                 # it have the text (checked in SQL, no token string copied to Python)
@@ -314,22 +315,27 @@ class EmbeddedQueries:
                     scanned += 1
                     if has_text:
                         found[num] = (haversine_km(lat, lon, dlat, dlon), doc_id)
+                    if fts_possible and scanned > _TEXT_SCAN_BUDGET:
+                        over_budget = True  # stop here, not after a step 16 times larger
+                        rows.close()
+                        break
             else:
                 columns = "d.rowid, d.id, d.lat, d.lon"
                 rows = conn.execute(f"SELECT {columns} {sql.clause()}", sql.params)
                 for num, doc_id, dlat, dlon in rows:
                     found[num] = (haversine_km(lat, lon, dlat, dlon), doc_id)
-            final = radius >= cap
-            inside = [h for h in found.values() if h[0] <= radius]
-            if len(inside) >= need or final:
-                break
-            if fts_possible and scanned > _TEXT_SCAN_BUDGET:
+            if over_budget:
                 # the text is rare around here: let FTS5 drive
                 if q.radius_km is not None:
                     return self._keyed(conn, q, terms, at)
                 if self._fts_selective(conn, terms):
                     return self._collect(conn, q, "distance", terms, at, driver="fts")
                 fts_possible = False
+                continue  # read the rest of this step's box
+            final = radius >= cap
+            inside = [h for h in found.values() if h[0] <= radius]
+            if len(inside) >= need or final:
+                break
             if inside:
                 grow = min(4.0, max(1.5, 1.2 * math.sqrt(need / len(inside))))
             else:
