@@ -31,7 +31,8 @@ Query plans (all filters run in SQLite; exact distances are computed in Python w
 same ``haversine_km`` as the brute-force ground truth, so both agree to the last bit):
 
 * ``near`` + distance order without total/facets: an expanding-radius search over the
-  R*Tree. The first radius comes from the index size, later ones from the hits seen;
+  R*Tree, or over ``search_catgeo`` with up to eight categories (only their documents
+  are read). The first radius comes from the index size, later ones from the hits seen;
   each step skips the box read before, and it stops as soon as ``offset + limit`` hits
   lie inside the current radius (or the requested radius is reached). The work depends
   on the local density of hits, not on the size of the index. A text that turns out to

@@ -267,12 +267,13 @@ class EmbeddedQueries:
     def _nearest(
         self, conn: sqlite3.Connection, q: SearchQuery, terms: TextMatch, at: int | None
     ) -> SearchResult:
-        """Expanding-radius search: read the R*Tree in growing boxes (each step skips the
-        box read before) until ``offset + limit`` hits lie inside the current radius.
+        """Expanding-radius search: read the R*Tree (with categories: ``search_catgeo``)
+        in growing boxes (each step skips the box read before) until ``offset + limit``
+        hits lie inside the current radius.
 
         With a text and a radius, FTS5 is asked first how many documents have the text
         and the categories (``_fts_rowids``): a few, and they are read instead. When the
-        candidates checked in Python exceed ``_TEXT_SCAN_BUDGET`` before enough hits
+        candidates checked for the text exceed ``_TEXT_SCAN_BUDGET`` before enough hits
         turn up (counted while reading), the combination is rare here after all: FTS5
         intersects text, categories and the grid cells of the circle then (``_keyed``)."""
         need = q.offset + q.limit
