@@ -15,6 +15,9 @@ Tables:
   ``(field, value, doc)``; filters probe it with ``EXISTS``.
 * ``search_slot``: schedule slots ``(doc, weekday, start, end)``.
 * ``search_geo``: R*Tree of the locations (a degenerate box per document).
+* ``search_catgeo``: ``(cat, strip, lon, doc, lat)``, one row per category of a located
+  document, clustered by category, strip of 0.01 degrees latitude and longitude (see
+  ``embedded_tables``): a nearby search with categories reads only their documents.
 * ``search_text`` / ``search_fts``: the index tokens (``text.index_token_list``) as a
   space-joined string followed by the filter keys (categories, grid cells; see
   ``embedded_tables``), and an external-content FTS5 index over it (``unicode61``,
@@ -28,7 +31,8 @@ Query plans (all filters run in SQLite; exact distances are computed in Python w
 same ``haversine_km`` as the brute-force ground truth, so both agree to the last bit):
 
 * ``near`` + distance order without total/facets: an expanding-radius search over the
-  R*Tree. The first radius comes from the index size, later ones from the hits seen;
+  R*Tree, or over ``search_catgeo`` with up to eight categories (only their documents
+  are read). The first radius comes from the index size, later ones from the hits seen;
   each step skips the box read before, and it stops as soon as ``offset + limit`` hits
   lie inside the current radius (or the requested radius is reached). The work depends
   on the local density of hits, not on the size of the index. A text that turns out to
@@ -69,6 +73,7 @@ from .embedded_queries import EmbeddedQueries
 from .embedded_tables import (
     _DATA_TABLES,
     _GENERATION_KEY,
+    _STRIP_SQL,
     _bump_generation,
     _create_schema,
     _extra_udf,
@@ -79,12 +84,13 @@ from .embedded_tables import (
 )
 
 # 2: filter keys (categories, grid cells) in the token strings and FTS5 index
-SCHEMA_VERSION = "2"
+# 3: search_catgeo (the located documents of each category, by latitude strip)
+SCHEMA_VERSION = "3"
 _SCHEMA_KEY = "search.schema_version"
 # set while an index of an older schema has been dropped and not rebuilt yet
 _REBUILD_KEY = "search.rebuild_needed"
 # schema versions this code replaces by an empty index (the store rebuilds it)
-_OLDER_VERSIONS = frozenset({"1"})
+_OLDER_VERSIONS = frozenset({"1", "2"})
 
 _CHUNK = 500  # ids per "IN (...)" look-up
 _INSERT_CHUNK = 50000  # documents whose rows are built and inserted at a time
@@ -382,6 +388,14 @@ class EmbeddedBackend(EmbeddedQueries, SearchBackend):
                 f"SELECT rowid, cats, mv FROM search_doc WHERE rowid IN ({marks})", chunk
             ):
                 mv_keys.extend((f, v, num) for f, v in _mv_items(cats, other))
+            # the keys of their search_catgeo rows, from the same columns they came from
+            conn.execute(
+                "DELETE FROM search_catgeo WHERE (cat, strip, lon, doc) IN ("
+                f"SELECT j.value, {_STRIP_SQL}, d.lon, d.rowid "
+                "FROM search_doc d, json_each(d.cats) j "
+                f"WHERE d.rowid IN ({marks}) AND d.lat IS NOT NULL AND d.lon IS NOT NULL)",
+                chunk,
+            )
         conn.executemany(
             "INSERT INTO search_fts (search_fts, rowid, tokens) VALUES ('delete', ?, ?)", texts
         )

@@ -22,7 +22,13 @@ from .base import (
     SearchResult,
     TextMatch,
 )
-from .embedded_tables import _fts_expr, _fts_groups, _token_check, category_key, cover_keys
+from .embedded_tables import (
+    _fts_expr,
+    _fts_groups,
+    category_key,
+    cover_keys,
+    strip_of,
+)
 from .facets import facet_counts
 from .semantics import (
     EXTRA_JSON,
@@ -42,6 +48,9 @@ _HALF_CIRCUMFERENCE_KM = math.pi * EARTH_RADIUS_KM
 # and this share of them matching; the radius then grows from the observed hits.
 _ASSUMED_AREA_KM2 = 100.0
 _ASSUMED_HIT_SHARE = 0.2
+# ... or this share with categories (one category holds a few percent of the offers;
+# its candidates cost little, ``search_catgeo`` reads only the category's documents)
+_ASSUMED_CATEGORY_SHARE = 0.05
 # Candidates checked for the text before the expanding search asks FTS5 whether the text
 # is rare enough to drive the query instead.
 _TEXT_SCAN_BUDGET = 3000
@@ -52,6 +61,12 @@ _TEXT_SCAN_BUDGET = 3000
 _KEYED_MAX_ROWS = 300
 # Beyond this radius the expanding search gives up and collects every hit instead.
 _EXPANSION_LIMIT_KM = 80.0
+# A nearby search with at most this many categories reads ``search_catgeo`` (one seek
+# per category and strip) instead of the R*Tree.
+_CATGEO_MAX_CATEGORIES = 8
+# More strips than this in a box: one range over them (the longitudes of the strips in
+# between are then read too) instead of one seek per strip.
+_CATGEO_MAX_STRIPS = 200
 
 
 @dataclass
@@ -102,7 +117,11 @@ class EmbeddedQueries:
 
     # query building
 
-    def _filters(self, q: SearchQuery, at: int | None) -> tuple[list[str], list[Any]]:
+    def _filters(
+        self, q: SearchQuery, at: int | None, categories: bool = True
+    ) -> tuple[list[str], list[Any]]:
+        """WHERE conditions of the filters of ``q`` (without its categories when
+        ``categories`` is false: the ``catgeo`` driver matched them already)."""
         where: list[str] = []
         params: list[Any] = []
 
@@ -122,7 +141,7 @@ class EmbeddedQueries:
             where.append("d.free = ?")
             params.append(1 if q.free_of_charge else 0)
         for code, values in (("c", q.categories), ("l", q.languages), ("h", q.channels)):
-            if values:
+            if values and (categories or code != "c"):
                 marks = ",".join("?" * len(values))
                 where.append(
                     "EXISTS (SELECT 1 FROM search_mv m WHERE m.field = ? "
@@ -168,7 +187,8 @@ class EmbeddedQueries:
         keys: str | None = None,
     ) -> _Sql:
         """``driver``: ``fts`` (FTS5 drives; every term of at least FTS_MIN_TERM characters
-        is matched there), ``geo`` (the R*Tree drives over ``box``) or ``doc``."""
+        is matched there), ``geo`` (the R*Tree drives over ``box``), ``catgeo``
+        (``search_catgeo`` drives: the categories of ``q`` inside ``box``) or ``doc``."""
         fts_terms = _fts_groups(terms) if driver == "fts" else ()
         instr_terms = [g for g in terms if g not in fts_terms]
         where: list[str] = []
@@ -187,9 +207,24 @@ class EmbeddedQueries:
                     "NOT (g.min_lat >= ? AND g.max_lat <= ? AND g.min_lon >= ? AND g.max_lon <= ?)"
                 )
                 params.extend(skip_box)
+        elif driver == "catgeo":
+            assert box is not None and q.categories
+            from_ = "search_catgeo g CROSS JOIN search_doc d ON d.rowid = g.doc"
+            where.append(f"g.cat IN ({','.join('?' * len(q.categories))})")
+            params.extend(str(c) for c in q.categories)
+            first, last = strip_of(box[0]), strip_of(box[1])
+            if last - first < _CATGEO_MAX_STRIPS:
+                where.append(f"g.strip IN ({','.join(map(str, range(first, last + 1)))})")
+            else:
+                where.append(f"g.strip BETWEEN {first} AND {last}")
+            where.append("g.lon BETWEEN ? AND ? AND g.lat BETWEEN ? AND ?")
+            params.extend((box[2], box[3], box[0], box[1]))
+            if skip_box is not None:
+                where.append("NOT (g.lat BETWEEN ? AND ? AND g.lon BETWEEN ? AND ?)")
+                params.extend(skip_box)
         else:
             from_ = "search_doc d"
-        if driver != "geo":
+        if driver not in ("geo", "catgeo"):
             if box is not None:
                 where.append("d.lat BETWEEN ? AND ? AND d.lon BETWEEN ? AND ?")
                 params.extend(box)
@@ -199,12 +234,10 @@ class EmbeddedQueries:
         if instr_terms or tokens or firsts:
             from_ += " CROSS JOIN search_text t ON t.doc = d.rowid"
             for group in instr_terms:
-                alts = []
-                for alt in group:
-                    alts.append(" AND ".join(["instr(' ' || t.tokens, ?) > 0"] * len(alt)))
-                    params.extend(" " + t for t in alt)
-                where.append("(" + " OR ".join(f"({a})" for a in alts) + ")")
-        fw, fp = self._filters(q, at)
+                cond, cond_params = _instr_condition((group,))
+                where.append(cond)
+                params.extend(cond_params)
+        fw, fp = self._filters(q, at, categories=driver != "catgeo")
         sql = _Sql(from_=from_, where=where + fw, params=params + fp)
         if fts_terms:
             sql.score = "-bm25(search_fts)"
@@ -234,21 +267,23 @@ class EmbeddedQueries:
     def _nearest(
         self, conn: sqlite3.Connection, q: SearchQuery, terms: TextMatch, at: int | None
     ) -> SearchResult:
-        """Expanding-radius search: read the R*Tree in growing boxes (each step skips the
-        box read before) until ``offset + limit`` hits lie inside the current radius.
+        """Expanding-radius search: read the R*Tree (with categories: ``search_catgeo``)
+        in growing boxes (each step skips the box read before) until ``offset + limit``
+        hits lie inside the current radius.
 
         With a text and a radius, FTS5 is asked first how many documents have the text
         and the categories (``_fts_rowids``): a few, and they are read instead. When the
-        candidates checked in Python exceed ``_TEXT_SCAN_BUDGET`` before enough hits
-        turn up, the combination is rare here after all: FTS5 intersects text,
-        categories and the grid cells of the circle then (``_keyed``)."""
+        candidates checked for the text exceed ``_TEXT_SCAN_BUDGET`` before enough hits
+        turn up (counted while reading), the combination is rare here after all: FTS5
+        intersects text, categories and the grid cells of the circle then (``_keyed``)."""
         need = q.offset + q.limit
         if need == 0:
             return SearchResult(hits=[])
         assert q.near is not None
         lat, lon = q.near.lat, q.near.lon
         cap = q.radius_km if q.radius_km is not None else _HALF_CIRCUMFERENCE_KM
-        radius = min(self._initial_radius(conn, need), cap)
+        share = _ASSUMED_CATEGORY_SHARE if q.categories else _ASSUMED_HIT_SHARE
+        radius = min(self._initial_radius(conn, need, share), cap)
         fts_possible = bool(_fts_groups(terms))
         if fts_possible and q.radius_km is not None:
             # text and categories anywhere (cheaper for FTS5 than with the grid cells);
@@ -258,6 +293,8 @@ class EmbeddedQueries:
                 if not rowids:
                     return SearchResult(hits=[])
                 return self._collect(conn, q, "distance", terms, at, driver="doc", rowids=rowids)
+        driver = "catgeo" if 0 < len(q.categories) <= _CATGEO_MAX_CATEGORIES else "geo"
+        match, match_params = _instr_condition(terms) if terms else ("1", [])
         scanned = 0  # candidates whose tokens were checked
         found: dict[int, tuple[float, str]] = {}
         prev_box: tuple[float, float, float, float] | None = None
@@ -266,27 +303,40 @@ class EmbeddedQueries:
                 # sparse or very selective: collect everything inside the cap at once
                 return self._collect(conn, q, "distance", terms, at)
             box = bounding_box(lat, lon, radius)
-            sql = self._plan(q, at, [], "geo", box=box, skip_box=prev_box, tokens=bool(terms))
-            columns = (
-                "d.rowid, d.id, d.lat, d.lon, t.tokens" if terms else "d.rowid, d.id, d.lat, d.lon"
-            )
-            for row in conn.execute(f"SELECT {columns} {sql.clause()}", sql.params):
-                if terms:
+            sql = self._plan(q, at, [], driver, box=box, skip_box=prev_box, tokens=bool(terms))
+            over_budget = False
+            if terms:
+                # every candidate comes back (the budget counts them) with a flag: does
+                # it have the text (checked in SQL, no token string copied to Python)
+                rows = conn.execute(
+                    f"SELECT d.rowid, d.id, d.lat, d.lon, {match} {sql.clause()}",
+                    [*match_params, *sql.params],
+                )
+                for num, doc_id, dlat, dlon, has_text in rows:
                     scanned += 1
-                    if not _token_check(terms, " " + row[4]):
-                        continue
-                found[row[0]] = (haversine_km(lat, lon, row[2], row[3]), row[1])
-            final = radius >= cap
-            inside = [h for h in found.values() if h[0] <= radius]
-            if len(inside) >= need or final:
-                break
-            if fts_possible and scanned > _TEXT_SCAN_BUDGET:
+                    if has_text:
+                        found[num] = (haversine_km(lat, lon, dlat, dlon), doc_id)
+                    if fts_possible and scanned > _TEXT_SCAN_BUDGET:
+                        over_budget = True  # stop here, not after a step 16 times larger
+                        rows.close()
+                        break
+            else:
+                columns = "d.rowid, d.id, d.lat, d.lon"
+                rows = conn.execute(f"SELECT {columns} {sql.clause()}", sql.params)
+                for num, doc_id, dlat, dlon in rows:
+                    found[num] = (haversine_km(lat, lon, dlat, dlon), doc_id)
+            if over_budget:
                 # the text is rare around here: let FTS5 drive
                 if q.radius_km is not None:
                     return self._keyed(conn, q, terms, at)
                 if self._fts_selective(conn, terms):
                     return self._collect(conn, q, "distance", terms, at, driver="fts")
                 fts_possible = False
+                continue  # read the rest of this step's box
+            final = radius >= cap
+            inside = [h for h in found.values() if h[0] <= radius]
+            if len(inside) >= need or final:
+                break
             if inside:
                 grow = min(4.0, max(1.5, 1.2 * math.sqrt(need / len(inside))))
             else:
@@ -377,14 +427,14 @@ class EmbeddedQueries:
         return [r[0] for r in rows]
 
     @staticmethod
-    def _initial_radius(conn: sqlite3.Connection, need: int) -> float:
+    def _initial_radius(conn: sqlite3.Connection, need: int, share: float) -> float:
         """A first radius from the index size (``max(rowid)``, an upper bound of the
         count, is free): about the circle holding ``need`` hits if the documents were
         spread evenly over ``_ASSUMED_AREA_KM2`` (the dense part of a city; clusters are
-        denser still) and a fifth of them matched. Too small costs a step or two, too
+        denser still) and ``share`` of them matched. Too small costs a step or two, too
         large reads more candidates than needed."""
         n = conn.execute("SELECT max(rowid) FROM search_doc").fetchone()[0] or 1
-        r = math.sqrt(need * _ASSUMED_AREA_KM2 / (math.pi * n * _ASSUMED_HIT_SHARE))
+        r = math.sqrt(need * _ASSUMED_AREA_KM2 / (math.pi * n * share))
         return min(max(r, 0.02), 5.0)
 
     # near, anything else: collect every hit in Python
@@ -486,6 +536,21 @@ class EmbeddedQueries:
         elif q.want_total:
             result.total = conn.execute(f"SELECT count(*) {sql.clause()}", sql.params).fetchone()[0]
         return result
+
+
+def _instr_condition(groups: TextMatch) -> tuple[str, list[str]]:
+    """SQL true when the token string ``t.tokens`` has the text of ``groups`` (groups
+    AND-ed, alternatives OR-ed, the terms of one alternative AND-ed; a term matches the
+    start of a token), and its parameters."""
+    params: list[str] = []
+    ands = []
+    for group in groups:
+        alts = []
+        for alt in group:
+            alts.append(" AND ".join(["instr(' ' || t.tokens, ?) > 0"] * len(alt)) or "1")
+            params.extend(" " + t for t in alt)
+        ands.append("(" + (" OR ".join(f"({a})" for a in alts) or "0") + ")")
+    return "(" + (" AND ".join(ands) or "1") + ")", params
 
 
 def _rowid_filter(rowids: Sequence[int]) -> str:

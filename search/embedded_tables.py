@@ -65,6 +65,14 @@ CREATE TABLE IF NOT EXISTS search_slot (
     PRIMARY KEY (doc, weekday, start, "end")
 ) WITHOUT ROWID;
 CREATE VIRTUAL TABLE IF NOT EXISTS search_geo USING rtree (doc, min_lat, max_lat, min_lon, max_lon);
+CREATE TABLE IF NOT EXISTS search_catgeo (
+    cat TEXT NOT NULL,
+    strip INTEGER NOT NULL,
+    lon REAL NOT NULL,
+    doc INTEGER NOT NULL,
+    lat REAL NOT NULL,
+    PRIMARY KEY (cat, strip, lon, doc)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS search_text (doc INTEGER PRIMARY KEY, tokens TEXT NOT NULL);
 CREATE VIRTUAL TABLE IF NOT EXISTS search_fts USING fts5 (
     tokens,
@@ -77,7 +85,34 @@ CREATE VIRTUAL TABLE IF NOT EXISTS search_fts USING fts5 (
 CREATE TABLE IF NOT EXISTS search_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 
-_DATA_TABLES = ("search_fts", "search_text", "search_geo", "search_slot", "search_mv", "search_doc")
+_DATA_TABLES = (
+    "search_fts",
+    "search_text",
+    "search_geo",
+    "search_catgeo",
+    "search_slot",
+    "search_mv",
+    "search_doc",
+)
+
+# -- search_catgeo: the located documents of each category, by latitude strip ----------
+#
+# One row per (category, located document), clustered on (category, strip of
+# 0.01 degrees latitude, longitude): a nearby search with categories seeks, for each
+# strip its box spans, straight to the box's longitudes of that category, and so visits
+# only documents of the category (with the R*Tree and a 1-in-30 category about 30
+# candidates were read, joined and probed per hit). ``strip_of`` and ``_STRIP_SQL``
+# compute the same number (truncation of the same double, in Python and in SQLite); it
+# is monotonic in the latitude, so every document inside a box lies in one of the strips
+# of the box's edges. A B-tree insert costs a fraction of an R*Tree insert (a 3-D R*Tree
+# with the category as third axis took 2.3 s for 100,000 offers, this table 0.3 s); the
+# rows go in unsorted, as the documents are numbered in spatial order already.
+_STRIP_SQL = "CAST(d.lat * 100.0 + 9000.0 AS INTEGER)"
+
+
+def strip_of(lat: float) -> int:
+    """The ``search_catgeo`` strip of a latitude (``_STRIP_SQL`` in Python)."""
+    return int(lat * 100.0 + 9000.0)
 
 
 def _create_schema(conn: sqlite3.Connection) -> None:
@@ -133,12 +168,6 @@ def _fts_able(group: tuple[tuple[str, ...], ...]) -> bool:
 
 def _fts_groups(groups: TextMatch) -> TextMatch:
     return tuple(g for g in groups if _fts_able(g))
-
-
-def _token_check(groups: TextMatch, tokens: str) -> bool:
-    """Do the groups match a document whose token string (with a leading space) is
-    ``tokens``? (the ``instr`` test of ``_plan`` in Python)"""
-    return all(any(all(" " + t in tokens for t in alt) for alt in g) for g in groups)
 
 
 # -- filter keys: tokens for FTS5 that folded text can never produce -------------------
@@ -326,6 +355,13 @@ class _Rows:
             "INSERT INTO search_geo (doc, min_lat, max_lat, min_lon, max_lon) "
             "SELECT rowid, lat, lat, lon, lon FROM search_doc "
             "WHERE rowid >= ? AND lat IS NOT NULL AND lon IS NOT NULL",
+            base,
+        )
+        conn.execute(
+            "INSERT INTO search_catgeo (cat, strip, lon, doc, lat) "
+            f"SELECT j.value, {_STRIP_SQL}, d.lon, d.rowid, d.lat "
+            "FROM search_doc d, json_each(d.cats) j WHERE d.rowid >= ? "
+            "AND d.cats IS NOT NULL AND d.lat IS NOT NULL AND d.lon IS NOT NULL",
             base,
         )
         conn.execute(

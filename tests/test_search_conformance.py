@@ -446,6 +446,33 @@ def test_near_text_and_category_rare_combinations(backend, oracle, point, text):
     assert empty < len(fx.CATEGORY_TREE)
 
 
+@pytest.mark.parametrize(
+    "point", [DORTMUND_HBF, BOCHUM_HBF, GeoPoint(51.3, 6.9)], ids=["do", "bo", "far"]
+)
+def test_nearest_of_categories(backend, oracle, point):
+    """The counsellor's search without a text (a point, a radius, categories, nearest
+    first, a page, no counts) for every category, parents (with their descendants) and
+    leaves; several categories at once; archived offers included; pages beyond the
+    first; no radius. The embedded backend reads its per-category index for these."""
+    keys = [key for key, _, _ in fx.CATEGORY_TREE]
+    for key in keys:
+        q = SearchQuery(
+            near=point, radius_km=5.0, categories=(key,), sort="distance", limit=21,
+            want_total=False,
+        )  # fmt: skip
+        check(backend, oracle, q)
+        check(backend, oracle, replace(q, offset=21))
+        check(backend, oracle, replace(q, include_archived=True, offset=7, limit=50))
+    for cats in (keys[:2], keys[1:4], tuple(keys)):
+        q = SearchQuery(
+            near=point, radius_km=3.0, categories=tuple(cats), sort="distance", limit=30,
+            want_total=False,
+        )  # fmt: skip
+        check(backend, oracle, q)
+        check(backend, oracle, replace(q, offset=60, radius_km=25.0))
+        check(backend, oracle, replace(q, radius_km=None, kinds=("dementia_group",)))
+
+
 @pytest.mark.parametrize("radius", [2.0, 10.0, 30.0])
 @pytest.mark.parametrize("categories", [(), ("dementia",), ("care.meals",)])
 def test_near_counts_up_to_the_bound(backend, oracle, radius, categories):
@@ -698,6 +725,25 @@ def _state_queries() -> list[SearchQuery]:
         SearchQuery(limit=ALL, want_facets=True),
         SearchQuery(near=DORTMUND_HBF, limit=ALL, want_facets=True),
         SearchQuery(near=BOCHUM_HBF, radius_km=5.0, limit=15, want_total=False),
+        # the nearest of a category (the embedded backend's search_catgeo rows must follow
+        # every change of a document's location, categories and status)
+        SearchQuery(
+            near=HOERDE,
+            radius_km=5.0,
+            categories=("dementia",),
+            sort="distance",
+            limit=40,
+            want_total=False,
+        ),  # fmt: skip
+        SearchQuery(
+            near=HOERDE,
+            categories=("dementia.groups", "care"),
+            sort="distance",
+            limit=25,
+            offset=10,
+            want_total=False,
+            include_archived=True,
+        ),  # fmt: skip
         SearchQuery(text="demenz", limit=ALL),
         SearchQuery(text="strasse", near=HOERDE, limit=ALL),
         SearchQuery(categories=("dementia",), open_on=2, limit=ALL),

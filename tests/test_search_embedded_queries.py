@@ -6,6 +6,7 @@ The answers themselves are held to the brute-force oracle here and in
 
 from __future__ import annotations
 
+import itertools
 import random
 import sqlite3
 from dataclasses import replace
@@ -20,7 +21,7 @@ from directory_search.base import (
 )
 from directory_search.brute import BruteForceBackend
 from directory_search.embedded import EmbeddedBackend
-from directory_search.embedded_tables import cover_keys, is_key_token
+from directory_search.embedded_tables import _STRIP_SQL, cover_keys, is_key_token, strip_of
 from directory_search.semantics import bounding_box
 
 from .test_search_embedded import HOERDE, _count_rows_read
@@ -174,17 +175,18 @@ def test_cover_keys_use_the_smallest_cells_that_fit():
     assert cover_keys(bounding_box(HOERDE.lat, HOERDE.lon, 500.0)) is None
 
 
-def test_index_of_an_older_schema_is_dropped_and_rebuilt(tmp_path):
+@pytest.mark.parametrize("version", sorted(embedded._OLDER_VERSIONS))
+def test_index_of_an_older_schema_is_dropped_and_rebuilt(tmp_path, version):
     path = tmp_path / "search.sqlite"
     docs = _rare_combination_documents()[:50]
     backend = EmbeddedBackend(path)
     backend.index(docs)
     backend.close()
     conn = sqlite3.connect(path)
-    conn.execute("UPDATE search_meta SET value = '1' WHERE key = ?", (embedded._SCHEMA_KEY,))
+    conn.execute("UPDATE search_meta SET value = ? WHERE key = ?", (version, embedded._SCHEMA_KEY))
     conn.commit()
     conn.close()
-    backend = EmbeddedBackend(path)  # version 1: dropped, marked for a rebuild
+    backend = EmbeddedBackend(path)  # an older version: dropped, marked for a rebuild
     try:
         assert backend.get_meta(embedded._SCHEMA_KEY) == embedded.SCHEMA_VERSION
         with pytest.raises(IndexMissing, match="rebuilt"):
@@ -194,5 +196,98 @@ def test_index_of_an_older_schema_is_dropped_and_rebuilt(tmp_path):
         assert backend.rebuild([docs]) == len(docs)  # what Directory.sync does
         backend.verify()
         assert backend.search(SearchQuery(limit=0)).total == len(docs)
+    finally:
+        backend.close()
+
+
+# -- search_catgeo: the located documents of each category, by latitude strip ------------
+
+
+def test_strip_of_is_the_strip_sqlite_computes():
+    """Python and SQLite number the strips alike (the index is written by SQLite, the
+    strips of a box are computed in Python), and the number never falls as the
+    latitude grows (every point of a box lies in a strip of the box's edges)."""
+    rng = random.Random(3)
+    lats = [rng.uniform(-90.0, 90.0) for _ in range(2000)]
+    lats += [-90.0, -45.005, -0.01, -1e-12, 0.0, 1e-12, 0.005, 0.01, 51.5, 51.51, 89.999, 90.0]
+    lats += [k / 100.0 for k in range(-9000, 9001, 7)]
+    conn = sqlite3.connect(":memory:")
+    conn.execute("CREATE TABLE d (lat REAL)")
+    conn.executemany("INSERT INTO d VALUES (?)", [(x,) for x in lats])
+    rows = conn.execute(f"SELECT lat, {_STRIP_SQL} FROM d").fetchall()
+    conn.close()
+    assert all(strip_of(lat) == strip for lat, strip in rows)
+    ordered = sorted(lats)
+    assert all(strip_of(a) <= strip_of(b) for a, b in itertools.pairwise(ordered))
+
+
+def _rare_category_documents() -> list[SearchDocument]:
+    """Around Hörde 4,000 encounter offers and 40 dementia offers (one in a hundred),
+    some archived, some without a location."""
+    rng = random.Random(11)
+    docs = []
+    for i in range(4000):
+        docs.append(
+            SearchDocument(
+                id=f"enc-{i:04d}", kind="service", title="Treff", text=["Treff"],
+                location=_around(rng, HOERDE, 4.0), categories=["encounter"],
+            )
+        )  # fmt: skip
+    for i in range(40):
+        docs.append(
+            SearchDocument(
+                id=f"dem-{i:02d}", kind="dementia_group", title="Demenzcafe",
+                text=["Demenzcafe"], categories=["dementia", "dementia.groups"],
+                location=None if i % 10 == 9 else _around(rng, HOERDE, 4.0),
+                status="archived" if i % 7 == 3 else "active",
+            )
+        )  # fmt: skip
+    return docs
+
+
+def test_nearest_of_a_rare_category_reads_only_its_documents(tmp_path, monkeypatch):
+    docs = _rare_category_documents()
+    backend = EmbeddedBackend(tmp_path / "search.sqlite")
+    brute = BruteForceBackend()
+    backend.index(docs)
+    brute.index(docs)
+    try:
+        backend.search(SearchQuery())  # open the reader connection
+        q = SearchQuery(
+            near=HOERDE, radius_km=5.0, categories=("dementia",), sort="distance", limit=21,
+            want_total=False,
+        )  # fmt: skip
+        queries = [
+            q,
+            replace(q, offset=21),
+            replace(q, categories=("dementia.groups",), include_archived=True, offset=5),
+            replace(q, categories=("encounter", "dementia"), limit=30, offset=3990),
+            replace(q, text="demenz", radius_km=None),
+        ]
+        for query in queries:
+            assert _ids(backend.search(query)) == _ids(brute.search(query)), query
+        assert len(_ids(backend.search(q))) == 21
+        steps = _count_rows_read(backend, q)
+        monkeypatch.setattr(embedded_queries, "_CATGEO_MAX_CATEGORIES", 0)  # the R*Tree
+        assert _ids(backend.search(q)) == _ids(brute.search(q))
+        assert steps * 10 < _count_rows_read(backend, q)
+        monkeypatch.undo()
+
+        # moved, recategorised, archived and deleted documents leave no stale rows
+        changed = [
+            replace(d, location=_around(random.Random(i), HOERDE, 2.0), categories=["care"])
+            if i % 2
+            else replace(d, status="archived", location=None)
+            for i, d in enumerate(docs[4000:4020])
+        ]
+        for b in (backend, brute):
+            b.index(changed)
+            b.delete([d.id for d in docs[4020:4030]] + ["enc-0001"])
+        for query in [*queries, replace(q, categories=("care",), limit=50)]:
+            assert _ids(backend.search(query)) == _ids(brute.search(query)), query
+        with backend._read() as conn:
+            rows = conn.execute("SELECT count(*) FROM search_catgeo").fetchone()[0]
+        expected = sum(len(d.categories) for d in brute.documents() if d.location is not None)
+        assert rows == expected
     finally:
         backend.close()
