@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import operator
 import re
 import sqlite3
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -209,19 +211,37 @@ def insert_rows(conn: sa.Connection, table: sa.Table, rows: list[dict[str, Any]]
             conn.execute(sa.insert(table), rows)
             return
         processors = compiled._bind_processors
-        prepared = _PREPARED[cache_key] = (
-            compiled.string,
-            tuple((name, processors.get(name)) for name in names),
+        # the values of a row are taken in the statement's order by one C call; only the
+        # columns with a bind processor are then converted (most have none)
+        converts = tuple(
+            (i, processors[name]) for i, name in enumerate(names) if processors.get(name)
         )
-    sql, columns = prepared
-    conn.exec_driver_sql(
-        sql,
-        [
-            tuple(row[name] if convert is None else convert(row[name]) for name, convert in columns)
-            for row in rows
-        ],
-    )
+        prepared = _PREPARED[cache_key] = (compiled.string, _getter(names), converts)
+    sql, get, converts = prepared
+    values: list[Any]
+    if not converts:
+        values = [get(row) for row in rows]
+    else:
+        values = []
+        append = values.append
+        for row in rows:
+            value = list(get(row))
+            for i, convert in converts:
+                value[i] = convert(value[i])
+            append(tuple(value))
+    conn.exec_driver_sql(sql, values)
+
+
+def _getter(names: tuple[str, ...]) -> Callable[[dict[str, Any]], tuple[Any, ...]]:
+    """A function giving the values of ``names`` of a row as a tuple."""
+    if len(names) == 1:
+        name = names[0]
+        return lambda row: (row[name],)
+    return operator.itemgetter(*names)
 
 
 # (table name, keys) -> (SQL text, ((key, bind processor or None), ...)); SQLite only
-_PREPARED: dict[tuple[str, tuple[str, ...]], tuple[str, tuple[tuple[str, Any], ...]]] = {}
+_PREPARED: dict[
+    tuple[str, tuple[str, ...]],
+    tuple[str, Callable[[dict[str, Any]], tuple[Any, ...]], tuple[tuple[int, Any], ...]],
+] = {}

@@ -41,22 +41,39 @@ def nearest_km(lat: float, lon: float, points: Sequence[tuple[float, float]]) ->
     radians, sin, cos = math.radians, math.sin, math.cos
     p1 = radians(lat)
     cos_p1 = cos(p1)
-    best, best_km = None, math.inf
+    best, best_a, best_km = None, math.inf, math.inf
     for i, (lat2, lon2) in enumerate(points):
         p2 = radians(lat2)
         dp = p2 - p1
         dl = radians(lon2 - lon)
         a = sin(dp / 2) ** 2 + cos_p1 * cos(p2) * sin(dl / 2) ** 2
-        km = 2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(a)))
-        if km < best_km or best is None:
-            best, best_km = i, km
+        # the distance grows with ``a``: a point whose ``a`` is not smaller cannot be
+        # nearer, so the arc sine is taken only for a possibly nearer one (the same
+        # comparison of kilometres decides, so ties still keep the first)
+        if a < best_a or best is None:
+            km = 2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(a)))
+            if km < best_km or best is None:
+                best, best_a, best_km = i, a, km
     return best
 
 
 def minutes(value: str) -> int:
     """``"HH:MM"`` (or ``"H:MM"``) -> minutes after midnight; ``ValueError`` unless it is a
     time of day 00:00 .. 23:59. The one parser of times of day in the project."""
+    # an import parses every rule's times several times (validation, schedule text,
+    # index slots): the few distinct ones are remembered
+    known = _MINUTES.get(value) if type(value) is str else None
+    if known is not None:
+        return known
     m = _CLOCK.match(value.strip()) if isinstance(value, str) else None
     if not m or int(m.group(1)) > 23 or int(m.group(2)) > 59:
         raise ValueError(f"not a time of day HH:MM (00:00..23:59): {value!r}")
-    return int(m.group(1)) * 60 + int(m.group(2))
+    result = int(m.group(1)) * 60 + int(m.group(2))
+    if type(value) is str and len(_MINUTES) < _MINUTES_MAX:
+        _MINUTES[value] = result
+    return result
+
+
+# valid times of day as given -> minutes; bounded, as a text may pad them with spaces
+_MINUTES: dict[str, int] = {}
+_MINUTES_MAX = 8192

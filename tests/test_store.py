@@ -332,6 +332,11 @@ def test_insert_rows_writes_what_sqlalchemy_insert_writes(store_url):
     with store.engine.connect() as conn:
         stored = conn.execute(sa.select(t.offers).where(t.offers.c.id == "d1")).one()
     assert stored.description == "" and stored.title == "Demenzcafé Hörde"
+    from directory_core.store_connection import _getter
+
+    # a row's values in the statement's order, as a tuple (one column: still a tuple)
+    assert _getter(("b", "a"))({"a": 1, "b": 2}) == (2, 1)
+    assert _getter(("a",))({"a": 1, "b": 2}) == (1,)
 
 
 def test_json_columns_fall_back_to_the_standard_library_for_what_orjson_refuses():
@@ -348,3 +353,40 @@ def test_json_columns_fall_back_to_the_standard_library_for_what_orjson_refuses(
     assert json_loads(json_dumps(float("nan"))) is None
     nan = json_loads("[NaN]")[0]
     assert nan != nan
+
+
+def test_a_large_write_has_a_larger_page_cache_and_restores_it(tmp_path, monkeypatch):
+    """A write of at least ``BULK_CACHE_OFFERS`` offers runs with ``BULK_CACHE_KIB`` of
+    page cache on SQLite (its dirty index pages would spill to the WAL otherwise); the
+    connection's own size comes back after it, also when the write fails."""
+    from directory_core import history, store_writes
+    from directory_core.history import VersionConflict
+
+    store = _store(tmp_path / "store.sqlite")  # SQLite only: a per-connection setting
+    monkeypatch.setattr(store_writes, "BULK_CACHE_OFFERS", 2)
+    seen: list[int] = []
+    record = history.record
+
+    def spy(conn, entries):
+        seen.append(conn.exec_driver_sql("PRAGMA cache_size").scalar())
+        record(conn, entries)
+
+    monkeypatch.setattr(history, "record", spy)
+
+    def cache(conn) -> int:
+        return conn.exec_driver_sql("PRAGMA cache_size").scalar()
+
+    with store.transaction() as conn:
+        before = cache(conn)
+        store.write_offers(conn, [_offer(external_id="a1")])  # one offer: as it was
+        store.write_offers(conn, [_offer(external_id="a2"), _offer(external_id="a3")])
+        after = cache(conn)
+    assert seen == [before, store_writes.BULK_CACHE_KIB] and after == before != seen[1]
+    stored = store.find_external("awo", ["a1", "a2", "a3"])
+    with pytest.raises(VersionConflict), store.transaction() as conn:
+        offers = list(store.get_offers(stored.values()).values())
+        try:
+            store.write_offers(conn, offers, expect={offers[0].id: 99})
+        finally:
+            assert cache(conn) == before
+    assert store.count_offers() == 3
