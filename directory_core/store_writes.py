@@ -4,6 +4,7 @@ deletes. A mixin of ``store.Store``, split from ``store.py``.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -45,10 +46,16 @@ def _bulk_cache(conn: Connection, count: int) -> Iterator[None]:
         return
     before = conn.exec_driver_sql("PRAGMA cache_size").scalar()
     conn.exec_driver_sql(f"PRAGMA cache_size={BULK_CACHE_KIB}")
+    restore = f"PRAGMA cache_size={int(before)}"
     try:
         yield
-    finally:
-        conn.exec_driver_sql(f"PRAGMA cache_size={int(before)}")
+    except BaseException:
+        # the write's own error is what the caller must see (``is_outage`` and the retry
+        # look at it); a connection it broke cannot take the PRAGMA and is discarded
+        with contextlib.suppress(sa.exc.SQLAlchemyError):
+            conn.exec_driver_sql(restore)
+        raise
+    conn.exec_driver_sql(restore)
 
 
 class StoreWrites:

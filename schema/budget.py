@@ -5,8 +5,9 @@ several times, aliases repeating a subtree, lists inside lists. ``measure`` comp
 one operation with its fragments expanded, the depth of the deepest field, the number
 of aliased fields and a **cost**: the number of fields it would resolve, each counted
 once per item of every list it sits in. A list field with a ``first`` argument (or the
-list right below a connection field with one) counts as ``first`` items, any other
-list as ``LIST_SIZE_ESTIMATE`` items.
+list right below a connection field with one) counts as ``first`` items (a variable's
+value as graphql-core coerces it, ``100.0`` as 100, or its definition's default when it
+was not sent), any other list as ``LIST_SIZE_ESTIMATE`` items.
 
 Each fragment is measured once per (fragment, pending ``first``) and its figures are
 reused at every spread, so the work is linear in the document even where the expanded
@@ -41,6 +42,7 @@ from graphql import (
     SelectionSetNode,
     VariableNode,
     get_named_type,
+    value_from_ast_untyped,
 )
 
 LIST_SIZE_ESTIMATE = 10
@@ -78,10 +80,19 @@ def _first_value(field: FieldNode, variables: dict[str, Any], default: int) -> i
             number = variables.get(value.name.value, default)
         else:
             return default
-        if type(number) is not int or number < 0:
-            return default
-        return number
+        return _counted(number, default)
     return None
+
+
+def _counted(number: Any, default: int) -> int:
+    """A ``first`` value as graphql-core will coerce it for an ``Int``: a whole number
+    (an integral float such as ``100.0`` included) of 0 or more, else ``default``
+    (validation or the resolver refuses it, or it means the default page size)."""
+    if type(number) is float and number.is_integer():
+        number = int(number)
+    if type(number) is not int or number < 0:
+        return default
+    return number
 
 
 def _is_list(kind: Any) -> bool:
@@ -202,9 +213,10 @@ def measure(
         elif isinstance(definition, OperationDefinitionNode):
             operations.append(definition)
     named = [op for op in operations if op.name is not None and op.name.value == operation_name]
-    measurer = _Measurer(schema, fragments, variables or {}, default_first)
     result = _NOTHING
     for operation in named or operations:
+        values = _WithDefaults(variables or {}, operation)
+        measurer = _Measurer(schema, fragments, values, default_first)  # type: ignore[arg-type]
         root = schema.get_root_type(operation.operation)
         found = measurer.selection_set(operation.selection_set, root, None, False)
         result = Measure(
@@ -213,6 +225,28 @@ def measure(
             max(result.cost, found.cost),
         )
     return result
+
+
+_MISSING = object()
+
+
+class _WithDefaults:
+    """The request's variables, and where one was not sent, the default value its
+    definition in the operation gives (``query($n: Int = 100)``): graphql-core uses it."""
+
+    def __init__(self, values: Any, operation: OperationDefinitionNode):
+        self.values = values
+        self.defaults = {
+            d.variable.name.value: value_from_ast_untyped(d.default_value)
+            for d in operation.variable_definitions or ()
+            if d.default_value is not None
+        }
+
+    def get(self, name: str, default: Any = None) -> Any:
+        value = self.values.get(name, _MISSING)
+        if value is _MISSING:
+            return self.defaults.get(name, default)
+        return value
 
 
 class _Recorder:
@@ -228,10 +262,14 @@ class _Recorder:
         return self.values.get(name, default)
 
 
-def _as_counted(value: Any) -> int | None:
-    """A ``first`` value as ``_first_value`` counts it: a whole number >= 0, or else the
-    default (``None`` here)."""
-    return value if type(value) is int and value >= 0 else None
+def _key_of(values: dict[str, Any], name: str) -> Any:
+    """What a variable contributes to the memo key: ``"-"`` if it was not sent (its
+    definition's default then counts, fixed for the document), else its value as
+    ``_first_value`` counts it (``None`` for the default page size)."""
+    if name not in values:
+        return "-"
+    counted = _counted(values[name], -1)
+    return None if counted == -1 else counted
 
 
 # figures kept per document: one per operation name and `first` values seen, up to this
@@ -252,15 +290,15 @@ def measure_memoized(
     values = variables or {}
     # the figures also depend on the schema (list fields) and the default page size
     base = (id(schema), default_first, operation_name)
-    names = memo.get(base)
+    names = memo.get(("read", *base))
     if names is not None:
-        found = memo.get((*base, *(_as_counted(values.get(n)) for n in names)))
+        found = memo.get(("figures", *base, *(_key_of(values, n) for n in names)))
         if found is not None and found[0] is schema:
             return found[1]
     recorder = _Recorder(values)
     figures = measure(schema, document, operation_name, recorder, default_first)  # type: ignore[arg-type]
     names = tuple(sorted(recorder.read))
     if len(memo) < MEMO_ENTRIES:
-        memo[base] = names
-        memo[(*base, *(_as_counted(values.get(n)) for n in names))] = (schema, figures)
+        memo[("read", *base)] = names
+        memo[("figures", *base, *(_key_of(values, n) for n in names))] = (schema, figures)
     return figures

@@ -10,7 +10,7 @@
   requests at a time (``[server] graphql_threads``, see ``default_threads``), so the
   event loop (and ``/healthz``) stays free; a request still running after
   ``max_execution_seconds`` is answered with an error (its thread finishes in the
-  background);
+  background, outside that count);
 * responses over ``max_response_bytes`` replaced by an error (400);
 * every error either readable (a ``PublicError``, a GraphQL syntax, validation or
   variable error, a limit) or masked as "Internal server error" with the request id
@@ -306,7 +306,9 @@ class GuardedGraphQL(GraphQL):
                 503,
             ) from None
         if encoded is not None:
-            if len(encoded) > limits.max_response_bytes:
+            # bytes, not characters: orjson writes other scripts as UTF-8, not \u escapes
+            size = len(encoded) if encoded.isascii() else len(encoded.encode())
+            if size > limits.max_response_bytes:
                 raise _over(
                     "max_response_bytes",
                     f"The answer would be larger than {limits.max_response_bytes} bytes; "

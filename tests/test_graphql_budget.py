@@ -151,9 +151,42 @@ def test_figures_are_remembered_per_document_by_the_first_values_that_change_the
     ):
         expected = measure(SCHEMA, query, None, variables, default_first=20)
         assert remembered(variables) == expected
-    # the names read, one entry per counted (n, m): (7, 3), (8, 3), (7, 30), defaults
-    assert len(memo) == 1 + 4
+    # the names read, one entry per counted (n, m): (7, 3), (8, 3), (7, 30), values
+    # counted as the default page size, and not sent at all
+    assert len(memo) == 1 + 5
     # another default page size or schema is measured afresh, not taken from the memo
     assert remembered({}, default_first=5).cost == 2 * (1 + 5 * 2)
     other = build_schema(Limits())._schema
     assert remembered({"n": 7, "m": 3}, schema=other) == remembered({"n": 7, "m": 3})
+
+
+def test_a_document_without_first_variables_is_measured_once(monkeypatch):
+    from directory_schema import budget
+
+    calls = []
+    real = budget.measure
+    monkeypatch.setattr(budget, "measure", lambda *a, **k: calls.append(1) or real(*a, **k))
+    memo: dict = {}
+    query = parse("{ offers(first: 5) { edges { cursor } } }")
+    for _ in range(3):
+        found = budget.measure_memoized(SCHEMA, query, memo, None, None, 20)
+        assert found == real(SCHEMA, query, None, None, default_first=20)
+    assert len(calls) == 1
+
+
+def test_first_counts_integral_floats_and_the_defaults_of_variable_definitions():
+    query = "query($n: Int = 100) { offers(first: $n) { edges { cursor } } }"
+    assert figures(query).cost == 1 + 100 * 2  # not sent: the definition's default
+    assert figures(query, {"n": None}).cost == 1 + 20 * 2  # null: the default page size
+    assert figures(query, {"n": 100.0}).cost == 1 + 100 * 2  # graphql-core takes 100.0
+    assert figures(query, {"n": 2.5}).cost == 1 + 20 * 2  # refused later; counted as default
+
+
+def test_remembered_figures_tell_a_missing_variable_from_a_null_one():
+    from directory_schema.budget import measure_memoized
+
+    query = parse("query($n: Int = 100) { offers(first: $n) { edges { cursor } } }")
+    memo: dict = {}
+    assert measure_memoized(SCHEMA, query, memo, None, {"n": None}, 20).cost == 1 + 20 * 2
+    assert measure_memoized(SCHEMA, query, memo, None, {}, 20).cost == 1 + 100 * 2
+    assert measure_memoized(SCHEMA, query, memo, None, {"n": None}, 20).cost == 1 + 20 * 2

@@ -7,6 +7,7 @@ Each test names the finding of issue 8 it reproduces."""
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
 import threading
 import time
@@ -448,3 +449,19 @@ def test_graphql_threads_outside_1_to_64_or_not_a_whole_number_is_refused(tmp_pa
     path.write_text(text + f"\n[server]\ngraphql_threads = {shown}\n", encoding="utf-8")
     with pytest.raises(InstanceError, match=r"server\.graphql_threads"):
         load_instance(path)
+
+
+def test_the_response_limit_counts_bytes_not_characters(directory, serve):
+    # answers are UTF-8 (Arabic labels take two bytes a letter): an answer under the
+    # limit in characters but over it in bytes is refused
+    query = {"query": '{ categories(lang: "ar") { label } }'}
+    server = serve(create_app(directory, sync_interval=None))
+    data = httpx.post(f"{server.url}/graphql", json=query).json()["data"]
+    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    characters, size = len(text), len(text.encode())
+    assert size > characters + 100  # the labels are Arabic
+    directory.instance.limits = dataclasses.replace(
+        Limits(), max_response_bytes=(characters + size) // 2
+    )
+    limited = serve(create_app(directory, sync_interval=None))
+    refused(httpx.post(f"{limited.url}/graphql", json=query), 400, limit="max_response_bytes")

@@ -355,6 +355,18 @@ def test_json_columns_fall_back_to_the_standard_library_for_what_orjson_refuses(
     assert nan != nan
 
 
+def test_a_page_cache_that_cannot_be_restored_does_not_hide_the_write_error(tmp_path):
+    """A write that broke its connection raises its own error, not the failed restore."""
+    from directory_core.store_writes import _bulk_cache
+
+    store = _store(tmp_path / "store.sqlite")
+    conn = store.engine.connect()
+    with pytest.raises(ValueError, match="the write's own error"):
+        with _bulk_cache(conn, 5000):
+            conn.close()  # as a lost connection: the restoring PRAGMA cannot run
+            raise ValueError("the write's own error")
+
+
 def test_a_large_write_has_a_larger_page_cache_and_restores_it(tmp_path, monkeypatch):
     """A write of at least ``BULK_CACHE_OFFERS`` offers runs with ``BULK_CACHE_KIB`` of
     page cache on SQLite (its dirty index pages would spill to the WAL otherwise); the
