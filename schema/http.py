@@ -37,6 +37,7 @@ import anyio
 import anyio.to_thread
 from cross_web import HTTPException
 from graphql import GraphQLError
+from sqlalchemy.engine.url import make_url
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from strawberry.asgi import GraphQL
@@ -59,17 +60,22 @@ log = logging.getLogger(__name__)
 # says otherwise. The embedded backend's searches are CPU work under the GIL: more
 # threads than cores only queue for it, and the event loop (``/healthz``, reading
 # requests) waits behind each of them (at 8 threads, /healthz took 9 ms at the median
-# under load at 100,000 offers). Elasticsearch's searches and Nominatim's geocoding
-# mostly wait on the network, where more threads keep the others going.
+# under load at 100,000 offers). Elasticsearch's searches, a PostgreSQL store's reads and
+# writes and Nominatim's geocoding mostly wait on the network (or a lock there), where
+# more threads keep the others going.
 CPU_BOUND_THREADS = 2
 NETWORK_BOUND_THREADS = 8
 
 
 def default_threads(instance: Instance) -> int:
     """How many GraphQL requests an instance executes at once per process by default:
-    ``NETWORK_BOUND_THREADS`` when its searches or geocoding wait on another server
-    (Elasticsearch, Nominatim), else ``CPU_BOUND_THREADS``."""
-    if instance.search.backend == "elasticsearch" or instance.geocoder.nominatim_url:
+    ``NETWORK_BOUND_THREADS`` when its store, searches or geocoding wait on another
+    server (PostgreSQL, Elasticsearch, Nominatim), else ``CPU_BOUND_THREADS``."""
+    if (
+        instance.search.backend == "elasticsearch"
+        or instance.geocoder.nominatim_url
+        or make_url(instance.store_url).get_backend_name() == "postgresql"
+    ):
         return NETWORK_BOUND_THREADS
     return CPU_BOUND_THREADS
 

@@ -410,6 +410,8 @@ def test_by_default_two_threads_or_eight_where_requests_wait_on_another_server(d
     assert default_threads(dataclasses.replace(instance, search=es)) == 8
     nominatim = dataclasses.replace(instance.geocoder, nominatim_url="https://n.example.org")
     assert default_threads(dataclasses.replace(instance, geocoder=nominatim)) == 8
+    pg = "postgresql+psycopg://directory@db.example.org/directory"
+    assert default_threads(dataclasses.replace(instance, store_url=pg)) == 8
 
 
 @pytest.mark.parametrize("threads", [1, 2])
