@@ -240,7 +240,8 @@ def _getter(names: tuple[str, ...]) -> Callable[[dict[str, Any]], tuple[Any, ...
     return operator.itemgetter(*names)
 
 
-# (table name, keys) -> (SQL text, ((key, bind processor or None), ...)); SQLite only
+# (table name, keys) -> (SQL text, the getter of a row's values in the statement's order,
+# ((position, bind processor), ...) of the values to convert); SQLite only
 _PREPARED: dict[
     tuple[str, tuple[str, ...]],
     tuple[str, Callable[[dict[str, Any]], tuple[Any, ...]], tuple[tuple[int, Any], ...]],

@@ -83,7 +83,9 @@ class DirectoryGraphQL(GuardedGraphQL):
         **options: Any,
     ):
         instance = directory.instance
-        threads = instance.server.graphql_threads or default_threads(instance)
+        threads = instance.server.graphql_threads or default_threads(
+            instance, directory.store.is_postgresql
+        )
         super().__init__(schema, instance.limits, threads, **options)
         self.directory = directory
         self.offers = offers

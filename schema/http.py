@@ -37,7 +37,6 @@ import anyio
 import anyio.to_thread
 from cross_web import HTTPException
 from graphql import GraphQLError
-from sqlalchemy.engine.url import make_url
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from strawberry.asgi import GraphQL
@@ -67,14 +66,14 @@ CPU_BOUND_THREADS = 2
 NETWORK_BOUND_THREADS = 8
 
 
-def default_threads(instance: Instance) -> int:
+def default_threads(instance: Instance, store_is_postgresql: bool) -> int:
     """How many GraphQL requests an instance executes at once per process by default:
     ``NETWORK_BOUND_THREADS`` when its store, searches or geocoding wait on another
     server (PostgreSQL, Elasticsearch, Nominatim), else ``CPU_BOUND_THREADS``."""
     if (
-        instance.search.backend == "elasticsearch"
+        store_is_postgresql
+        or instance.search.backend == "elasticsearch"
         or instance.geocoder.nominatim_url
-        or make_url(instance.store_url).get_backend_name() == "postgresql"
     ):
         return NETWORK_BOUND_THREADS
     return CPU_BOUND_THREADS

@@ -405,13 +405,14 @@ def test_by_default_two_threads_or_eight_where_requests_wait_on_another_server(d
     from directory_schema.http import default_threads
 
     instance = directory.instance
-    assert default_threads(instance) == 2  # embedded: searches keep a core busy
+    postgresql = directory.store.is_postgresql
+    assert postgresql is False  # the test directory's store is a SQLite file
+    assert default_threads(instance, postgresql) == 2  # embedded: searches keep a core busy
     es = dataclasses.replace(instance.search, backend="elasticsearch")
-    assert default_threads(dataclasses.replace(instance, search=es)) == 8
+    assert default_threads(dataclasses.replace(instance, search=es), postgresql) == 8
     nominatim = dataclasses.replace(instance.geocoder, nominatim_url="https://n.example.org")
-    assert default_threads(dataclasses.replace(instance, geocoder=nominatim)) == 8
-    pg = "postgresql+psycopg://directory@db.example.org/directory"
-    assert default_threads(dataclasses.replace(instance, store_url=pg)) == 8
+    assert default_threads(dataclasses.replace(instance, geocoder=nominatim), postgresql) == 8
+    assert default_threads(instance, store_is_postgresql=True) == 8
 
 
 @pytest.mark.parametrize("threads", [1, 2])
