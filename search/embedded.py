@@ -73,13 +73,13 @@ from .embedded_queries import EmbeddedQueries
 from .embedded_tables import (
     _DATA_TABLES,
     _GENERATION_KEY,
-    _STRIP_SQL,
     _bump_generation,
     _create_schema,
     _extra_udf,
     _mv_items,
     _Rows,
     _spatial_key,
+    catgeo_rows,
     is_key_token,
 )
 
@@ -391,9 +391,8 @@ class EmbeddedBackend(EmbeddedQueries, SearchBackend):
             # the keys of their search_catgeo rows, from the same columns they came from
             conn.execute(
                 "DELETE FROM search_catgeo WHERE (cat, strip, lon, doc) IN ("
-                f"SELECT j.value, {_STRIP_SQL}, d.lon, d.rowid "
-                "FROM search_doc d, json_each(d.cats) j "
-                f"WHERE d.rowid IN ({marks}) AND d.lat IS NOT NULL AND d.lon IS NOT NULL)",
+                + catgeo_rows(f"d.rowid IN ({marks})", with_lat=False)
+                + ")",
                 chunk,
             )
         conn.executemany(

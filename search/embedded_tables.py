@@ -115,6 +115,19 @@ def strip_of(lat: float) -> int:
     return int(lat * 100.0 + 9000.0)
 
 
+def catgeo_rows(documents: str, with_lat: bool = True) -> str:
+    """A SELECT of the ``search_catgeo`` rows ``(cat, strip, lon, doc[, lat])`` of the
+    located documents of ``search_doc d`` that ``documents`` (a condition on ``d``)
+    picks: what indexing inserts, and (keys only) what deleting a document removes, so
+    the two cannot drift apart."""
+    lat = ", d.lat" if with_lat else ""
+    return (
+        f"SELECT j.value, {_STRIP_SQL}, d.lon, d.rowid{lat} "
+        f"FROM search_doc d, json_each(d.cats) j WHERE {documents} "
+        "AND d.cats IS NOT NULL AND d.lat IS NOT NULL AND d.lon IS NOT NULL"
+    )
+
+
 def _create_schema(conn: sqlite3.Connection) -> None:
     fresh = conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'search_fts'").fetchone() is None
     for statement in _SCHEMA.split(";"):
@@ -358,10 +371,7 @@ class _Rows:
             base,
         )
         conn.execute(
-            "INSERT INTO search_catgeo (cat, strip, lon, doc, lat) "
-            f"SELECT j.value, {_STRIP_SQL}, d.lon, d.rowid, d.lat "
-            "FROM search_doc d, json_each(d.cats) j WHERE d.rowid >= ? "
-            "AND d.cats IS NOT NULL AND d.lat IS NOT NULL AND d.lon IS NOT NULL",
+            "INSERT INTO search_catgeo (cat, strip, lon, doc, lat) " + catgeo_rows("d.rowid >= ?"),
             base,
         )
         conn.execute(
