@@ -4,7 +4,7 @@ JSON). Split from ``store.py``.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 from .model import (
@@ -18,7 +18,7 @@ from .model import (
     Schedule,
     ScheduleRule,
 )
-from .store_connection import _utc
+from .store_connection import _utc, json_loads
 
 
 def _rule_to_json(rule: ScheduleRule) -> dict[str, Any]:
@@ -93,8 +93,9 @@ def _offer_to_row(offer: Offer) -> dict[str, Any]:
     }
 
 
-#: the columns ``_row_to_offer`` reads, in the order it unpacks them (a row unpacked as
-#: a tuple: reading 35 attributes by name took a third of loading a page of offers)
+#: the columns of an offer's record (``offer_from_record``), in the order it unpacks them
+#: (a row unpacked as a tuple: reading 35 attributes by name took a third of loading a
+#: page of offers)
 OFFER_COLUMNS = (
     "id",
     "kind",
@@ -134,8 +135,30 @@ OFFER_COLUMNS = (
 )
 
 
-def _row_to_offer(row: Any, categories: list[str]) -> Offer:
-    """The ``Offer`` of a row of the ``OFFER_COLUMNS``, in that order."""
+#: the JSON columns among them, read as their text: see ``offer_from_record``
+JSON_TEXT_COLUMNS = frozenset({"channels", "schedule", "languages", "target_groups", "extra"})
+
+#: An offer as read from the store: the values of the ``OFFER_COLUMNS`` in that order
+#: (JSON columns as text) and, last, the tuple of its category keys in their order. As the
+#: database driver gives them: from SQLite, booleans are 0/1 and times ISO text in UTC.
+#: Only strings, numbers, booleans, ``None`` and datetimes: the garbage collector stops
+#: following such a tuple after its first look at it, so a cache of records costs it
+#: nothing, while a cache of ``Offer`` objects (a dozen containers each) was walked
+#: again and again as it changed (a third of a millisecond per page of offers).
+OfferRecord = tuple[Any, ...]
+
+
+def _record_time(value: datetime | str | None) -> datetime | None:
+    """An aware UTC datetime of a record's time (SQLite's text holds UTC digits, the
+    format SQLAlchemy writes: ``2026-11-27 04:35:48.139282``)."""
+    if type(value) is str:
+        return datetime.fromisoformat(value).replace(tzinfo=UTC)
+    return _utc(value)  # type: ignore[arg-type]
+
+
+def offer_from_record(record: OfferRecord) -> Offer:
+    """A new ``Offer`` of a record (see ``OfferRecord``); every call builds fresh
+    objects, so callers may change what they get."""
     (
         id_,
         kind,
@@ -172,7 +195,8 @@ def _row_to_offer(row: Any, categories: list[str]) -> Offer:
         version,
         internal_note,
         verified_by,
-    ) = row
+        categories,
+    ) = record
     location = None
     if lat is not None and lon is not None:
         location = Location(lat=lat, lon=lon, precision=Precision(precision))
@@ -182,29 +206,29 @@ def _row_to_offer(row: Any, categories: list[str]) -> Offer:
         title=title,
         description=description,
         carrier=carrier,
-        categories=categories,
+        categories=list(categories),
         district=district,
-        district_manual=district_manual,
+        district_manual=bool(district_manual),
         address=Address(street=street, postcode=postcode, city=city),
         location=location,
         contact=Contact(phone=phone, email=email, website=website),
-        channels=list(channels),
-        schedule=schedule_from_json(schedule),
-        languages=list(languages),
+        channels=json_loads(channels),
+        schedule=schedule_from_json(json_loads(schedule)),
+        languages=json_loads(languages),
         accessibility=Accessibility(
-            wheelchair=wheelchair,
-            hearing_loop=hearing_loop,
-            easy_language=easy_language,
+            wheelchair=bool(wheelchair),
+            hearing_loop=bool(hearing_loop),
+            easy_language=bool(easy_language),
             note=accessibility_note,
         ),
-        cost=Cost(free_of_charge=free_of_charge, note=cost_note),
-        target_groups=list(target_groups),
-        verified_at=_utc(verified_at),
+        cost=Cost(free_of_charge=bool(free_of_charge), note=cost_note),
+        target_groups=json_loads(target_groups),
+        verified_at=_record_time(verified_at),
         status=status,
         external_id=external_id,
-        extra=dict(extra),
-        created_at=_utc(created_at),
-        updated_at=_utc(updated_at),
+        extra=json_loads(extra),
+        created_at=_record_time(created_at),
+        updated_at=_record_time(updated_at),
         version=version,
         internal_note=internal_note,
         verified_by=verified_by,

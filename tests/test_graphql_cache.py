@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+
 from directory_schema import cache as cache_module
 from directory_schema.cache import OfferCache
 
@@ -77,18 +79,18 @@ def test_a_write_during_a_load_is_not_hidden_by_it(directory, monkeypatch):
     directory.save(list(known.values()))
     cache = OfferCache(directory)
     cafe = known["cafe"]
-    read = directory.get_many
+    read = directory.store.get_offer_records
     stale = read([cafe.id])  # what the slow load sees: the offer before the write
 
     def slow_load(ids):
+        monkeypatch.setattr(directory.store, "get_offer_records", read)
         cafe.title = "Neuer Titel"
         with directory.store.transaction() as conn:
             directory.store.write_offers(conn, [cafe])
-        monkeypatch.setattr(directory, "get_many", read)
         assert cache.get_many([cafe.id])[cafe.id].title == "Neuer Titel"  # catches up
         return stale
 
-    monkeypatch.setattr(directory, "get_many", slow_load)
+    monkeypatch.setattr(directory.store, "get_offer_records", slow_load)
     assert cache.get_many([cafe.id])[cafe.id].title == "Demenzcafé am Phoenix-See"
     assert cache.get_many([cafe.id])[cafe.id].title == "Neuer Titel"
 
@@ -106,3 +108,36 @@ def test_a_stale_outbox_head_does_not_clear_the_cache(directory):
     with cache._lock:
         cache._catch_up(old_head)
     assert len(cache) == 1
+
+
+def test_cached_offers_are_records_the_garbage_collector_leaves_alone(directory):
+    """The cache keeps tuples of plain values: after one collection the collector no
+    longer follows them (cached ``Offer`` objects were walked again and again)."""
+    known = build_known_offers()
+    directory.save(list(known.values()))
+    cache = OfferCache(directory)
+    cache.get_many([o.id for o in known.values()])
+    # a record is untracked once its categories tuple is; which of the two the
+    # collector looks at first depends on the generations they were in
+    gc.collect()
+    gc.collect()
+    records = list(cache._offers.values())
+    assert len(records) == len(known)
+    assert not any(gc.is_tracked(record) for record in records)
+
+
+def test_every_look_up_gets_offers_of_its_own(directory):
+    """A request may change the offers it got (a write path does) without changing
+    what the cache gives the next one."""
+    known = build_known_offers()
+    directory.save(list(known.values()))
+    cache = OfferCache(directory)
+    cafe = known["cafe"]
+    first = cache.get_many([cafe.id])[cafe.id]
+    first.title = "geändert"
+    first.categories.append("x")
+    first.schedule.rules.clear()
+    again = cache.get_many([cafe.id])[cafe.id]
+    assert again == directory.get_many([cafe.id])[cafe.id]
+    assert again.title == cafe.title and again.schedule.rules
+    assert cache.hits == 1

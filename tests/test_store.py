@@ -84,6 +84,17 @@ def test_round_trip_keeps_every_field(store_url):
     assert loaded == offer
     for value in (loaded.created_at, loaded.updated_at, loaded.verified_at):
         assert value is not None and value.utcoffset() == timedelta(0)
+    # SQLite's driver gives 0/1 and text, read without SQLAlchemy: the model's types
+    flags = (
+        loaded.district_manual,
+        loaded.accessibility.wheelchair,
+        loaded.accessibility.hearing_loop,
+        loaded.accessibility.easy_language,
+        loaded.cost.free_of_charge,
+    )
+    assert all(type(flag) is bool for flag in flags)
+    assert type(loaded.location.lat) is float and type(loaded.version) is int
+    assert loaded.location.precision is offer.location.precision
     store.close()
 
 
