@@ -4,7 +4,7 @@ JSON). Split from ``store.py``.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 
 from .model import (
@@ -148,12 +148,20 @@ JSON_TEXT_COLUMNS = frozenset({"channels", "schedule", "languages", "target_grou
 OfferRecord = tuple[Any, ...]
 
 
+# the members by value: a look-up instead of the enum's call (refused values still go
+# through the call, which raises)
+_PRECISIONS = {member.value: member for member in Precision}
+
+
 def _record_time(value: datetime | str | None) -> datetime | None:
     """An aware UTC datetime of a record's time (SQLite's text holds UTC digits, the
     format SQLAlchemy writes: ``2026-11-27 04:35:48.139282``)."""
     if type(value) is str:
-        return datetime.fromisoformat(value).replace(tzinfo=UTC)
-    return _utc(value)  # type: ignore[arg-type]
+        try:
+            return datetime.fromisoformat(value + "+00:00")  # a ninth of replace(tzinfo=)
+        except ValueError:  # not written by this project (an offset, a "Z"): as it says
+            value = datetime.fromisoformat(value)
+    return _utc(value)
 
 
 def offer_from_record(record: OfferRecord) -> Offer:
@@ -199,7 +207,9 @@ def offer_from_record(record: OfferRecord) -> Offer:
     ) = record
     location = None
     if lat is not None and lon is not None:
-        location = Location(lat=lat, lon=lon, precision=Precision(precision))
+        location = Location(
+            lat=lat, lon=lon, precision=_PRECISIONS.get(precision) or Precision(precision)
+        )
     return Offer(
         id=id_,
         kind=kind,

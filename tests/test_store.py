@@ -413,3 +413,26 @@ def test_a_large_write_has_a_larger_page_cache_and_restores_it(tmp_path, monkeyp
         finally:
             assert cache(conn) == before
     assert store.count_offers() == 3
+
+
+def test_record_times_are_read_as_aware_utc_whatever_wrote_them():
+    from directory_core.store_rows import _record_time
+
+    assert _record_time("2026-11-27 04:35:48.139282") == datetime(
+        2026, 11, 27, 4, 35, 48, 139282, tzinfo=UTC
+    )
+    plain = _record_time("2026-11-27 04:35:48")
+    assert plain == datetime(2026, 11, 27, 4, 35, 48, tzinfo=UTC) and plain.tzinfo is UTC
+    # text this project does not write keeps its instant
+    assert _record_time("2026-11-27T06:35:48+02:00") == datetime(
+        2026, 11, 27, 4, 35, 48, tzinfo=UTC
+    )
+    assert _record_time("2026-11-27T04:35:48Z").tzinfo is UTC
+    # PostgreSQL's driver gives datetimes
+    berlin = timezone(timedelta(hours=1))
+    assert _record_time(datetime(2026, 1, 1, 13, tzinfo=berlin)) == datetime(
+        2026, 1, 1, 12, tzinfo=UTC
+    )
+    assert _record_time(None) is None
+    with pytest.raises(ValueError):
+        _record_time("gestern")
