@@ -25,6 +25,7 @@ Opening a store (URLs, file checks, session settings, error mapping) is in
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -334,13 +335,7 @@ class Store(StoreWrites):
             for start in range(0, len(ids), _CHUNK):
                 chunk = ids[start : start + _CHUNK]
                 if sqlite:
-                    # the driver directly: SQLAlchemy's statement and row handling was
-                    # half the time of a page of offers; records take its values as
-                    # they are (``OfferRecord``)
-                    driver = c.connection.driver_connection
-                    marks = ",".join("?" * len(chunk))
-                    category_rows = driver.execute(_CATEGORIES_SQL.format(marks), chunk)
-                    rows = driver.execute(_OFFERS_SQL.format(marks), chunk)
+                    category_rows, rows = _sqlite_records(c, chunk)
                 else:
                     category_rows = c.execute(_CATEGORIES_OF, {"ids": chunk})
                     rows = c.execute(_OFFERS_BY_ID, {"ids": chunk})
@@ -501,6 +496,22 @@ class Store(StoreWrites):
         else:
             with self.engine.connect() as c:
                 yield c
+
+
+def _sqlite_records(conn: Connection, ids: list[str]) -> tuple[list[Any], list[Any]]:
+    """The category rows and offer rows of ``ids`` through SQLite's driver directly:
+    SQLAlchemy's statement and row handling was half the time of a page of offers, and
+    records take the driver's values as they are (``OfferRecord``). The driver's errors
+    are raised as SQLAlchemy's, like every other read (``is_outage`` sorts them)."""
+    driver = conn.connection.driver_connection
+    marks = ",".join("?" * len(ids))
+    statement = _CATEGORIES_SQL.format(marks)
+    try:
+        category_rows = driver.execute(statement, ids).fetchall()
+        statement = _OFFERS_SQL.format(marks)
+        return category_rows, driver.execute(statement, ids).fetchall()
+    except sqlite3.Error as exc:
+        raise sa.exc.DBAPIError.instance(statement, ids, exc, sqlite3.Error) from exc
 
 
 def _upsert(conn: Connection, table: sa.Table, key: str, rows: list[dict[str, Any]]) -> None:

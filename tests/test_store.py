@@ -436,3 +436,22 @@ def test_record_times_are_read_as_aware_utc_whatever_wrote_them():
     assert _record_time(None) is None
     with pytest.raises(ValueError):
         _record_time("gestern")
+
+
+def test_driver_errors_of_offer_reads_are_sqlalchemys_like_every_other_read(tmp_path):
+    """Offers are read through SQLite's driver directly; its errors still arrive as
+    SQLAlchemy's, so ``is_outage`` and the API's error handling see what they saw."""
+    from directory_core.store import is_outage
+
+    store = _store(tmp_path / "store.sqlite")
+    offer = _offer()
+    with store.transaction() as conn:
+        store.write_offers(conn, [offer])
+    with store.engine.begin() as conn:
+        conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
+        conn.exec_driver_sql("ALTER TABLE offers RENAME TO offers_gone")
+    with pytest.raises(sa.exc.OperationalError, match="no such table: offers") as caught:
+        store.get_offers([offer.id])
+    assert isinstance(caught.value.orig, sqlite3.OperationalError)
+    assert is_outage(caught.value)
+    store.close()
