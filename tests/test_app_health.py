@@ -81,11 +81,11 @@ def test_queries_over_get(known_server):
 def test_unexpected_errors_are_masked(directory, serve, graphql_client, caplog):
     client = graphql_client(serve(create_app(directory, sync_interval=None)).url)
 
-    def broken(ids):
+    def broken(ids, conn=None):
         raise RuntimeError("secret connection string postgres://admin:pw@db")
 
     directory.save([build_known_offers()["cafe"]])
-    directory.store.get_offers = broken
+    directory.store.get_offer_records = broken  # what the API reads offers with
     with caplog.at_level(logging.ERROR, logger="directory_schema.http"):
         result = client.post("{ offers { edges { node { title } } } }")
     [error] = result["errors"]
