@@ -58,17 +58,15 @@ from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.schema_converter import GraphQLCoreConverter
 from strawberry.types.field import StrawberryField
 
+from .serializer_code import Leaf, compile_serializer
+from .serializer_code import Slow as _Slow
+
 _TYPENAME = "__typename"
 #: Key of a field's ``metadata``: its resolver takes only ``self``, has no side effects
 #: and gives the same value every time, so the plain path may call it directly (and
 #: graphql-core may call it again when the value needs the slow path).
 PURE = "directory.pure"
 _INT_MIN, _INT_MAX = -(2**31), 2**31 - 1
-
-
-class _Slow(Exception):
-    """The plain path cannot complete this value; graphql-core must (nothing with side
-    effects has run for it yet)."""
 
 
 class _Plain(NamedTuple):
@@ -80,11 +78,13 @@ class _Plain(NamedTuple):
     item_non_null: bool
     coerce: Callable[[Any], Any] | None  # for scalars and enums
     object_type: GraphQLObjectType | None  # for object types
+    leaf: Leaf | None  # for scalars and enums: what compiled serializers need
 
 
-def _coercer(leaf: GraphQLLeafType) -> Callable[[Any], Any]:
-    """``leaf.coerce_output_value`` raising ``_Slow`` instead of failing, with shortcuts
-    for values that the built-in scalars and enums return unchanged or look up."""
+def _coercer(leaf: GraphQLLeafType) -> Leaf:
+    """``leaf.coerce_output_value`` raising ``_Slow`` instead of failing (``general``),
+    and with shortcuts for values that the built-in scalars and enums return unchanged
+    or look up (``coerce``)."""
 
     def general(value: Any) -> Any:
         try:
@@ -96,23 +96,32 @@ def _coercer(leaf: GraphQLLeafType) -> Callable[[Any], Any]:
         return coerced
 
     if leaf is GraphQLString or leaf is GraphQLID:
-        return lambda value: value if type(value) is str else general(value)
+        return Leaf("str", general, lambda v: v if type(v) is str else general(v), None)
     if leaf is GraphQLBoolean:
-        return lambda value: value if type(value) is bool else general(value)
+        return Leaf("bool", general, lambda v: v if type(v) is bool else general(v), None)
     if leaf is GraphQLFloat:
-        return lambda value: (
-            value if type(value) is float and math.isfinite(value) else general(value)
+        return Leaf(
+            "float",
+            general,
+            lambda v: v if type(v) is float and math.isfinite(v) else general(v),
+            None,
         )
     if leaf is GraphQLInt:
-        return lambda value: (
-            value if type(value) is int and _INT_MIN <= value <= _INT_MAX else general(value)
+        return Leaf(
+            "int",
+            general,
+            lambda v: v if type(v) is int and _INT_MIN <= v <= _INT_MAX else general(v),
+            None,
         )
     if isinstance(leaf, GraphQLEnumType):
         names = {v.value: name for name, v in leaf.values.items() if type(v.value) is str}
-        return lambda value: (
-            names[value] if type(value) is str and value in names else (general(value))
+        return Leaf(
+            "enum",
+            general,
+            lambda v: names[v] if type(v) is str and v in names else general(v),
+            names,
         )
-    return general
+    return Leaf(None, general, general, None)
 
 
 # parent type -> field name -> plan, or None when the field is not plain
@@ -148,9 +157,10 @@ def _make_plan(parent_type: GraphQLObjectType, field_name: str) -> _Plain | None
         if item_non_null:
             kind = kind.of_type
     if is_leaf_type(kind):
-        return _Plain(read, non_null, is_list, item_non_null, _coercer(kind), None)
+        leaf = _coercer(kind)
+        return _Plain(read, non_null, is_list, item_non_null, leaf.coerce, None, leaf)
     if is_object_type(kind) and kind.is_type_of is None:
-        return _Plain(read, non_null, is_list, item_non_null, None, kind)
+        return _Plain(read, non_null, is_list, item_non_null, None, kind, None)
     return None  # lists of lists, interfaces, unions, objects with a type check
 
 
@@ -205,6 +215,8 @@ def _shared_serializer(
     if entry is not None and entry[0][0] is object_type and entry[0][1:] == nodes:
         return entry[1]
     serializer = build()
+    if serializer is not None:  # kept for many requests: worth writing as code
+        serializer = compile_serializer(serializer.steps)
     size = _source_bytes(nodes[0]) if nodes else 0
     with _shared_lock:
         if len(_shared) >= _SHARED_LIMIT or _shared_bytes + size > _SHARED_MAX_BYTES:
@@ -265,6 +277,7 @@ def _serializer(steps: tuple[tuple, ...]) -> Callable[[Any], dict[str, Any]]:
                 raise _Slow
         return result
 
+    serialize.steps = steps  # type: ignore[attr-defined]  # for compile_serializer
     return serialize
 
 
@@ -425,6 +438,12 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
             raise _Slow
         if coerce is not None:
             return [None if item is None else coerce(item) for item in value]
+        serializer = self._serializer_for(object_type, field_details_list)
+        if serializer is not None:  # the usual case: every item in one go
+            try:
+                return [None if item is None else serializer(item) for item in value]
+            except Exception:  # _Slow, or a missing attribute: no side effects so far
+                pass  # item by item below, where graphql-core reports the problem
         completed: list[Any] = []
         awaitable = False
         for index, item in enumerate(value):
