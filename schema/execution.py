@@ -191,7 +191,8 @@ def _plan(parent_type: GraphQLObjectType, field_name: str) -> _Plain | None:
 # the entry holds the nodes, so their ids cannot be reused while it exists. A node keeps
 # its whole document and query text alive, so the entries are bounded by the bytes of
 # the query texts they hold (counted once per entry: a rough, safe upper bound) as well
-# as by number.
+# as by number. Whether an operation uses @skip/@include is kept here too, under the id
+# of the operation alone (a key no serializer has).
 _SHARED_LIMIT = 2048
 _SHARED_MAX_BYTES = 4_000_000
 _shared: dict[tuple[int, ...], tuple[tuple, Callable | None]] = {}
@@ -199,7 +200,7 @@ _shared_bytes = 0
 _shared_lock = threading.Lock()
 
 
-def _source_bytes(node: FieldNode) -> int:
+def _source_bytes(node: FieldNode | OperationDefinitionNode) -> int:
     loc = node.loc
     return len(loc.source.body) if loc is not None else 0
 
@@ -209,7 +210,6 @@ def _shared_serializer(
     nodes: tuple[FieldNode, ...],
     build: Callable[[], Callable | None],
 ) -> Callable | None:
-    global _shared_bytes
     key = (id(object_type), *map(id, nodes))
     entry = _shared.get(key)
     if entry is not None and entry[0][0] is object_type and entry[0][1:] == nodes:
@@ -217,14 +217,31 @@ def _shared_serializer(
     serializer = build()
     if serializer is not None:  # kept for many requests: worth writing as code
         serializer = compile_serializer(serializer.steps)
-    size = _source_bytes(nodes[0]) if nodes else 0
+    _keep(key, (object_type, *nodes), serializer, _source_bytes(nodes[0]) if nodes else 0)
+    return serializer
+
+
+def _keep(key: tuple[int, ...], holds: tuple, value: Any, size: int) -> None:
+    global _shared_bytes
     with _shared_lock:
         if len(_shared) >= _SHARED_LIMIT or _shared_bytes + size > _SHARED_MAX_BYTES:
             _shared.clear()
             _shared_bytes = 0
-        _shared[key] = ((object_type, *nodes), serializer)
+        _shared[key] = (holds, value)
         _shared_bytes += size
-    return serializer
+
+
+def _conditional(
+    operation: OperationDefinitionNode, fragments: dict[str, FragmentDefinitionNode]
+) -> bool:
+    """``_has_conditions``, kept across requests with the serializers."""
+    key = (id(operation),)
+    entry = _shared.get(key)
+    if entry is not None and entry[0][0] is operation:
+        return entry[1]
+    found = _has_conditions(operation, fragments)
+    _keep(key, (operation,), found, _source_bytes(operation))
+    return found
 
 
 def _has_conditions(
@@ -318,7 +335,7 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
         this document (no @skip/@include, no incremental delivery): then its serializer
         can be kept across requests."""
         if self._conditional is None:
-            self._conditional = _has_conditions(self.operation, self.fragment_definitions)
+            self._conditional = _conditional(self.operation, self.fragment_definitions)
         if self._conditional:
             return None
         if any(

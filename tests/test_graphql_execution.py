@@ -347,3 +347,26 @@ def test_serializers_kept_across_requests_are_code_without_names_of_the_query(in
     for code in written:
         for name in ("fieldNamedLikeCode", "raiseSlow", "import", "title", "child", "colours"):
             assert name not in code
+
+
+def test_schedule_descriptions_are_kept_in_the_schedule_until_its_rules_change():
+    from directory_schema import types as t
+
+    from directory_core.model import Schedule, ScheduleRule
+
+    describe = t.Schedule.description  # the resolver function itself
+    schedule = Schedule([ScheduleRule("mon", "09:00", "12:00")])
+    first = describe(schedule)
+    assert first == ["jeden Montag, 09:00–12:00 Uhr"]
+    first.append("changed by a caller")  # the caller's copy: the kept text is unchanged
+    assert describe(schedule) == ["jeden Montag, 09:00–12:00 Uhr"]
+    schedule.rules.append(ScheduleRule("tue", "14:00", "16:00", "monthly", weeks_of_month=[2]))
+    assert describe(schedule) == [
+        "jeden Montag, 09:00–12:00 Uhr",
+        "jeden 2. Dienstag im Monat, 14:00–16:00 Uhr",
+    ]
+    schedule.rules = [ScheduleRule("fri", "10:00", "11:00", interval=2)]
+    assert describe(schedule) == ["alle 2 Wochen Freitag, 10:00–11:00 Uhr"]
+    schedule.rules[0] = ScheduleRule("sat", "10:00", "11:00")
+    assert describe(schedule) == ["jeden Samstag, 10:00–11:00 Uhr"]
+    assert Schedule(schedule.rules) == schedule  # the kept text is no field of the model
