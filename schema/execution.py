@@ -27,6 +27,7 @@ queries through both executors and compares the results.
 
 from __future__ import annotations
 
+import keyword
 import math
 import operator
 import threading
@@ -79,6 +80,7 @@ class _Plain(NamedTuple):
     coerce: Callable[[Any], Any] | None  # for scalars and enums
     object_type: GraphQLObjectType | None  # for object types
     leaf: Leaf | None  # for scalars and enums: what compiled serializers need
+    attribute: str | None  # the attribute ``read`` gets, if a plain ASCII identifier
 
 
 def _coercer(leaf: GraphQLLeafType) -> Leaf:
@@ -137,10 +139,12 @@ def _make_plan(parent_type: GraphQLObjectType, field_name: str) -> _Plain | None
     definition = (field.extensions or {}).get(GraphQLCoreConverter.DEFINITION_BACKREF)
     if not isinstance(definition, StrawberryField):
         return None
+    attribute = None
     if definition.is_basic_field:
         if definition.default_resolver is not getattr:
             return None
         read = operator.attrgetter(definition.python_name)
+        attribute = _identifier(definition.python_name)
     else:
         read = _pure_resolver(definition)
         if read is None:
@@ -158,10 +162,18 @@ def _make_plan(parent_type: GraphQLObjectType, field_name: str) -> _Plain | None
             kind = kind.of_type
     if is_leaf_type(kind):
         leaf = _coercer(kind)
-        return _Plain(read, non_null, is_list, item_non_null, leaf.coerce, None, leaf)
+        return _Plain(read, non_null, is_list, item_non_null, leaf.coerce, None, leaf, attribute)
     if is_object_type(kind) and kind.is_type_of is None:
-        return _Plain(read, non_null, is_list, item_non_null, None, kind, None)
+        return _Plain(read, non_null, is_list, item_non_null, None, kind, None, attribute)
     return None  # lists of lists, interfaces, unions, objects with a type check
+
+
+def _identifier(name: str) -> str | None:
+    """``name`` if generated code may spell it as an attribute (ASCII: Python would
+    normalize other identifiers, and read another attribute than ``getattr``)."""
+    if name.isascii() and name.isidentifier() and not keyword.iskeyword(name):
+        return name
+    return None
 
 
 def _pure_resolver(definition: StrawberryField) -> Callable[[Any], Any] | None:

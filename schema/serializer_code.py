@@ -13,10 +13,11 @@ it (a null for a non-null field, a value its type does not allow, a list that is
 a list), before anything with side effects, so ``execution.py`` falls back to
 graphql-core exactly as before. ``tests/test_serializer_code.py`` compares both.
 
-Safety: the code text holds only names made here (``v3``, ``k0``, ``r2``) and the
-bounds of GraphQL's Int. Everything that comes from the schema or the query (response
-names, attribute getters, coercions, type names) reaches the function as a value of
-its namespace, never as text of its code.
+Safety: the code text holds only names made here (``v3``, ``k0``, ``r2``), the bounds
+of GraphQL's Int and the attribute names of plain fields, which come from the schema's
+Python classes (``plan.attribute``: ASCII identifiers, checked). Everything the query
+brings (response names) and all other values (getters, coercions, type names) reach
+the function as values of its namespace, never as text of its code.
 """
 
 from __future__ import annotations
@@ -95,7 +96,10 @@ class _Writer:
                 items.append(f"{key}: {self.value('t', read)}")
                 continue
             var = self.new("v")
-            self.line(indent, f"{var} = {self.value('r', read)}({source})")
+            if plan.attribute is not None:  # as ``read`` does, without a call
+                self.line(indent, f"{var} = {source}.{plan.attribute}")
+            else:
+                self.line(indent, f"{var} = {self.value('r', read)}({source})")
             if plan.non_null:
                 self.line(indent, f"if {var} is None:")
                 self.line(indent + 1, "raise Slow")
