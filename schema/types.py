@@ -203,7 +203,7 @@ class Schedule:
         rules = self.rules  # type: ignore[attr-defined]
         memo = self.__dict__.get(_DESCRIBED)
         if memo is None or memo[0] is not rules or memo[1] != tuple(rules):
-            memo = (rules, tuple(rules), [rule.describe() for rule in rules])
+            memo = (rules, tuple(rules), tuple([rule.describe() for rule in rules]))
             self.__dict__[_DESCRIBED] = memo
         return list(memo[2])
 
