@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+from functools import lru_cache
 
 from .errors import InputError, quote
 
@@ -15,6 +16,7 @@ _PREFIX = "offset:"
 MAX_OFFSET = 1_000_000
 
 
+@lru_cache(maxsize=4096)  # a page of 20 hits asks for 21 cursors; the first pages repeat
 def encode_cursor(offset: int) -> str:
     return base64.b64encode(f"{_PREFIX}{offset}".encode()).decode("ascii")
 

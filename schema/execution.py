@@ -27,6 +27,7 @@ queries through both executors and compares the results.
 
 from __future__ import annotations
 
+import keyword
 import math
 import operator
 import threading
@@ -59,17 +60,15 @@ from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.schema_converter import GraphQLCoreConverter
 from strawberry.types.field import StrawberryField
 
+from .serializer_code import Leaf, compile_serializer
+from .serializer_code import Slow as _Slow
+
 _TYPENAME = "__typename"
 #: Key of a field's ``metadata``: its resolver takes only ``self``, has no side effects
 #: and gives the same value every time, so the plain path may call it directly (and
 #: graphql-core may call it again when the value needs the slow path).
 PURE = "directory.pure"
 _INT_MIN, _INT_MAX = -(2**31), 2**31 - 1
-
-
-class _Slow(Exception):
-    """The plain path cannot complete this value; graphql-core must (nothing with side
-    effects has run for it yet)."""
 
 
 class _Plain(NamedTuple):
@@ -81,11 +80,14 @@ class _Plain(NamedTuple):
     item_non_null: bool
     coerce: Callable[[Any], Any] | None  # for scalars and enums
     object_type: GraphQLObjectType | None  # for object types
+    leaf: Leaf | None  # for scalars and enums: what compiled serializers need
+    attribute: str | None  # the attribute ``read`` gets, if a plain ASCII identifier
 
 
-def _coercer(leaf: GraphQLLeafType) -> Callable[[Any], Any]:
-    """``leaf.coerce_output_value`` raising ``_Slow`` instead of failing, with shortcuts
-    for values that the built-in scalars and enums return unchanged or look up."""
+def _coercer(leaf: GraphQLLeafType) -> Leaf:
+    """``leaf.coerce_output_value`` raising ``_Slow`` instead of failing (``general``),
+    and with shortcuts for values that the built-in scalars and enums return unchanged
+    or look up (``coerce``)."""
 
     def general(value: Any) -> Any:
         try:
@@ -97,23 +99,32 @@ def _coercer(leaf: GraphQLLeafType) -> Callable[[Any], Any]:
         return coerced
 
     if leaf is GraphQLString or leaf is GraphQLID:
-        return lambda value: value if type(value) is str else general(value)
+        return Leaf("str", general, lambda v: v if type(v) is str else general(v), None)
     if leaf is GraphQLBoolean:
-        return lambda value: value if type(value) is bool else general(value)
+        return Leaf("bool", general, lambda v: v if type(v) is bool else general(v), None)
     if leaf is GraphQLFloat:
-        return lambda value: (
-            value if type(value) is float and math.isfinite(value) else general(value)
+        return Leaf(
+            "float",
+            general,
+            lambda v: v if type(v) is float and math.isfinite(v) else general(v),
+            None,
         )
     if leaf is GraphQLInt:
-        return lambda value: (
-            value if type(value) is int and _INT_MIN <= value <= _INT_MAX else general(value)
+        return Leaf(
+            "int",
+            general,
+            lambda v: v if type(v) is int and _INT_MIN <= v <= _INT_MAX else general(v),
+            None,
         )
     if isinstance(leaf, GraphQLEnumType):
         names = {v.value: name for name, v in leaf.values.items() if type(v.value) is str}
-        return lambda value: (
-            names[value] if type(value) is str and value in names else (general(value))
+        return Leaf(
+            "enum",
+            general,
+            lambda v: names[v] if type(v) is str and v in names else general(v),
+            names,
         )
-    return general
+    return Leaf(None, general, general, None)
 
 
 # parent type -> field name -> plan, or None when the field is not plain
@@ -129,10 +140,12 @@ def _make_plan(parent_type: GraphQLObjectType, field_name: str) -> _Plain | None
     definition = (field.extensions or {}).get(GraphQLCoreConverter.DEFINITION_BACKREF)
     if not isinstance(definition, StrawberryField):
         return None
+    attribute = None
     if definition.is_basic_field:
         if definition.default_resolver is not getattr:
             return None
         read = operator.attrgetter(definition.python_name)
+        attribute = _identifier(definition.python_name)
     else:
         read = _pure_resolver(definition)
         if read is None:
@@ -149,10 +162,19 @@ def _make_plan(parent_type: GraphQLObjectType, field_name: str) -> _Plain | None
         if item_non_null:
             kind = kind.of_type
     if is_leaf_type(kind):
-        return _Plain(read, non_null, is_list, item_non_null, _coercer(kind), None)
+        leaf = _coercer(kind)
+        return _Plain(read, non_null, is_list, item_non_null, leaf.coerce, None, leaf, attribute)
     if is_object_type(kind) and kind.is_type_of is None:
-        return _Plain(read, non_null, is_list, item_non_null, None, kind)
+        return _Plain(read, non_null, is_list, item_non_null, None, kind, None, attribute)
     return None  # lists of lists, interfaces, unions, objects with a type check
+
+
+def _identifier(name: str) -> str | None:
+    """``name`` if generated code may spell it as an attribute (ASCII: Python would
+    normalize other identifiers, and read another attribute than ``getattr``)."""
+    if name.isascii() and name.isidentifier() and not keyword.iskeyword(name):
+        return name
+    return None
 
 
 def _pure_resolver(definition: StrawberryField) -> Callable[[Any], Any] | None:
@@ -182,7 +204,8 @@ def _plan(parent_type: GraphQLObjectType, field_name: str) -> _Plain | None:
 # the entry holds the nodes, so their ids cannot be reused while it exists. A node keeps
 # its whole document and query text alive, so the entries are bounded by the bytes of
 # the query texts they hold (counted once per entry: a rough, safe upper bound) as well
-# as by number.
+# as by number. Whether an operation uses @skip/@include is kept here too, under the id
+# of the operation alone (a key no serializer has).
 _SHARED_LIMIT = 2048
 _SHARED_MAX_BYTES = 4_000_000
 _shared: dict[tuple[int, ...], tuple[tuple, Callable | None]] = {}
@@ -190,7 +213,7 @@ _shared_bytes = 0
 _shared_lock = threading.Lock()
 
 
-def _source_bytes(node: FieldNode) -> int:
+def _source_bytes(node: FieldNode | OperationDefinitionNode) -> int:
     loc = node.loc
     return len(loc.source.body) if loc is not None else 0
 
@@ -200,20 +223,38 @@ def _shared_serializer(
     nodes: tuple[FieldNode, ...],
     build: Callable[[], Callable | None],
 ) -> Callable | None:
-    global _shared_bytes
     key = (id(object_type), *map(id, nodes))
     entry = _shared.get(key)
     if entry is not None and entry[0][0] is object_type and entry[0][1:] == nodes:
         return entry[1]
     serializer = build()
-    size = _source_bytes(nodes[0]) if nodes else 0
+    if serializer is not None:  # kept for many requests: worth writing as code
+        serializer = compile_serializer(serializer.steps)
+    _keep(key, (object_type, *nodes), serializer, _source_bytes(nodes[0]) if nodes else 0)
+    return serializer
+
+
+def _keep(key: tuple[int, ...], holds: tuple, value: Any, size: int) -> None:
+    global _shared_bytes
     with _shared_lock:
         if len(_shared) >= _SHARED_LIMIT or _shared_bytes + size > _SHARED_MAX_BYTES:
             _shared.clear()
             _shared_bytes = 0
-        _shared[key] = ((object_type, *nodes), serializer)
+        _shared[key] = (holds, value)
         _shared_bytes += size
-    return serializer
+
+
+def _conditional(
+    operation: OperationDefinitionNode, fragments: dict[str, FragmentDefinitionNode]
+) -> bool:
+    """``_has_conditions``, kept across requests with the serializers."""
+    key = (id(operation),)
+    entry = _shared.get(key)
+    if entry is not None and entry[0][0] is operation:
+        return entry[1]
+    found = _has_conditions(operation, fragments)
+    _keep(key, (operation,), found, _source_bytes(operation))
+    return found
 
 
 def _has_conditions(
@@ -266,6 +307,7 @@ def _serializer(steps: tuple[tuple, ...]) -> Callable[[Any], dict[str, Any]]:
                 raise _Slow
         return result
 
+    serialize.steps = steps  # type: ignore[attr-defined]  # for compile_serializer
     return serialize
 
 
@@ -318,7 +360,7 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
         this document (no @skip/@include, no incremental delivery): then its serializer
         can be kept across requests."""
         if self._conditional is None:
-            self._conditional = _has_conditions(self.operation, self.fragment_definitions)
+            self._conditional = _conditional(self.operation, self.fragment_definitions)
         if self._conditional:
             return None
         if any(
@@ -438,6 +480,12 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
             raise _Slow
         if coerce is not None:
             return [None if item is None else coerce(item) for item in value]
+        serializer = self._serializer_for(object_type, field_details_list)
+        if serializer is not None:  # the usual case: every item in one go
+            try:
+                return [None if item is None else serializer(item) for item in value]
+            except Exception:  # _Slow, or a missing attribute: no side effects so far
+                pass  # item by item below, where graphql-core reports the problem
         completed: list[Any] = []
         awaitable = False
         for index, item in enumerate(value):

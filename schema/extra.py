@@ -376,6 +376,7 @@ def query_type(extra: ExtraTypes, base_query: type) -> type:
     from strawberry.types.base import get_object_definition
 
     from . import types as t
+    from .input_conversion import fast_input
     from .inputs import OfferFilter
 
     if extra.output is None:
@@ -406,13 +407,15 @@ def query_type(extra: ExtraTypes, base_query: type) -> type:
     )
     offer_filter = OfferFilter
     if extra.filter is not None:
-        offer_filter = subclass(
-            "OfferFilter",
-            OfferFilter,
-            {"extra": extra.filter | None},
-            {"extra": strawberry.field(default=None, description="Custom-field filters.")},
-            is_input=True,
-            description=get_object_definition(OfferFilter).description,
+        offer_filter = fast_input(  # like the static one (input_conversion.py)
+            subclass(
+                "OfferFilter",
+                OfferFilter,
+                {"extra": extra.filter | None},
+                {"extra": strawberry.field(default=None, description="Custom-field filters.")},
+                is_input=True,
+                description=get_object_definition(OfferFilter).description,
+            )
         )
     fields = []
     for field in get_object_definition(base_query).fields:

@@ -10,9 +10,11 @@ import enum
 
 import strawberry
 
+from .input_conversion import fast_input
 from .types import AccessibilityFlag, Channel, OfferKind, Weekday
 
 
+@fast_input
 @strawberry.input(
     description=(
         "Where to search from: exactly one of lat+lon (together), address, postcode or "
@@ -31,6 +33,7 @@ class GeoInput:
     )
 
 
+@fast_input
 @strawberry.input(
     description=(
         "Filters: the values of one field are alternatives (OR), different fields must all "

@@ -107,6 +107,7 @@ class Category:
 _category_nodes: weakref.WeakKeyDictionary[Taxonomy, dict[str, dict[str, Category]]] = (
     weakref.WeakKeyDictionary()
 )
+_recent_nodes: tuple[Taxonomy, str, dict[str, Category]] | None = None
 
 
 def category_nodes(taxonomy: Taxonomy, lang: str = DEFAULT_LANGUAGE) -> dict[str, Category]:
@@ -116,6 +117,10 @@ def category_nodes(taxonomy: Taxonomy, lang: str = DEFAULT_LANGUAGE) -> dict[str
     Built once per taxonomy and language (the directory replaces its taxonomy when
     reference data is reloaded), so categories cost no resolver calls.
     """
+    global _recent_nodes
+    recent = _recent_nodes  # every offer of a page asks: the last answer first
+    if recent is not None and recent[0] is taxonomy and recent[1] == lang:
+        return recent[2]
     per_language = _category_nodes.setdefault(taxonomy, {})
     nodes = per_language.get(lang)
     if nodes is None:
@@ -135,6 +140,7 @@ def category_nodes(taxonomy: Taxonomy, lang: str = DEFAULT_LANGUAGE) -> dict[str
                 node.parent = nodes[node.parent_key]
                 node.parent.children.append(node)
         per_language[lang] = nodes
+    _recent_nodes = (taxonomy, lang, nodes)
     return nodes
 
 
@@ -174,6 +180,10 @@ class ScheduleRule:
     )
 
 
+#: Where ``Schedule.description`` keeps its text in a model ``Schedule``'s ``__dict__``.
+_DESCRIBED = "_directory_described"
+
+
 @strawberry.type
 class Schedule:
     rules: list[ScheduleRule]
@@ -186,7 +196,16 @@ class Schedule:
         metadata={PURE: True},  # computed from the rules alone: the plain path calls it
     )
     def description(self) -> list[str]:
-        return [rule.describe() for rule in self.rules]  # type: ignore[attr-defined]
+        # Kept in the model schedule: cached offers are shared by all requests and
+        # described once. Schedules and their rules are built whole and not changed in
+        # place afterwards (the offer cache relies on that too); a rules list replaced
+        # or grown is seen by the check and described again.
+        rules = self.rules  # type: ignore[attr-defined]
+        memo = self.__dict__.get(_DESCRIBED)
+        if memo is None or memo[0] is not rules or memo[1] != tuple(rules):
+            memo = (rules, tuple(rules), tuple([rule.describe() for rule in rules]))
+            self.__dict__[_DESCRIBED] = memo
+        return list(memo[2])
 
 
 @strawberry.type
@@ -303,14 +322,16 @@ def offer_node(offer: model.Offer, directory: Directory, extra: ExtraTypes | Non
     model objects), with carrier, district and category keys replaced by objects and the
     custom fields as typed objects (``extra.py``)."""
     node = Offer.__new__(Offer)  # skip __init__: copying the attributes is all it would do
-    fields = node.__dict__
-    fields.update(offer.__dict__)
+    fields = offer.__dict__.copy()  # a copy is quicker than filling the new object's dict
     fields["carrier"] = directory.carrier_by_key.get(offer.carrier) if offer.carrier else None
     fields["district"] = directory.district_by_key.get(offer.district) if offer.district else None
     if offer.categories:
         categories = category_nodes(directory.taxonomy)
         fields["categories"] = [categories[k] for k in offer.categories if k in categories]
-    fields["extra"] = extra.node(offer.extra) if extra is not None else None
+    fields["extra"] = (
+        extra.node(offer.extra) if extra is not None and extra.output is not None else None
+    )
+    node.__dict__ = fields
     return node
 
 

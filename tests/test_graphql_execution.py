@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 import strawberry
+from directory_schema import execution, serializer_code
 from directory_schema.app import build_schema
 from directory_schema.context import Context
 from directory_schema.execution import PURE, FastExecutionContext
@@ -34,6 +35,10 @@ class Leaf:
     name: str
     score: float | None
     count: int
+    colours: list[Colour]
+    counts: list[int | None] | None
+    scores: list[float]
+    flags: list[bool | None]
 
 
 @strawberry.type
@@ -77,8 +82,15 @@ class Node:
         return f"{self.id}{suffix}"
 
 
-def leaf(name: str = "l", score: Any = 1.5, count: Any = 3) -> SimpleNamespace:
-    return SimpleNamespace(name=name, score=score, count=count)
+def leaf(name: str = "l", score: Any = 1.5, count: Any = 3, **lists: Any) -> SimpleNamespace:
+    fields = {
+        "colours": ["red", "green"],
+        "counts": [1, None, -(2**31)],
+        "scores": [0.5, 2.0],
+        "flags": [True, None],
+    }
+    fields.update(lists)
+    return SimpleNamespace(name=name, score=score, count=count, **fields)
 
 
 def node(**changes: Any) -> SimpleNamespace:
@@ -112,6 +124,17 @@ BAD_NODES = {
     "enum member": node(colour=Colour.GREEN),
     "tuple tags": node(tags=("x", "y")),
     "generator tags": node(tags=(t for t in ["g"])),
+    "unknown colour in list": node(child=leaf(colours=["red", "blue"])),
+    "enum members in list": node(child=leaf(colours=[Colour.GREEN, "red"])),
+    "null in colours": node(children=[leaf(colours=["red", None])]),
+    "float in counts": node(child=leaf(counts=[1, 2.5])),
+    "huge in counts": node(children=[leaf(counts=[2**31])]),
+    "integral float in counts": node(child=leaf(counts=[3.0])),
+    "null counts": node(child=leaf(counts=None)),
+    "int in scores": node(child=leaf(scores=[1, 2.5])),
+    "inf in scores": node(child=leaf(scores=[math.inf])),
+    "number in flags": node(child=leaf(flags=[1, None])),
+    "bool in counts": node(child=leaf(counts=[True])),
 }
 
 
@@ -129,9 +152,9 @@ class Query:
 NODE_SELECTION = """
     __typename id title tags maybeTags colour shout fails
     pureShout pureFails pureTags pureWithInfo pureWithArgument
-    child { name score count __typename }
+    child { name score count __typename colours counts scores flags }
     mustChild { name }
-    children { name score count }
+    children { name score count colours counts scores flags }
     maybeChildren { name }
     alias: title
     ...F
@@ -147,9 +170,18 @@ def run(context_class: type, query: str, variables: dict | None = None) -> tuple
     return result.data, errors
 
 
+@pytest.fixture(params=[6, 1, 0], ids=lambda depth: f"inlined to depth {depth}")
+def inline_depth(request, monkeypatch) -> int:
+    """Serializers written as code (``serializer_code``) with nested selections inlined
+    down to this depth, called below it; the cache starts empty, so they are new."""
+    monkeypatch.setattr(serializer_code, "MAX_INLINE_DEPTH", request.param)
+    monkeypatch.setattr(execution, "_shared", {})
+    return request.param
+
+
 @pytest.mark.parametrize("case", sorted(BAD_NODES))
 @pytest.mark.parametrize("field", ["nodes", "strictNodes"])
-def test_same_data_and_errors_as_graphql_core(case, field):
+def test_same_data_and_errors_as_graphql_core(case, field, inline_depth):
     query = f"""query($which: [String!]!) {{ {field}(which: $which) {{ {NODE_SELECTION} }} }}
     {FRAGMENT}"""
     variables = {"which": ["good", case, "good"]}
@@ -300,7 +332,7 @@ def test_a_finished_request_leaves_nothing_to_the_garbage_collector(known_direct
     resolver's error still leaves its exception's traceback, which refers to its frames.)"""
     schema = build_schema(known_directory.instance.limits)
     context = Context(known_directory)
-    queries = [*DIRECTORY_QUERIES, 'query($n: Int = 3) { offers(first: $n) { totalCount } }']
+    queries = [*DIRECTORY_QUERIES, "query($n: Int = 3) { offers(first: $n) { totalCount } }"]
     for query in queries:  # warm: parsed documents and serializers are cached
         schema.execute_sync(query, context_value=context)
     gc.collect()
@@ -314,3 +346,51 @@ def test_a_finished_request_leaves_nothing_to_the_garbage_collector(known_direct
         if was_enabled:
             gc.enable()
     assert left == 0
+
+
+def test_serializers_kept_across_requests_are_code_without_names_of_the_query(inline_depth):
+    written: list[str] = []
+    real = serializer_code.compile_serializer
+
+    def spy(steps):
+        serializer = real(steps)
+        written.append(serializer.code)
+        return serializer
+
+    query = """{ nodes(which: ["good"]) { fieldNamedLikeCode: title
+        child { raiseSlow: name score colours } children { import: count } } }"""
+    execution_spy = pytest.MonkeyPatch()
+    execution_spy.setattr(execution, "compile_serializer", spy)
+    try:
+        fast = run(FastExecutionContext, query)
+    finally:
+        execution_spy.undo()
+    assert fast == run(StrawberryGraphQLCoreExecutionContext, query)
+    assert not fast[1], fast
+    assert written  # the selections were written as code
+    for code in written:
+        for name in ("fieldNamedLikeCode", "raiseSlow", "import"):  # the query's aliases
+            assert name not in code
+
+
+def test_schedule_descriptions_are_kept_in_the_schedule_until_its_rules_change():
+    from directory_schema import types as t
+
+    from directory_core.model import Schedule, ScheduleRule
+
+    describe = t.Schedule.description  # the resolver function itself
+    schedule = Schedule([ScheduleRule("mon", "09:00", "12:00")])
+    first = describe(schedule)
+    assert first == ["jeden Montag, 09:00–12:00 Uhr"]
+    first.append("changed by a caller")  # the caller's copy: the kept text is unchanged
+    assert describe(schedule) == ["jeden Montag, 09:00–12:00 Uhr"]
+    schedule.rules.append(ScheduleRule("tue", "14:00", "16:00", "monthly", weeks_of_month=[2]))
+    assert describe(schedule) == [
+        "jeden Montag, 09:00–12:00 Uhr",
+        "jeden 2. Dienstag im Monat, 14:00–16:00 Uhr",
+    ]
+    schedule.rules = [ScheduleRule("fri", "10:00", "11:00", interval=2)]
+    assert describe(schedule) == ["alle 2 Wochen Freitag, 10:00–11:00 Uhr"]
+    schedule.rules[0] = ScheduleRule("sat", "10:00", "11:00")
+    assert describe(schedule) == ["jeden Samstag, 10:00–11:00 Uhr"]
+    assert Schedule(schedule.rules) == schedule  # the kept text is no field of the model
