@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict
 from datetime import datetime
@@ -100,8 +100,9 @@ _CATEGORIES_SQL = (
 _OFFERS_SQL = f"SELECT {', '.join(OFFER_COLUMNS)} FROM offers WHERE id IN ({{}})"
 
 # read before every page of offers the API loads (``OfferCache``): built once, it takes
-# half the time
+# half the time (and on SQLite through the driver: 23 -> 10 µs)
 _OUTBOX_HEAD = sa.select(sa.func.max(t.outbox.c.id))
+_OUTBOX_HEAD_SQL = "SELECT max(id) FROM outbox"
 
 
 class Store(StoreWrites):
@@ -431,6 +432,8 @@ class Store(StoreWrites):
 
     def outbox_head(self) -> int:
         with self.engine.connect() as conn:
+            if conn.dialect.name == "sqlite":  # before every page of offers the API loads
+                return _sqlite_rows(conn, _OUTBOX_HEAD_SQL, ())[0][0] or 0
             return conn.execute(_OUTBOX_HEAD).scalar() or 0
 
     def outbox_pending(self, position: int) -> int:
@@ -501,17 +504,19 @@ class Store(StoreWrites):
 def _sqlite_records(conn: Connection, ids: list[str]) -> tuple[list[Any], list[Any]]:
     """The category rows and offer rows of ``ids`` through SQLite's driver directly:
     SQLAlchemy's statement and row handling was half the time of a page of offers, and
-    records take the driver's values as they are (``OfferRecord``). The driver's errors
-    are raised as SQLAlchemy's, like every other read (``is_outage`` sorts them)."""
-    driver = conn.connection.driver_connection
+    records take the driver's values as they are (``OfferRecord``)."""
     marks = ",".join("?" * len(ids))
-    statement = _CATEGORIES_SQL.format(marks)
+    category_rows = _sqlite_rows(conn, _CATEGORIES_SQL.format(marks), ids)
+    return category_rows, _sqlite_rows(conn, _OFFERS_SQL.format(marks), ids)
+
+
+def _sqlite_rows(conn: Connection, statement: str, params: Sequence[Any]) -> list[Any]:
+    """The rows of ``statement`` from SQLite's driver under ``conn``; the driver's errors
+    are raised as SQLAlchemy's, like every other read (``is_outage`` sorts them)."""
     try:
-        category_rows = driver.execute(statement, ids).fetchall()
-        statement = _OFFERS_SQL.format(marks)
-        return category_rows, driver.execute(statement, ids).fetchall()
+        return conn.connection.driver_connection.execute(statement, params).fetchall()
     except sqlite3.Error as exc:
-        raise sa.exc.DBAPIError.instance(statement, ids, exc, sqlite3.Error) from exc
+        raise sa.exc.DBAPIError.instance(statement, params, exc, sqlite3.Error) from exc
 
 
 def _upsert(conn: Connection, table: sa.Table, key: str, rows: list[dict[str, Any]]) -> None:
