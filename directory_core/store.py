@@ -25,9 +25,8 @@ Opening a store (URLs, file checks, session settings, error mapping) is in
 
 from __future__ import annotations
 
-import sqlite3
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
 from datetime import datetime
@@ -44,6 +43,7 @@ from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.engine.url import make_url
 
+from . import store_records
 from . import tables as t
 from .model import (
     Carrier,
@@ -70,39 +70,12 @@ from .store_connection import (
 )
 from .store_connection import is_outage as is_outage  # re-exported
 from .store_rows import (
-    JSON_TEXT_COLUMNS,
-    OFFER_COLUMNS,
     OfferRecord,
     offer_from_record,
 )
 from .store_writes import _CHUNK, StoreWrites
 
 MIGRATIONS = Path(__file__).parent / "migrations"
-# built once: the API loads a page of offers per request, and building the statements
-# took about a fifth of that
-_CATEGORIES_OF = (
-    sa.select(t.offer_categories.c.offer_id, t.offer_categories.c.category)
-    .where(t.offer_categories.c.offer_id.in_(sa.bindparam("ids", expanding=True)))
-    .order_by(t.offer_categories.c.offer_id, t.offer_categories.c.position)
-)
-_OFFERS_BY_ID = sa.select(
-    *(
-        sa.cast(t.offers.c[name], sa.Text) if name in JSON_TEXT_COLUMNS else t.offers.c[name]
-        for name in OFFER_COLUMNS
-    )
-).where(t.offers.c.id.in_(sa.bindparam("ids", expanding=True)))
-
-# the same two statements as SQL for SQLite's driver ({} = the "?" marks of the ids)
-_CATEGORIES_SQL = (
-    "SELECT offer_id, category FROM offer_categories WHERE offer_id IN ({}) "
-    "ORDER BY offer_id, position"
-)
-_OFFERS_SQL = f"SELECT {', '.join(OFFER_COLUMNS)} FROM offers WHERE id IN ({{}})"
-
-# read before every page of offers the API loads (``OfferCache``): built once, it takes
-# half the time (and on SQLite through the driver: 23 -> 10 µs)
-_OUTBOX_HEAD = sa.select(sa.func.max(t.outbox.c.id))
-_OUTBOX_HEAD_SQL = "SELECT max(id) FROM outbox"
 
 
 class Store(StoreWrites):
@@ -328,25 +301,10 @@ class Store(StoreWrites):
         """The records of offers by id (missing ids are left out): plain tuples to keep
         in a cache, turned into offers by ``store_rows.offer_from_record``."""
         ids = list(dict.fromkeys(ids))
-        result: dict[str, OfferRecord] = {}
         if not ids:
-            return result
+            return {}
         with self._conn(conn) as c:
-            sqlite = c.dialect.name == "sqlite"
-            for start in range(0, len(ids), _CHUNK):
-                chunk = ids[start : start + _CHUNK]
-                if sqlite:
-                    category_rows, rows = _sqlite_records(c, chunk)
-                else:
-                    category_rows = c.execute(_CATEGORIES_OF, {"ids": chunk})
-                    rows = c.execute(_OFFERS_BY_ID, {"ids": chunk})
-                cats: dict[str, list[str]] = {}
-                for offer_id, category in category_rows:
-                    cats.setdefault(offer_id, []).append(category)
-                for row in rows:
-                    offer_id = row[0]
-                    result[offer_id] = (*row, tuple(cats.get(offer_id, ())))
-        return result
+            return store_records.offer_records(c, ids)
 
     def find_external(
         self, carrier: str, external_ids: Iterable[str], conn: Connection | None = None
@@ -432,9 +390,7 @@ class Store(StoreWrites):
 
     def outbox_head(self) -> int:
         with self.engine.connect() as conn:
-            if conn.dialect.name == "sqlite":  # before every page of offers the API loads
-                return _sqlite_rows(conn, _OUTBOX_HEAD_SQL, ())[0][0] or 0
-            return conn.execute(_OUTBOX_HEAD).scalar() or 0
+            return store_records.outbox_head(conn)
 
     def outbox_pending(self, position: int) -> int:
         with self.engine.connect() as conn:
@@ -499,24 +455,6 @@ class Store(StoreWrites):
         else:
             with self.engine.connect() as c:
                 yield c
-
-
-def _sqlite_records(conn: Connection, ids: list[str]) -> tuple[list[Any], list[Any]]:
-    """The category rows and offer rows of ``ids`` through SQLite's driver directly:
-    SQLAlchemy's statement and row handling was half the time of a page of offers, and
-    records take the driver's values as they are (``OfferRecord``)."""
-    marks = ",".join("?" * len(ids))
-    category_rows = _sqlite_rows(conn, _CATEGORIES_SQL.format(marks), ids)
-    return category_rows, _sqlite_rows(conn, _OFFERS_SQL.format(marks), ids)
-
-
-def _sqlite_rows(conn: Connection, statement: str, params: Sequence[Any]) -> list[Any]:
-    """The rows of ``statement`` from SQLite's driver under ``conn``; the driver's errors
-    are raised as SQLAlchemy's, like every other read (``is_outage`` sorts them)."""
-    try:
-        return conn.connection.driver_connection.execute(statement, params).fetchall()
-    except sqlite3.Error as exc:
-        raise sa.exc.DBAPIError.instance(statement, params, exc, sqlite3.Error) from exc
 
 
 def _upsert(conn: Connection, table: sa.Table, key: str, rows: list[dict[str, Any]]) -> None:

@@ -4,7 +4,7 @@ JSON). Split from ``store.py``.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from .model import (
@@ -158,9 +158,12 @@ def _record_time(value: datetime | str | None) -> datetime | None:
     format SQLAlchemy writes: ``2026-11-27 04:35:48.139282``)."""
     if type(value) is str:
         try:
-            return datetime.fromisoformat(value + "+00:00")  # a ninth of replace(tzinfo=)
+            parsed = datetime.fromisoformat(value + "+00:00")  # a ninth of replace(tzinfo=)
         except ValueError:  # not written by this project (an offset, a "Z"): as it says
-            value = datetime.fromisoformat(value)
+            parsed = datetime.fromisoformat(value)
+        if parsed.tzinfo is UTC:
+            return parsed
+        value = parsed  # a date alone ignores the appended offset: naive, taken as UTC
     return _utc(value)
 
 

@@ -30,7 +30,6 @@ from __future__ import annotations
 import keyword
 import math
 import operator
-import threading
 import weakref
 from collections.abc import Awaitable, Callable
 from typing import Any, NamedTuple
@@ -38,7 +37,6 @@ from typing import Any, NamedTuple
 from graphql import (
     ExecutionResult,
     FieldNode,
-    FragmentDefinitionNode,
     GraphQLBoolean,
     GraphQLEnumType,
     GraphQLFloat,
@@ -49,7 +47,6 @@ from graphql import (
     GraphQLNonNull,
     GraphQLObjectType,
     GraphQLString,
-    OperationDefinitionNode,
     is_leaf_type,
     is_object_type,
 )
@@ -60,8 +57,10 @@ from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.schema_converter import GraphQLCoreConverter
 from strawberry.types.field import StrawberryField
 
-from .serializer_code import Leaf, compile_serializer
+from .serializer_code import Leaf
 from .serializer_code import Slow as _Slow
+from .shared_serializers import conditional as _conditional
+from .shared_serializers import shared_serializer as _shared_serializer
 
 _TYPENAME = "__typename"
 #: Key of a field's ``metadata``: its resolver takes only ``self``, has no side effects
@@ -197,80 +196,6 @@ def _plan(parent_type: GraphQLObjectType, field_name: str) -> _Plain | None:
     if field_name not in plans:
         plans[field_name] = _make_plan(parent_type, field_name)
     return plans[field_name]
-
-
-# Serializers kept across requests, by (object type, field nodes). The parsed document
-# is cached (limits.DocumentCache), so a repeated query brings the same node objects;
-# the entry holds the nodes, so their ids cannot be reused while it exists. A node keeps
-# its whole document and query text alive, so the entries are bounded by the bytes of
-# the query texts they hold (counted once per entry: a rough, safe upper bound) as well
-# as by number. Whether an operation uses @skip/@include is kept here too, under the id
-# of the operation alone (a key no serializer has).
-_SHARED_LIMIT = 2048
-_SHARED_MAX_BYTES = 4_000_000
-_shared: dict[tuple[int, ...], tuple[tuple, Callable | None]] = {}
-_shared_bytes = 0
-_shared_lock = threading.Lock()
-
-
-def _source_bytes(node: FieldNode | OperationDefinitionNode) -> int:
-    loc = node.loc
-    return len(loc.source.body) if loc is not None else 0
-
-
-def _shared_serializer(
-    object_type: GraphQLObjectType,
-    nodes: tuple[FieldNode, ...],
-    build: Callable[[], Callable | None],
-) -> Callable | None:
-    key = (id(object_type), *map(id, nodes))
-    entry = _shared.get(key)
-    if entry is not None and entry[0][0] is object_type and entry[0][1:] == nodes:
-        return entry[1]
-    serializer = build()
-    if serializer is not None:  # kept for many requests: worth writing as code
-        serializer = compile_serializer(serializer.steps)
-    _keep(key, (object_type, *nodes), serializer, _source_bytes(nodes[0]) if nodes else 0)
-    return serializer
-
-
-def _keep(key: tuple[int, ...], holds: tuple, value: Any, size: int) -> None:
-    global _shared_bytes
-    with _shared_lock:
-        if len(_shared) >= _SHARED_LIMIT or _shared_bytes + size > _SHARED_MAX_BYTES:
-            _shared.clear()
-            _shared_bytes = 0
-        _shared[key] = (holds, value)
-        _shared_bytes += size
-
-
-def _conditional(
-    operation: OperationDefinitionNode, fragments: dict[str, FragmentDefinitionNode]
-) -> bool:
-    """``_has_conditions``, kept across requests with the serializers."""
-    key = (id(operation),)
-    entry = _shared.get(key)
-    if entry is not None and entry[0][0] is operation:
-        return entry[1]
-    found = _has_conditions(operation, fragments)
-    _keep(key, (operation,), found, _source_bytes(operation))
-    return found
-
-
-def _has_conditions(
-    operation: OperationDefinitionNode, fragments: dict[str, FragmentDefinitionNode]
-) -> bool:
-    """Whether any selection of the operation or its fragments has @skip or @include."""
-    stack = [operation.selection_set, *(f.selection_set for f in fragments.values())]
-    while stack:
-        selection_set = stack.pop()
-        if selection_set is None:
-            continue
-        for selection in selection_set.selections:
-            if any(d.name.value in ("skip", "include") for d in selection.directives or ()):
-                return True
-            stack.append(getattr(selection, "selection_set", None))
-    return False
 
 
 def _serializer(steps: tuple[tuple, ...]) -> Callable[[Any], dict[str, Any]]:

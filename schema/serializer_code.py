@@ -11,7 +11,7 @@ below inlined (a node of an offer is one call), leaf checks spelled out
 The generated code does what the loop does and raises ``Slow`` where the loop raises
 it (a null for a non-null field, a value its type does not allow, a list that is not
 a list), before anything with side effects, so ``execution.py`` falls back to
-graphql-core exactly as before. ``tests/test_serializer_code.py`` compares both.
+graphql-core exactly as before. ``tests/test_graphql_execution.py`` compares both.
 
 Safety: the code text holds only names made here (``v3``, ``k0``, ``r2``), the bounds
 of GraphQL's Int and the attribute names of plain fields, which come from the schema's

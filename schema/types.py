@@ -180,10 +180,6 @@ class ScheduleRule:
     )
 
 
-#: Where ``Schedule.description`` keeps its text in a model ``Schedule``'s ``__dict__``.
-_DESCRIBED = "_directory_described"
-
-
 @strawberry.type
 class Schedule:
     rules: list[ScheduleRule]
@@ -196,16 +192,7 @@ class Schedule:
         metadata={PURE: True},  # computed from the rules alone: the plain path calls it
     )
     def description(self) -> list[str]:
-        # Kept in the model schedule: cached offers are shared by all requests and
-        # described once. Schedules and their rules are built whole and not changed in
-        # place afterwards (the offer cache relies on that too); a rules list replaced
-        # or grown is seen by the check and described again.
-        rules = self.rules  # type: ignore[attr-defined]
-        memo = self.__dict__.get(_DESCRIBED)
-        if memo is None or memo[0] is not rules or memo[1] != tuple(rules):
-            memo = (rules, tuple(rules), tuple([rule.describe() for rule in rules]))
-            self.__dict__[_DESCRIBED] = memo
-        return list(memo[2])
+        return [rule.describe() for rule in self.rules]  # type: ignore[attr-defined]
 
 
 @strawberry.type

@@ -115,7 +115,7 @@ def test_the_document_cache_is_bounded_by_bytes():
 
 
 def test_the_shared_serializers_are_bounded_by_bytes(known_directory):
-    from directory_schema import execution
+    from directory_schema import shared_serializers as execution
 
     schema = build_schema(known_directory.instance.limits)
     padding = "#" + "x" * 50_000

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 import strawberry
-from directory_schema import execution, serializer_code
+from directory_schema import serializer_code, shared_serializers
 from directory_schema.app import build_schema
 from directory_schema.context import Context
 from directory_schema.execution import PURE, FastExecutionContext
@@ -175,7 +175,8 @@ def inline_depth(request, monkeypatch) -> int:
     """Serializers written as code (``serializer_code``) with nested selections inlined
     down to this depth, called below it; the cache starts empty, so they are new."""
     monkeypatch.setattr(serializer_code, "MAX_INLINE_DEPTH", request.param)
-    monkeypatch.setattr(execution, "_shared", {})
+    monkeypatch.setattr(shared_serializers, "_shared", {})
+    monkeypatch.setattr(shared_serializers, "USES_BEFORE_CODE", 0)
     return request.param
 
 
@@ -360,7 +361,7 @@ def test_serializers_kept_across_requests_are_code_without_names_of_the_query(in
     query = """{ nodes(which: ["good"]) { fieldNamedLikeCode: title
         child { raiseSlow: name score colours } children { import: count } } }"""
     execution_spy = pytest.MonkeyPatch()
-    execution_spy.setattr(execution, "compile_serializer", spy)
+    execution_spy.setattr(shared_serializers, "compile_serializer", spy)
     try:
         fast = run(FastExecutionContext, query)
     finally:
@@ -373,24 +374,18 @@ def test_serializers_kept_across_requests_are_code_without_names_of_the_query(in
             assert name not in code
 
 
-def test_schedule_descriptions_are_kept_in_the_schedule_until_its_rules_change():
-    from directory_schema import types as t
+def test_a_selection_is_written_as_code_when_it_comes_again(known_directory, monkeypatch):
+    """A query text seen once is served by the plain loop (no compilation for texts
+    with literal values); the second request of the same (cached) document gets code."""
+    monkeypatch.setattr(shared_serializers, "_shared", {})
+    schema = build_schema(known_directory.instance.limits)
+    query = "{ offers(first: 5) { edges { node { title address { city } } } } }"
 
-    from directory_core.model import Schedule, ScheduleRule
+    def kept() -> list:
+        return [entry[1] for entry in shared_serializers._shared.values() if callable(entry[1])]
 
-    describe = t.Schedule.description  # the resolver function itself
-    schedule = Schedule([ScheduleRule("mon", "09:00", "12:00")])
-    first = describe(schedule)
-    assert first == ["jeden Montag, 09:00–12:00 Uhr"]
-    first.append("changed by a caller")  # the caller's copy: the kept text is unchanged
-    assert describe(schedule) == ["jeden Montag, 09:00–12:00 Uhr"]
-    schedule.rules.append(ScheduleRule("tue", "14:00", "16:00", "monthly", weeks_of_month=[2]))
-    assert describe(schedule) == [
-        "jeden Montag, 09:00–12:00 Uhr",
-        "jeden 2. Dienstag im Monat, 14:00–16:00 Uhr",
-    ]
-    schedule.rules = [ScheduleRule("fri", "10:00", "11:00", interval=2)]
-    assert describe(schedule) == ["alle 2 Wochen Freitag, 10:00–11:00 Uhr"]
-    schedule.rules[0] = ScheduleRule("sat", "10:00", "11:00")
-    assert describe(schedule) == ["jeden Samstag, 10:00–11:00 Uhr"]
-    assert Schedule(schedule.rules) == schedule  # the kept text is no field of the model
+    first = schema.execute_sync(query, context_value=Context(known_directory))
+    assert kept() and not any(hasattr(s, "code") for s in kept())
+    second = schema.execute_sync(query, context_value=Context(known_directory))
+    assert any(hasattr(s, "code") for s in kept())  # (selections inside it: not asked again)
+    assert first.data == second.data and not first.errors and first.data["offers"]["edges"]

@@ -52,6 +52,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
         (
             "directory_core.store",
             "directory_core.store_connection",
+            "directory_core.store_records",
             "directory_core.store_rows",
             "directory_core.store_writes",
             "directory_core.tables",

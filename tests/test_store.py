@@ -428,6 +428,8 @@ def test_record_times_are_read_as_aware_utc_whatever_wrote_them():
         2026, 11, 27, 4, 35, 48, tzinfo=UTC
     )
     assert _record_time("2026-11-27T04:35:48Z").tzinfo is UTC
+    midnight = _record_time("2026-11-27")  # a date alone: fromisoformat drops an offset
+    assert midnight == datetime(2026, 11, 27, tzinfo=UTC) and midnight.tzinfo is UTC
     # PostgreSQL's driver gives datetimes
     berlin = timezone(timedelta(hours=1))
     assert _record_time(datetime(2026, 1, 1, 13, tzinfo=berlin)) == datetime(
@@ -453,6 +455,12 @@ def test_driver_errors_of_offer_reads_are_sqlalchemys_like_every_other_read(tmp_
     with pytest.raises(sa.exc.OperationalError, match="no such table: offers") as caught:
         store.get_offers([offer.id])
     assert isinstance(caught.value.orig, sqlite3.OperationalError)
+    assert is_outage(caught.value)
+    assert store.outbox_head() > 0  # read the same way before every page of offers
+    with store.engine.begin() as conn:
+        conn.exec_driver_sql("ALTER TABLE outbox RENAME TO outbox_gone")
+    with pytest.raises(sa.exc.OperationalError, match="no such table: outbox") as caught:
+        store.outbox_head()
     assert is_outage(caught.value)
     store.close()
 
