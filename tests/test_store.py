@@ -463,3 +463,12 @@ def test_driver_errors_of_offer_reads_are_sqlalchemys_like_every_other_read(tmp_
         store.outbox_head()
     assert is_outage(caught.value)
     store.close()
+
+
+def test_sqlite_store_connections_read_through_a_memory_map(tmp_path):
+    from directory_core.store_connection import SQLITE_MMAP_BYTES
+
+    store = _store(tmp_path / "store.sqlite")
+    with store.engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA mmap_size").scalar() == SQLITE_MMAP_BYTES
+    store.close()
