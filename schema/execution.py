@@ -57,7 +57,7 @@ from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.schema_converter import GraphQLCoreConverter
 from strawberry.types.field import StrawberryField
 
-from .serializer_code import Leaf
+from .serializer_code import INT_MAX, INT_MIN, Leaf
 from .serializer_code import Slow as _Slow
 from .shared_serializers import conditional as _conditional
 from .shared_serializers import shared_serializer as _shared_serializer
@@ -67,7 +67,6 @@ _TYPENAME = "__typename"
 #: and gives the same value every time, so the plain path may call it directly (and
 #: graphql-core may call it again when the value needs the slow path).
 PURE = "directory.pure"
-_INT_MIN, _INT_MAX = -(2**31), 2**31 - 1
 
 
 class _Plain(NamedTuple):
@@ -112,7 +111,7 @@ def _coercer(leaf: GraphQLLeafType) -> Leaf:
         return Leaf(
             "int",
             general,
-            lambda v: v if type(v) is int and _INT_MIN <= v <= _INT_MAX else general(v),
+            lambda v: v if type(v) is int and INT_MIN <= v <= INT_MAX else general(v),
             None,
         )
     if isinstance(leaf, GraphQLEnumType):

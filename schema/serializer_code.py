@@ -29,7 +29,8 @@ from typing import Any, NamedTuple
 #: How deep selections are inlined into their parent's function; deeper ones are
 #: called (their own function), which keeps the indentation of the code bounded.
 MAX_INLINE_DEPTH = 6
-_INT_MIN, _INT_MAX = -(2**31), 2**31 - 1
+#: the bounds of GraphQL's Int, for the checks here and in ``execution.py``
+INT_MIN, INT_MAX = -(2**31), 2**31 - 1
 
 
 class Slow(Exception):
@@ -65,7 +66,7 @@ _TESTS = {  # a value passing this needs no coercion
     "str": "type({v}) is str",
     "bool": "type({v}) is bool",
     "float": "type({v}) is float and _isfinite({v})",
-    "int": f"type({{v}}) is int and {_INT_MIN} <= {{v}} <= {_INT_MAX}",
+    "int": f"type({{v}}) is int and {INT_MIN} <= {{v}} <= {INT_MAX}",
 }
 
 

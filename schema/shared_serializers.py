@@ -23,13 +23,13 @@ from .serializer_code import compile_serializer
 # as by number. Whether an operation uses @skip/@include is kept here too, under the id
 # of the operation alone (a key no serializer has).
 _SHARED_LIMIT = 2048
-#: requests an all-plain selection is served by the plain loop before it is written as
-#: code (the tests set 0 to compare the code at once)
-USES_BEFORE_CODE = 1
 _SHARED_MAX_BYTES = 4_000_000
 _shared: dict[tuple[int, ...], tuple[tuple, Callable | None]] = {}
 _shared_bytes = 0
 _shared_lock = threading.Lock()
+#: False: a selection is served by the plain loop on its first request and written as
+#: code when it comes again; True (the tests): written as code at once
+CODE_AT_FIRST_USE = False
 
 
 def _source_bytes(node: FieldNode | OperationDefinitionNode) -> int:
@@ -43,8 +43,8 @@ def shared_serializer(
     build: Callable[[], Callable | None],
 ) -> Callable | None:
     """The serializer of an all-plain selection (``build`` makes it), kept across
-    requests and written as code (``serializer_code``) once it has served
-    ``USES_BEFORE_CODE`` requests: a query text seen once (literal values in the text
+    requests and written as code (``serializer_code``) when it comes again (see
+    ``CODE_AT_FIRST_USE``): a query text seen once (literal values in the text
     instead of variables) would otherwise pay the compilation, about 0.2 ms per
     selection, every time."""
     key = (id(object_type), *map(id, nodes))
@@ -59,7 +59,7 @@ def shared_serializer(
                 _shared[key] = (entry[0], compiled)
         return compiled
     serializer = build()
-    if serializer is not None and USES_BEFORE_CODE == 0:
+    if serializer is not None and CODE_AT_FIRST_USE:
         serializer = compile_serializer(serializer.steps)
     _keep(key, (object_type, *nodes), serializer, _source_bytes(nodes[0]) if nodes else 0)
     return serializer

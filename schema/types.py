@@ -315,9 +315,7 @@ def offer_node(offer: model.Offer, directory: Directory, extra: ExtraTypes | Non
     if offer.categories:
         categories = category_nodes(directory.taxonomy)
         fields["categories"] = [categories[k] for k in offer.categories if k in categories]
-    fields["extra"] = (
-        extra.node(offer.extra) if extra is not None and extra.output is not None else None
-    )
+    fields["extra"] = extra.node(offer.extra) if extra is not None else None
     node.__dict__ = fields
     return node
 

@@ -176,7 +176,7 @@ def inline_depth(request, monkeypatch) -> int:
     down to this depth, called below it; the cache starts empty, so they are new."""
     monkeypatch.setattr(serializer_code, "MAX_INLINE_DEPTH", request.param)
     monkeypatch.setattr(shared_serializers, "_shared", {})
-    monkeypatch.setattr(shared_serializers, "USES_BEFORE_CODE", 0)
+    monkeypatch.setattr(shared_serializers, "CODE_AT_FIRST_USE", True)
     return request.param
 
 
