@@ -68,7 +68,6 @@ class VersionConflict(Exception):
 
 
 _DATES = (datetime, date)  # a tuple: isinstance with it is faster than with a union
-_EMPTY = (None, "", [], {}, False)  # values a new offer's history leaves out
 
 
 def _plain(value: Any) -> Any:
@@ -85,11 +84,10 @@ def changes(old: dict[str, Any] | None, new: dict[str, Any]) -> dict[str, dict[s
     found: dict[str, dict[str, Any]] = {}
     if old is None:  # every offer of an import's first run: the loop kept lean
         for name, value in new.items():
-            if name in _NOT_CHANGES:
-                continue
-            if isinstance(value, _DATES):
-                value = value.isoformat()
-            if value not in _EMPTY:
+            # empty values are left out: a row's false ones (None, "", [], {}, False, 0)
+            if value and name not in _NOT_CHANGES:
+                if isinstance(value, _DATES):
+                    value = value.isoformat()
                 found[name] = {"old": None, "new": value}
         return found
     for name, value in new.items():

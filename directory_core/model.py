@@ -9,7 +9,8 @@ exposes them.
 from __future__ import annotations
 
 import enum
-import uuid
+import os
+import time
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -146,8 +147,33 @@ class Cost:
     note: str = ""
 
 
+# The layout of a version-7 UUID (RFC 9562, section 5.7) below its 48 bits of Unix time
+# in milliseconds: version 7, then 12 bits of the millisecond's fraction (the "increased
+# clock precision" of section 6.2, method 3), the variant 0b10 and 62 random bits.
+_UUID7_VERSION = 0x7 << 76
+_UUID7_VARIANT = 0b10 << 62
+
+
 def new_id() -> str:
-    return str(uuid.uuid4())
+    """A new offer id: a version-7 UUID, the time of its making in its first 60 bits
+    and 62 random bits after them.
+
+    Ids made later sort after earlier ones (to 1/4096 of a millisecond), so every index
+    keyed by offer id (the store's offers, categories, history and outbox, the search
+    index's documents) grows at its end when many offers are created at once, instead of
+    being written all over: an import of 100,000 offers touches a few pages per table,
+    not a random page per offer. (Python 3.14 has ``uuid.uuid7``; this is its layout.)"""
+    milliseconds, nanoseconds = divmod(time.time_ns(), 1_000_000)
+    fraction = nanoseconds * 4096 // 1_000_000
+    value = (
+        milliseconds << 80
+        | _UUID7_VERSION
+        | fraction << 64
+        | _UUID7_VARIANT
+        | int.from_bytes(os.urandom(8), "big") >> 2
+    )
+    digits = f"{value:032x}"  # the canonical text, without building a UUID object
+    return f"{digits[:8]}-{digits[8:12]}-{digits[12:16]}-{digits[16:20]}-{digits[20:]}"
 
 
 @dataclass

@@ -102,3 +102,40 @@ def test_history_command(directory):
         cli, ["--instance", str(directory.instance_file), "history", "nope"]
     )
     assert missing.exit_code == 1 and "no offer with id 'nope'" in missing.output
+
+
+def test_a_new_offers_history_lists_the_fields_with_a_value():
+    from datetime import UTC, date, datetime
+
+    from directory_core.history import changes
+
+    at = datetime(2026, 11, 27, 7, 0, tzinfo=UTC)
+    row = {
+        "id": "x",  # bookkeeping: never a change
+        "version": 1,
+        "created_at": at,
+        "updated_at": at,
+        "title": "Treff",
+        "note": "",
+        "lat": 51.5,
+        "precision": None,
+        "wheelchair": False,
+        "district_manual": True,
+        "interval": 0,
+        "zero": 0.0,
+        "languages": [],
+        "channels": ["phone"],
+        "extra": {},
+        "schedule": {"rules": []},
+        "verified_at": at,
+        "valid_from": date(2026, 1, 1),
+    }
+    assert changes(None, row) == {
+        "title": {"old": None, "new": "Treff"},
+        "lat": {"old": None, "new": 51.5},
+        "district_manual": {"old": None, "new": True},
+        "channels": {"old": None, "new": ["phone"]},
+        "schedule": {"old": None, "new": {"rules": []}},
+        "verified_at": {"old": None, "new": at.isoformat()},
+        "valid_from": {"old": None, "new": "2026-01-01"},
+    }

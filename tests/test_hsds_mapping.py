@@ -29,6 +29,7 @@ from directory_core.model import (
     Precision,
     Schedule,
     ScheduleRule,
+    new_id,
 )
 
 from . import hsds_schemas as hs
@@ -92,6 +93,9 @@ def test_ids_are_stable_uuids():
     at = service_at_location_id(OFFER_ID)
     assert at != OFFER_ID and uuid.UUID(at).version == 4
     assert service_of_at_location(at) == OFFER_ID
+    fresh = new_id()  # offers made now have version-7 ids: the mask keeps the version
+    assert uuid.UUID(service_at_location_id(fresh)).version == 7
+    assert service_of_at_location(service_at_location_id(fresh)) == fresh
 
 
 def test_service_fields(pub):
