@@ -222,10 +222,17 @@ def insert_rows(conn: sa.Connection, table: sa.Table, rows: list[dict[str, Any]]
         # the values of a row are taken in the statement's order by one C call; only the
         # columns with a bind processor are then converted (most have none)
         converts = tuple(
-            (i, processors[name]) for i, name in enumerate(names) if processors.get(name)
+            (i, processors[name], isinstance(getattr(table.c.get(name), "type", None), sa.DateTime))
+            for i, name in enumerate(names)
+            if processors.get(name)
         )
         prepared = _PREPARED[cache_key] = (compiled.string, _getter(names), converts)
-    sql, get, converts = prepared
+    sql, get, prepared_converts = prepared
+    # the rows of one write share their times (``now``): each is converted once per call
+    converts = tuple(
+        (i, _same_as_last(convert) if is_time else convert)
+        for i, convert, is_time in prepared_converts
+    )
     values: list[Any]
     if not converts:
         values = [get(row) for row in rows]
@@ -240,6 +247,24 @@ def insert_rows(conn: sa.Connection, table: sa.Table, rows: list[dict[str, Any]]
     conn.exec_driver_sql(sql, values)
 
 
+def _same_as_last(convert: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """``convert`` that gives its last result again for the same object (not shared
+    between calls of ``insert_rows``, so between threads)."""
+    last_value: Any = _NOTHING
+    last_result: Any = None
+
+    def converted(value: Any) -> Any:
+        nonlocal last_value, last_result
+        if value is not last_value:
+            last_value, last_result = value, convert(value)
+        return last_result
+
+    return converted
+
+
+_NOTHING = object()
+
+
 def _getter(names: tuple[str, ...]) -> Callable[[dict[str, Any]], tuple[Any, ...]]:
     """A function giving the values of ``names`` of a row as a tuple."""
     if len(names) == 1:
@@ -249,8 +274,8 @@ def _getter(names: tuple[str, ...]) -> Callable[[dict[str, Any]], tuple[Any, ...
 
 
 # (table name, keys) -> (SQL text, the getter of a row's values in the statement's order,
-# ((position, bind processor), ...) of the values to convert); SQLite only
+# ((position, bind processor, a time?), ...) of the values to convert); SQLite only
 _PREPARED: dict[
     tuple[str, tuple[str, ...]],
-    tuple[str, Callable[[dict[str, Any]], tuple[Any, ...]], tuple[tuple[int, Any], ...]],
+    tuple[str, Callable[[dict[str, Any]], tuple[Any, ...]], tuple[tuple[int, Any, bool], ...]],
 ] = {}

@@ -16,8 +16,9 @@ Tables:
 * ``search_slot``: schedule slots ``(doc, weekday, start, end)``.
 * ``search_geo``: R*Tree of the locations (a degenerate box per document).
 * ``search_catgeo``: ``(cat, strip, lon, doc, lat)``, one row per category of a located
-  document, clustered by category, strip of 0.01 degrees latitude and longitude (see
-  ``embedded_tables``): a nearby search with categories reads only their documents.
+  active document, clustered by category, strip of 0.01 degrees latitude and longitude
+  (see ``embedded_tables``): a nearby search with categories reads only their documents,
+  and without other filters or a text only this table (the ids of the page after).
 * ``search_text`` / ``search_fts``: the index tokens (``text.index_token_list``) as a
   space-joined string followed by the filter keys (categories, grid cells; see
   ``embedded_tables``), and an external-content FTS5 index over it (``unicode61``,
@@ -31,10 +32,11 @@ Query plans (all filters run in SQLite; exact distances are computed in Python w
 same ``haversine_km`` as the brute-force ground truth, so both agree to the last bit):
 
 * ``near`` + distance order without total/facets: an expanding-radius search over the
-  R*Tree, or over ``search_catgeo`` with up to eight categories (only their documents
-  are read). The first radius comes from the index size, later ones from the hits seen;
-  each step skips the box read before, and it stops as soon as ``offset + limit`` hits
-  lie inside the current radius (or the requested radius is reached). The work depends
+  R*Tree, or (archived offers left out) over ``search_catgeo`` with up to eight
+  categories (only their documents are read). The first radius comes from the index
+  size, later ones from the hits seen; each step skips the box read before, and it stops
+  as soon as ``offset + limit`` hits lie inside the current radius (or the requested
+  radius is reached). The work depends
   on the local density of hits, not on the size of the index. A text that turns out to
   be rare hands over to FTS5. A text with categories that FTS5 finds rare anywhere, or
   rare near the point once 3,000 candidates were checked, is answered by FTS5
@@ -71,6 +73,7 @@ from .base import (
 )
 from .embedded_queries import EmbeddedQueries
 from .embedded_tables import (
+    _CHUNK,
     _DATA_TABLES,
     _GENERATION_KEY,
     _bump_generation,
@@ -85,14 +88,14 @@ from .embedded_tables import (
 
 # 2: filter keys (categories, grid cells) in the token strings and FTS5 index
 # 3: search_catgeo (the located documents of each category, by latitude strip)
-SCHEMA_VERSION = "3"
+# 4: search_catgeo holds the active documents only (a nearby search reads it alone)
+SCHEMA_VERSION = "4"
 _SCHEMA_KEY = "search.schema_version"
 # set while an index of an older schema has been dropped and not rebuilt yet
 _REBUILD_KEY = "search.rebuild_needed"
 # schema versions this code replaces by an empty index (the store rebuilds it)
-_OLDER_VERSIONS = frozenset({"1", "2"})
+_OLDER_VERSIONS = frozenset({"1", "2", "3"})
 
-_CHUNK = 500  # ids per "IN (...)" look-up
 _INSERT_CHUNK = 50000  # documents whose rows are built and inserted at a time
 _BULK = 20000
 # page cache per connection (negative: KiB); the writer gets more for bulk indexing

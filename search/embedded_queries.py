@@ -23,6 +23,7 @@ from .base import (
     TextMatch,
 )
 from .embedded_tables import (
+    _CHUNK,
     _fts_expr,
     _fts_groups,
     category_key,
@@ -64,6 +65,7 @@ _EXPANSION_LIMIT_KM = 80.0
 # A nearby search with at most this many categories reads ``search_catgeo`` (one seek
 # per category and strip) instead of the R*Tree.
 _CATGEO_MAX_CATEGORIES = 8
+_CATGEO_JOIN = "search_catgeo g CROSS JOIN search_doc d ON d.rowid = g.doc"
 # More strips than this in a box: one range over them (the longitudes of the strips in
 # between are then read too) instead of one seek per strip.
 _CATGEO_MAX_STRIPS = 200
@@ -77,6 +79,8 @@ class _Sql:
     where: list[str] = field(default_factory=list)
     params: list[Any] = field(default_factory=list)
     score: str = "0.0"
+    #: a candidate of ``_nearest``: number, id (NULL: looked up for the page), lat, lon
+    candidates: str = "d.rowid, d.id, d.lat, d.lon"
 
     def clause(self) -> str:
         return f"FROM {self.from_} WHERE {' AND '.join(self.where) or '1'}"
@@ -118,10 +122,10 @@ class EmbeddedQueries:
     # query building
 
     def _filters(
-        self, q: SearchQuery, at: int | None, categories: bool = True
+        self, q: SearchQuery, at: int | None, catgeo: bool = False
     ) -> tuple[list[str], list[Any]]:
-        """WHERE conditions of the filters of ``q`` (without its categories when
-        ``categories`` is false: the ``catgeo`` driver matched them already)."""
+        """WHERE conditions of the filters of ``q`` (without its categories and the
+        status when ``catgeo``: ``search_catgeo`` holds active documents of them only)."""
         where: list[str] = []
         params: list[Any] = []
 
@@ -129,7 +133,7 @@ class EmbeddedQueries:
             where.append(f"{column} IN ({','.join('?' * len(values))})")
             params.extend(values)
 
-        if not q.include_archived:
+        if not q.include_archived and not catgeo:
             where.append("d.status = 'active'")
         if q.kinds:
             among("d.kind", q.kinds)
@@ -141,7 +145,7 @@ class EmbeddedQueries:
             where.append("d.free = ?")
             params.append(1 if q.free_of_charge else 0)
         for code, values in (("c", q.categories), ("l", q.languages), ("h", q.channels)):
-            if values and (categories or code != "c"):
+            if values and (not catgeo or code != "c"):
                 marks = ",".join("?" * len(values))
                 where.append(
                     "EXISTS (SELECT 1 FROM search_mv m WHERE m.field = ? "
@@ -208,8 +212,8 @@ class EmbeddedQueries:
                 )
                 params.extend(skip_box)
         elif driver == "catgeo":
-            assert box is not None and q.categories
-            from_ = "search_catgeo g CROSS JOIN search_doc d ON d.rowid = g.doc"
+            assert box is not None and q.categories and not q.include_archived
+            from_ = _CATGEO_JOIN
             where.append(f"g.cat IN ({','.join('?' * len(q.categories))})")
             params.extend(str(c) for c in q.categories)
             first, last = strip_of(box[0]), strip_of(box[1])
@@ -237,8 +241,12 @@ class EmbeddedQueries:
                 cond, cond_params = _instr_condition((group,))
                 where.append(cond)
                 params.extend(cond_params)
-        fw, fp = self._filters(q, at, categories=driver != "catgeo")
+        fw, fp = self._filters(q, at, catgeo=driver == "catgeo")
         sql = _Sql(from_=from_, where=where + fw, params=params + fp)
+        if driver == "catgeo" and not fw and from_ == _CATGEO_JOIN:
+            # nothing asked of the documents: search_catgeo alone (the ids come later)
+            sql.from_ = "search_catgeo g"
+            sql.candidates = "g.doc, NULL, g.lat, g.lon"
         if fts_terms:
             sql.score = "-bm25(search_fts)"
         if firsts:
@@ -293,10 +301,12 @@ class EmbeddedQueries:
                 if not rowids:
                     return SearchResult(hits=[])
                 return self._collect(conn, q, "distance", terms, at, driver="doc", rowids=rowids)
-        driver = "catgeo" if 0 < len(q.categories) <= _CATGEO_MAX_CATEGORIES else "geo"
+        driver = "geo"
+        if 0 < len(q.categories) <= _CATGEO_MAX_CATEGORIES and not q.include_archived:
+            driver = "catgeo"
         match, match_params = _instr_condition(terms) if terms else ("1", [])
         scanned = 0  # candidates whose tokens were checked
-        found: dict[int, tuple[float, str]] = {}
+        found: dict[int, tuple[float, str | None]] = {}  # number -> distance, id
         prev_box: tuple[float, float, float, float] | None = None
         while True:
             if _EXPANSION_LIMIT_KM < radius < cap:
@@ -321,8 +331,7 @@ class EmbeddedQueries:
                         rows.close()
                         break
             else:
-                columns = "d.rowid, d.id, d.lat, d.lon"
-                rows = conn.execute(f"SELECT {columns} {sql.clause()}", sql.params)
+                rows = conn.execute(f"SELECT {sql.candidates} {sql.clause()}", sql.params)
                 for num, doc_id, dlat, dlon in rows:
                     found[num] = (haversine_km(lat, lon, dlat, dlon), doc_id)
             if over_budget:
@@ -334,7 +343,7 @@ class EmbeddedQueries:
                 fts_possible = False
                 continue  # read the rest of this step's box
             final = radius >= cap
-            inside = [h for h in found.values() if h[0] <= radius]
+            inside = [num for num, h in found.items() if h[0] <= radius]
             if len(inside) >= need or final:
                 break
             if inside:
@@ -343,9 +352,11 @@ class EmbeddedQueries:
                 grow = 4.0
             prev_box = box
             radius = min(radius * grow, cap)
-        inside.sort()
         return SearchResult(
-            hits=[SearchHit(id=i, distance_km=dist) for dist, i in inside[q.offset : need]]
+            hits=[
+                SearchHit(id=i, distance_km=dist)
+                for dist, i in _nearest_first(conn, found, inside, need)[q.offset : need]
+            ]
         )
 
     def _bounded_counts(
@@ -574,3 +585,27 @@ def _grouped_facets(groups: list[tuple[str, str | None, str | None, int]]) -> di
         "category": dict(sorted(cats.items())),
         "district": dict(sorted(districts.items())),
     }
+
+
+def _nearest_first(
+    conn: sqlite3.Connection,
+    found: dict[int, tuple[float, str | None]],
+    inside: list[int],
+    need: int,
+) -> list[tuple[float, str]]:
+    """The first ``need`` of the candidates ``inside`` as ``(distance, id)`` in the order
+    of every backend: distance, then id. Candidates read without their id (``None``,
+    from ``search_catgeo`` alone) get it here: those up to the page's last distance (the
+    ties at it included, as the id decides among them)."""
+    by_distance = sorted((found[num][0], num) for num in inside)
+    if len(by_distance) > need:
+        last = by_distance[need - 1][0]
+        by_distance = [h for h in by_distance if h[0] <= last]
+    missing = [num for _, num in by_distance if found[num][1] is None]
+    ids: dict[int, str] = {}
+    for start in range(0, len(missing), _CHUNK):
+        chunk = missing[start : start + _CHUNK]
+        marks = ",".join("?" * len(chunk))
+        sql = f"SELECT rowid, id FROM search_doc WHERE rowid IN ({marks})"
+        ids.update(conn.execute(sql, chunk))
+    return sorted((dist, found[num][1] or ids[num]) for dist, num in by_distance)[:need]

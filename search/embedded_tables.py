@@ -31,6 +31,7 @@ from .text import fold, index_token_string
 # Terms shorter than this are never sent to FTS5 (no prefix index of that size).
 FTS_MIN_TERM = 2
 _FTS_HASHSIZE = 128 * 1024 * 1024
+_CHUNK = 500  # document numbers or ids per "IN (...)" look-up
 _JSON = json.JSONEncoder(separators=(",", ":"))
 
 _SCHEMA = """
@@ -117,14 +118,17 @@ def strip_of(lat: float) -> int:
 
 def catgeo_rows(documents: str, with_lat: bool = True) -> str:
     """A SELECT of the ``search_catgeo`` rows ``(cat, strip, lon, doc[, lat])`` of the
-    located documents of ``search_doc d`` that ``documents`` (a condition on ``d``)
-    picks: what indexing inserts, and (keys only) what deleting a document removes, so
-    the two cannot drift apart."""
+    located active documents of ``search_doc d`` that ``documents`` (a condition on
+    ``d``) picks: what indexing inserts, and (keys only) what deleting a document
+    removes, so the two cannot drift apart. Only active documents: a nearby search for
+    the public (no archived offers) then reads ``search_catgeo`` alone, without looking
+    up every candidate's document for its status."""
     lat = ", d.lat" if with_lat else ""
     return (
         f"SELECT j.value, {_STRIP_SQL}, d.lon, d.rowid{lat} "
         f"FROM search_doc d, json_each(d.cats) j WHERE {documents} "
-        "AND d.cats IS NOT NULL AND d.lat IS NOT NULL AND d.lon IS NOT NULL"
+        "AND d.cats IS NOT NULL AND d.lat IS NOT NULL AND d.lon IS NOT NULL "
+        "AND d.status = 'active'"
     )
 
 

@@ -315,10 +315,12 @@ def test_insert_rows_writes_what_sqlalchemy_insert_writes(store_url):
     store = _store(store_url)
     at = datetime(2026, 11, 27, 1, 2, 3, 456789, tzinfo=UTC)
     changes = {"title": {"old": None, "new": 'Café "Zeche" ü'}, "schedule": {"rules": []}}
+    # one time object shared by rows (converted once per call), and others between
+    times = [at, at, at + timedelta(microseconds=1), at, datetime(2025, 1, 2, tzinfo=UTC), at]
     rows = [
-        {"offer_id": f"o{i}", "version": 1, "at": at, "who": "me", "how": "import",
+        {"offer_id": f"o{i}", "version": 1, "at": when, "who": "me", "how": "import",
          "note": "", "changes": changes}
-        for i in range(3)
+        for i, when in enumerate(times)
     ]  # fmt: skip
     with store.engine.begin() as conn:
         insert_rows(conn, t.offer_history, rows)
@@ -331,10 +333,13 @@ def test_insert_rows_writes_what_sqlalchemy_insert_writes(store_url):
             row._mapping
             for row in conn.execute(sa.select(t.offer_history).order_by(t.offer_history.c.id))
         ]
-    fast = [{k: v for k, v in r.items() if k not in ("id", "offer_id")} for r in got[:3]]
-    plain = [{k: v for k, v in r.items() if k not in ("id", "offer_id")} for r in got[3:]]
+    fast = [{k: v for k, v in r.items() if k not in ("id", "offer_id")} for r in got[:6]]
+    plain = [{k: v for k, v in r.items() if k not in ("id", "offer_id")} for r in got[6:]]
     assert fast == plain and fast[0]["changes"] == changes
-    assert [r["offer_id"] for r in got] == ["o0", "o1", "o2", "xo0", "xo1", "xo2"]
+    assert [r["at"].replace(tzinfo=r["at"].tzinfo or UTC) for r in fast] == times
+    assert [r["offer_id"] for r in got] == [f"o{i}" for i in range(6)] + [
+        f"xo{i}" for i in range(6)
+    ]
     with store.engine.begin() as conn:  # "description" left to its default: fallback
         insert_rows(conn, t.offer_categories, [])
         row = _offer_to_row(_offer(id="d1", created_at=at, updated_at=at, version=1))
