@@ -162,7 +162,10 @@ def new_id() -> str:
     keyed by offer id (the store's offers, categories, history and outbox, the search
     index's documents) grows at its end when many offers are created at once, instead of
     being written all over: an import of 100,000 offers touches a few pages per table,
-    not a random page per offer. (Python 3.14 has ``uuid.uuid7``; this is its layout.)"""
+    not a random page per offer. (RFC 9562's layout with its "method 3" for the bits after
+    the milliseconds; Python 3.14's ``uuid.uuid7`` fills them with a counter instead.)
+    Ids are in the order they were made as long as the system clock does not step back.
+    """
     milliseconds, nanoseconds = divmod(time.time_ns(), 1_000_000)
     fraction = nanoseconds * 4096 // 1_000_000
     value = (

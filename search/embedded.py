@@ -36,11 +36,11 @@ same ``haversine_km`` as the brute-force ground truth, so both agree to the last
   categories (only their documents are read). The first radius comes from the index
   size, later ones from the hits seen; each step skips the box read before, and it stops
   as soon as ``offset + limit`` hits lie inside the current radius (or the requested
-  radius is reached). The work depends
-  on the local density of hits, not on the size of the index. A text that turns out to
-  be rare hands over to FTS5. A text with categories that FTS5 finds rare anywhere, or
-  rare near the point once 3,000 candidates were checked, is answered by FTS5
-  intersecting text, category keys and the keys of the grid cells around the point.
+  radius is reached). The work depends on the local density of hits, not on the size of
+  the index. A text that turns out to be rare hands over to FTS5. A text with
+  categories that FTS5 finds rare anywhere, or rare near the point once 3,000
+  candidates were checked, is answered by FTS5 intersecting text, category keys and the
+  keys of the grid cells around the point.
 * ``near`` + ``radius_km`` + distance order with total/facets: the page as above; total
   and facets exact up to ``count_bound`` hits, lower bounds beyond (``total_exact``).
 * other ``near`` queries: every hit inside the radius is collected (R*Tree, or FTS5

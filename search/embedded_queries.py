@@ -62,8 +62,8 @@ _TEXT_SCAN_BUDGET = 3000
 _KEYED_MAX_ROWS = 300
 # Beyond this radius the expanding search gives up and collects every hit instead.
 _EXPANSION_LIMIT_KM = 80.0
-# A nearby search with at most this many categories reads ``search_catgeo`` (one seek
-# per category and strip) instead of the R*Tree.
+# A nearby search with at most this many categories and no archived offers reads
+# ``search_catgeo`` (one seek per category and strip) instead of the R*Tree.
 _CATGEO_MAX_CATEGORIES = 8
 _CATGEO_JOIN = "search_catgeo g CROSS JOIN search_doc d ON d.rowid = g.doc"
 # More strips than this in a box: one range over them (the longitudes of the strips in
@@ -275,9 +275,9 @@ class EmbeddedQueries:
     def _nearest(
         self, conn: sqlite3.Connection, q: SearchQuery, terms: TextMatch, at: int | None
     ) -> SearchResult:
-        """Expanding-radius search: read the R*Tree (with categories: ``search_catgeo``)
-        in growing boxes (each step skips the box read before) until ``offset + limit``
-        hits lie inside the current radius.
+        """Expanding-radius search: read the R*Tree (with categories and without archived
+        offers: ``search_catgeo``) in growing boxes (each step skips the box read before)
+        until ``offset + limit`` hits lie inside the current radius.
 
         With a text and a radius, FTS5 is asked first how many documents have the text
         and the categories (``_fts_rowids``): a few, and they are read instead. When the
@@ -608,4 +608,9 @@ def _nearest_first(
         marks = ",".join("?" * len(chunk))
         sql = f"SELECT rowid, id FROM search_doc WHERE rowid IN ({marks})"
         ids.update(conn.execute(sql, chunk))
-    return sorted((dist, found[num][1] or ids[num]) for dist, num in by_distance)[:need]
+    # a number without a document (never written so) is left out, as the join left it
+    page = [
+        (dist, ids.get(num) if found[num][1] is None else found[num][1])
+        for dist, num in by_distance
+    ]
+    return sorted(hit for hit in page if hit[1] is not None)[:need]

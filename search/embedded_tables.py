@@ -98,7 +98,7 @@ _DATA_TABLES = (
 
 # -- search_catgeo: the located documents of each category, by latitude strip ----------
 #
-# One row per (category, located document), clustered on (category, strip of
+# One row per (category, located active document), clustered on (category, strip of
 # 0.01 degrees latitude, longitude): a nearby search with categories seeks, for each
 # strip its box spans, straight to the box's longitudes of that category, and so visits
 # only documents of the category (with the R*Tree and a 1-in-30 category about 30

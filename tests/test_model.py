@@ -23,6 +23,7 @@ def test_an_offer_id_carries_the_millisecond_of_its_making():
 
 
 def test_offer_ids_made_later_sort_after_earlier_ones():
+    """(As long as the system clock does not step back meanwhile.)"""
     # the first 60 bits (time) never go down; ids of the same 1/4096 ms differ after them
     burst = [new_id() for _ in range(20_000)]
     times = [uuid.UUID(i).int >> 68 for i in burst]

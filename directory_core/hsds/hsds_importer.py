@@ -24,6 +24,7 @@ import httpx
 
 from .. import hookimpl
 from ..importers.base import Importer, ImportRecord, SourceError
+from ..model import new_id
 from .package import Package, PackageError, read_package
 from .reading import ServiceReader
 
@@ -163,7 +164,7 @@ class HsdsImporter(Importer):
             if not _is_uuid(offer.id) or taken.get(offer.id, offer.external_id) != (
                 offer.external_id
             ):
-                offer.id = str(uuid.uuid4())  # the service id belongs to another offer
+                offer.id = new_id()  # the service id belongs to another offer
             yield ImportRecord(location, offer=offer)
 
     def _taken_ids(self, ids: list[Any]) -> dict[str, str | None]:

@@ -2,9 +2,10 @@
 
 ``Publication`` holds what the mapping needs to know about the instance (its key and
 name, carriers, categories, plugin fields); build it with ``Publication.of(directory)``.
-Every HSDS id is a UUID: a service keeps the offer's id (offers have uuid4 ids; any
-other id is turned into a uuid5), and every record hanging off a service gets a uuid5
-derived from the service id and its role, so the same offer always gives the same ids
+Every HSDS id is a UUID: a service keeps the offer's id (offers have UUIDs: version 7
+since the fourth round of issue 13, version 4 before; any other id is turned into a
+uuid5), and every record hanging off a service gets a uuid5 derived from the service id
+and its role, so the same offer always gives the same ids
 (the service_at_location id is reversible instead, see ``service_at_location_id``).
 Empty values are left out rather than written as empty strings, except where HSDS
 requires the property.
