@@ -15,10 +15,10 @@ Tables:
   ``(field, value, doc)``; filters probe it with ``EXISTS``.
 * ``search_slot``: schedule slots ``(doc, weekday, start, end)``.
 * ``search_geo``: R*Tree of the locations (a degenerate box per document).
-* ``search_catgeo``: ``(cat, strip, lon, doc, lat)``, one row per category of a located
-  active document, clustered by category, strip of 0.01 degrees latitude and longitude
+* ``search_catgeo``: ``(cat, strip, lon, doc, lat, id)``, one row per category of a
+  located active document, clustered by category, strip of 0.01 degrees latitude and longitude
   (see ``embedded_tables``): a nearby search with categories reads only their documents,
-  and without other filters or a text only this table (the ids of the page after).
+  and without other filters or a text only this table.
 * ``search_text`` / ``search_fts``: the index tokens (``text.index_token_list``) as a
   space-joined string followed by the filter keys (categories, grid cells; see
   ``embedded_tables``), and an external-content FTS5 index over it (``unicode61``,
@@ -73,7 +73,6 @@ from .base import (
 )
 from .embedded_queries import EmbeddedQueries
 from .embedded_tables import (
-    _CHUNK,
     _DATA_TABLES,
     _GENERATION_KEY,
     _bump_generation,
@@ -96,6 +95,7 @@ _REBUILD_KEY = "search.rebuild_needed"
 # schema versions this code replaces by an empty index (the store rebuilds it)
 _OLDER_VERSIONS = frozenset({"1", "2", "3"})
 
+_CHUNK = 500  # ids per "IN (...)" look-up
 _INSERT_CHUNK = 50000  # documents whose rows are built and inserted at a time
 _BULK = 20000
 # page cache per connection (negative: KiB); the writer gets more for bulk indexing
@@ -394,7 +394,7 @@ class EmbeddedBackend(EmbeddedQueries, SearchBackend):
             # the keys of their search_catgeo rows, from the same columns they came from
             conn.execute(
                 "DELETE FROM search_catgeo WHERE (cat, strip, lon, doc) IN ("
-                + catgeo_rows(f"d.rowid IN ({marks})", with_lat=False)
+                + catgeo_rows(f"d.rowid IN ({marks})", keys_only=True)
                 + ")",
                 chunk,
             )

@@ -23,7 +23,6 @@ from .base import (
     TextMatch,
 )
 from .embedded_tables import (
-    _CHUNK,
     _fts_expr,
     _fts_groups,
     category_key,
@@ -79,7 +78,7 @@ class _Sql:
     where: list[str] = field(default_factory=list)
     params: list[Any] = field(default_factory=list)
     score: str = "0.0"
-    #: a candidate of ``_nearest``: number, id (NULL: looked up for the page), lat, lon
+    #: a candidate of ``_nearest``: number, id, lat, lon
     candidates: str = "d.rowid, d.id, d.lat, d.lon"
 
     def clause(self) -> str:
@@ -244,9 +243,9 @@ class EmbeddedQueries:
         fw, fp = self._filters(q, at, catgeo=driver == "catgeo")
         sql = _Sql(from_=from_, where=where + fw, params=params + fp)
         if driver == "catgeo" and not fw and from_ == _CATGEO_JOIN:
-            # nothing asked of the documents: search_catgeo alone (the ids come later)
+            # nothing asked of the documents: search_catgeo alone
             sql.from_ = "search_catgeo g"
-            sql.candidates = "g.doc, NULL, g.lat, g.lon"
+            sql.candidates = "g.doc, g.id, g.lat, g.lon"
         if fts_terms:
             sql.score = "-bm25(search_fts)"
         if firsts:
@@ -306,7 +305,7 @@ class EmbeddedQueries:
             driver = "catgeo"
         match, match_params = _instr_condition(terms) if terms else ("1", [])
         scanned = 0  # candidates whose tokens were checked
-        found: dict[int, tuple[float, str | None]] = {}  # number -> distance, id
+        found: dict[int, tuple[float, str]] = {}
         prev_box: tuple[float, float, float, float] | None = None
         while True:
             if _EXPANSION_LIMIT_KM < radius < cap:
@@ -343,7 +342,7 @@ class EmbeddedQueries:
                 fts_possible = False
                 continue  # read the rest of this step's box
             final = radius >= cap
-            inside = [num for num, h in found.items() if h[0] <= radius]
+            inside = [h for h in found.values() if h[0] <= radius]
             if len(inside) >= need or final:
                 break
             if inside:
@@ -352,11 +351,9 @@ class EmbeddedQueries:
                 grow = 4.0
             prev_box = box
             radius = min(radius * grow, cap)
+        inside.sort()
         return SearchResult(
-            hits=[
-                SearchHit(id=i, distance_km=dist)
-                for dist, i in _nearest_first(conn, found, inside, need)[q.offset : need]
-            ]
+            hits=[SearchHit(id=i, distance_km=dist) for dist, i in inside[q.offset : need]]
         )
 
     def _bounded_counts(
@@ -585,32 +582,3 @@ def _grouped_facets(groups: list[tuple[str, str | None, str | None, int]]) -> di
         "category": dict(sorted(cats.items())),
         "district": dict(sorted(districts.items())),
     }
-
-
-def _nearest_first(
-    conn: sqlite3.Connection,
-    found: dict[int, tuple[float, str | None]],
-    inside: list[int],
-    need: int,
-) -> list[tuple[float, str]]:
-    """The first ``need`` of the candidates ``inside`` as ``(distance, id)`` in the order
-    of every backend: distance, then id. Candidates read without their id (``None``,
-    from ``search_catgeo`` alone) get it here: those up to the page's last distance (the
-    ties at it included, as the id decides among them)."""
-    by_distance = sorted((found[num][0], num) for num in inside)
-    if len(by_distance) > need:
-        last = by_distance[need - 1][0]
-        by_distance = [h for h in by_distance if h[0] <= last]
-    missing = [num for _, num in by_distance if found[num][1] is None]
-    ids: dict[int, str] = {}
-    for start in range(0, len(missing), _CHUNK):
-        chunk = missing[start : start + _CHUNK]
-        marks = ",".join("?" * len(chunk))
-        sql = f"SELECT rowid, id FROM search_doc WHERE rowid IN ({marks})"
-        ids.update(conn.execute(sql, chunk))
-    # a number without a document (never written so) is left out, as the join left it
-    page = [
-        (dist, ids.get(num) if found[num][1] is None else found[num][1])
-        for dist, num in by_distance
-    ]
-    return sorted(hit for hit in page if hit[1] is not None)[:need]

@@ -31,7 +31,6 @@ from .text import fold, index_token_string
 # Terms shorter than this are never sent to FTS5 (no prefix index of that size).
 FTS_MIN_TERM = 2
 _FTS_HASHSIZE = 128 * 1024 * 1024
-_CHUNK = 500  # document numbers or ids per "IN (...)" look-up
 _JSON = json.JSONEncoder(separators=(",", ":"))
 
 _SCHEMA = """
@@ -72,6 +71,7 @@ CREATE TABLE IF NOT EXISTS search_catgeo (
     lon REAL NOT NULL,
     doc INTEGER NOT NULL,
     lat REAL NOT NULL,
+    id TEXT NOT NULL,
     PRIMARY KEY (cat, strip, lon, doc)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS search_text (doc INTEGER PRIMARY KEY, tokens TEXT NOT NULL);
@@ -98,16 +98,17 @@ _DATA_TABLES = (
 
 # -- search_catgeo: the located documents of each category, by latitude strip ----------
 #
-# One row per (category, located active document), clustered on (category, strip of
-# 0.01 degrees latitude, longitude): a nearby search with categories seeks, for each
-# strip its box spans, straight to the box's longitudes of that category, and so visits
-# only documents of the category (with the R*Tree and a 1-in-30 category about 30
-# candidates were read, joined and probed per hit). ``strip_of`` and ``_STRIP_SQL``
-# compute the same number (truncation of the same double, in Python and in SQLite); it
-# is monotonic in the latitude, so every document inside a box lies in one of the strips
-# of the box's edges. A B-tree insert costs a fraction of an R*Tree insert (a 3-D R*Tree
-# with the category as third axis took 2.3 s for 100,000 offers, this table 0.3 s); the
-# rows go in unsorted, as the documents are numbered in spatial order already.
+# One row per (category, located active document) with its position and id, clustered
+# on (category, strip of 0.01 degrees latitude, longitude): a nearby search with
+# categories seeks, for each strip its box spans, straight to the box's longitudes of
+# that category, and so visits only documents of the category (with the R*Tree and a
+# 1-in-30 category about 30 candidates were read, joined and probed per hit).
+# ``strip_of`` and ``_STRIP_SQL`` compute the same number (truncation of the same
+# double, in Python and in SQLite); it is monotonic in the latitude, so every document
+# inside a box lies in one of the strips of the box's edges. A B-tree insert costs a
+# fraction of an R*Tree insert (a 3-D R*Tree with the category as third axis took 2.3 s
+# for 100,000 offers, this table 0.3 s); the rows go in unsorted, as the documents are
+# numbered in spatial order already.
 _STRIP_SQL = "CAST(d.lat * 100.0 + 9000.0 AS INTEGER)"
 
 
@@ -116,16 +117,17 @@ def strip_of(lat: float) -> int:
     return int(lat * 100.0 + 9000.0)
 
 
-def catgeo_rows(documents: str, with_lat: bool = True) -> str:
-    """A SELECT of the ``search_catgeo`` rows ``(cat, strip, lon, doc[, lat])`` of the
-    located active documents of ``search_doc d`` that ``documents`` (a condition on
-    ``d``) picks: what indexing inserts, and (keys only) what deleting a document
-    removes, so the two cannot drift apart. Only active documents: a nearby search for
-    the public (no archived offers) then reads ``search_catgeo`` alone, without looking
-    up every candidate's document for its status."""
-    lat = ", d.lat" if with_lat else ""
+def catgeo_rows(documents: str, keys_only: bool = False) -> str:
+    """A SELECT of the ``search_catgeo`` rows ``(cat, strip, lon, doc, lat, id)`` (the
+    key ``(cat, strip, lon, doc)`` with ``keys_only``) of the located active documents
+    of ``search_doc d`` that ``documents`` (a condition on ``d``) picks: what indexing
+    inserts, and what deleting a document removes, so the two cannot drift apart. Only
+    active documents, with their position and id: a nearby search for the public (no
+    archived offers) then reads ``search_catgeo`` alone, without looking up any
+    candidate's document."""
+    rest = "" if keys_only else ", d.lat, d.id"
     return (
-        f"SELECT j.value, {_STRIP_SQL}, d.lon, d.rowid{lat} "
+        f"SELECT j.value, {_STRIP_SQL}, d.lon, d.rowid{rest} "
         f"FROM search_doc d, json_each(d.cats) j WHERE {documents} "
         "AND d.cats IS NOT NULL AND d.lat IS NOT NULL AND d.lon IS NOT NULL "
         "AND d.status = 'active'"
@@ -375,7 +377,8 @@ class _Rows:
             base,
         )
         conn.execute(
-            "INSERT INTO search_catgeo (cat, strip, lon, doc, lat) " + catgeo_rows("d.rowid >= ?"),
+            "INSERT INTO search_catgeo (cat, strip, lon, doc, lat, id) "
+            + catgeo_rows("d.rowid >= ?"),
             base,
         )
         conn.execute(

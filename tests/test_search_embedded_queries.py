@@ -247,9 +247,9 @@ def _rare_category_documents() -> list[SearchDocument]:
 
 def test_nearest_by_category_alone_orders_ties_by_id_and_leaves_out_archived(tmp_path):
     """Without other filters or a text, a nearby search with categories reads
-    search_catgeo alone and looks the ids up for the page: equal distances are still
-    ordered by id (also where the page ends among them), archived offers are left out
-    unless asked for, and archiving or reactivating an offer moves it in and out."""
+    search_catgeo alone: equal distances are still ordered by id (also where the page
+    ends among them), archived offers are left out unless asked for, and archiving or
+    reactivating an offer moves it in and out."""
     rng = random.Random(5)
     same_place = GeoPoint(51.4870, 7.5110)
     docs = [
