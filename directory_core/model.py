@@ -13,6 +13,7 @@ import os
 import time
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import lru_cache
 from typing import Any
 
 
@@ -114,15 +115,32 @@ class ScheduleRule:
     weeks_of_month: list[int] = field(default_factory=list)
 
     def describe(self) -> str:
-        day = WEEKDAY_LABELS[WEEKDAYS.index(self.weekday)]
-        if self.frequency == "monthly":
-            nth = ", ".join("letzten" if w == -1 else f"{w}." for w in self.weeks_of_month)
-            when = f"jeden {nth} {day} im Monat"
-        elif self.interval == 1:
-            when = f"jeden {day}"
-        else:
-            when = f"alle {self.interval} Wochen {day}"
-        return f"{when}, {self.start}–{self.end} Uhr"
+        """The rule in German, e.g. 'jeden Montag, 09:00–12:00 Uhr'."""
+        return _described(
+            self.weekday,
+            self.start,
+            self.end,
+            self.frequency,
+            self.interval,
+            tuple(self.weeks_of_month),
+        )
+
+
+@lru_cache(maxsize=4096)
+def _described(
+    weekday: str, start: str, end: str, frequency: str, interval: int, weeks: tuple[int, ...]
+) -> str:
+    """``ScheduleRule.describe`` by the rule's values, remembered: every page of offers
+    describes their rules, and a directory's office hours repeat."""
+    day = WEEKDAY_LABELS[WEEKDAYS.index(weekday)]
+    if frequency == "monthly":
+        nth = ", ".join("letzten" if w == -1 else f"{w}." for w in weeks)
+        when = f"jeden {nth} {day} im Monat"
+    elif interval == 1:
+        when = f"jeden {day}"
+    else:
+        when = f"alle {interval} Wochen {day}"
+    return f"{when}, {start}–{end} Uhr"
 
 
 @dataclass

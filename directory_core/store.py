@@ -388,9 +388,18 @@ class Store(StoreWrites):
             )
             return [(r.id, r.offer_id, r.action) for r in rows]
 
-    def outbox_head(self) -> int:
+    @contextmanager
+    def reading(self) -> Iterator[Connection]:
+        """One connection for several reads in a row (``outbox_head(conn)``, then
+        ``get_offer_records(ids, conn)``): a checkout from the pool costs about as much
+        as reading the outbox head."""
         with self.engine.connect() as conn:
-            return store_records.outbox_head(conn)
+            yield conn
+
+    def outbox_head(self, conn: Connection | None = None) -> int:
+        """The newest outbox position (0 for an empty outbox)."""
+        with self._conn(conn) as c:
+            return store_records.outbox_head(c)
 
     def outbox_pending(self, position: int) -> int:
         with self.engine.connect() as conn:

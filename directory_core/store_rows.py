@@ -5,6 +5,7 @@ JSON). Split from ``store.py``.
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from functools import lru_cache
 from typing import Any
 
 from .model import (
@@ -153,9 +154,11 @@ OfferRecord = tuple[Any, ...]
 _PRECISIONS = {member.value: member for member in Precision}
 
 
+@lru_cache(maxsize=4096)
 def _record_time(value: datetime | str | None) -> datetime | None:
     """An aware UTC datetime of a record's time (SQLite's text holds UTC digits, the
-    format SQLAlchemy writes: ``2026-11-27 04:35:48.139282``)."""
+    format SQLAlchemy writes: ``2026-11-27 04:35:48.139282``). Remembered: the offers of
+    one write share their times, and datetimes cannot be changed."""
     if type(value) is str:
         try:
             parsed = datetime.fromisoformat(value + "+00:00")  # a ninth of replace(tzinfo=)

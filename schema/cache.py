@@ -28,10 +28,14 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from directory_core.directory import Directory
 from directory_core.model import Offer
 from directory_core.store_rows import OfferRecord, offer_from_record
+
+if TYPE_CHECKING:  # pragma: no cover
+    from sqlalchemy.engine import Connection
 
 DEFAULT_SIZE = 10_000
 _OUTBOX_BATCH = 2_000
@@ -63,9 +67,15 @@ class OfferCache:
         return {key: offer_from_record(records[key]) for key in ids if key in records}
 
     def _records(self, ids: list[str]) -> dict[str, OfferRecord]:
+        # one connection for the outbox head and the missing records (a checkout from
+        # the pool costs as much as reading the head)
+        with self.directory.store.reading() as conn:
+            return self._records_on(conn, ids)
+
+    def _records_on(self, conn: Connection, ids: list[str]) -> dict[str, OfferRecord]:
         # The store is read without the lock: worker threads would otherwise queue
         # behind one another's SQL (the lock is held for dict work only).
-        head = self.directory.store.outbox_head()
+        head = self.directory.store.outbox_head(conn)
         with self._lock:
             self._catch_up(head)
             generation = self._generation
@@ -82,7 +92,7 @@ class OfferCache:
             self.misses += len(missing)
         if missing:
             # read after the head: what is loaded is at least as new as the position
-            loaded = self.directory.store.get_offer_records(missing)
+            loaded = self.directory.store.get_offer_records(missing, conn)
             found.update(loaded)
             with self._lock:
                 # kept only if no write was forgotten meanwhile: one that another

@@ -82,7 +82,7 @@ def test_a_write_during_a_load_is_not_hidden_by_it(directory, monkeypatch):
     read = directory.store.get_offer_records
     stale = read([cafe.id])  # what the slow load sees: the offer before the write
 
-    def slow_load(ids):
+    def slow_load(ids, conn=None):
         monkeypatch.setattr(directory.store, "get_offer_records", read)
         cafe.title = "Neuer Titel"
         with directory.store.transaction() as conn:

@@ -196,6 +196,22 @@ def test_malformed_bodies_are_400_with_a_graphql_error(known_server, body, messa
     assert len(response.json()["errors"][0]["extensions"]["requestId"]) == 12
 
 
+def test_json_that_only_the_standard_library_reads_is_read_as_before(known_server):
+    """Bodies are read with orjson, and with the standard library when orjson refuses
+    them: an integer beyond 64 bits still reaches GraphQL's own check of the Int."""
+    big = 123456789012345678901234567890
+    response = httpx.post(
+        f"{known_server.url}/graphql",
+        content=(
+            '{"query": "query($n: Int) { offers(first: $n) { totalCount } }", '
+            '"variables": {"n": ' + str(big) + "}}"
+        ),
+        headers={"content-type": "application/json"},
+    )
+    message = response.json()["errors"][0]["message"]
+    assert "not valid JSON" not in message and "Int" in message
+
+
 def test_deeply_nested_variables_are_refused(known_server):
     variables = "[" * 10_000 + "]" * 10_000
     response = httpx.post(

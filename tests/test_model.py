@@ -40,3 +40,17 @@ def test_offer_ids_do_not_repeat():
     assert len(set(ids)) == len(ids)
     # the 62 random bits differ even between ids of the same instant
     assert len({uuid.UUID(i).int & ((1 << 62) - 1) for i in ids}) == len(ids)
+
+
+def test_a_rule_describes_its_values_now_also_after_a_change_in_place():
+    from directory_core.model import ScheduleRule
+
+    rule = ScheduleRule("mon", "09:00", "12:00")
+    assert rule.describe() == "jeden Montag, 09:00–12:00 Uhr"
+    rule.start, rule.frequency, rule.weeks_of_month = "10:00", "monthly", [2, -1]
+    assert rule.describe() == "jeden 2., letzten Montag im Monat, 10:00–12:00 Uhr"
+    rule.weeks_of_month.append(1)  # the memory is keyed by the values, not the list
+    assert rule.describe() == "jeden 2., letzten, 1. Montag im Monat, 10:00–12:00 Uhr"
+    assert ScheduleRule("tue", "14:00", "16:00", interval=2).describe() == (
+        "alle 2 Wochen Dienstag, 14:00–16:00 Uhr"
+    )

@@ -477,3 +477,22 @@ def test_sqlite_store_connections_read_through_a_memory_map(tmp_path):
     with store.engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA mmap_size").scalar() == SQLITE_MMAP_BYTES
     store.close()
+
+
+def test_empty_json_values_are_new_objects_each_time():
+    from directory_core.store_connection import json_loads
+
+    first = json_loads("[]")
+    first.append("x")
+    assert json_loads("[]") == [] and json_loads("{}") == {}
+    assert json_loads("{}") is not json_loads("{}")
+    assert json_loads('["de"]') == ["de"] and json_loads(b"[]") == []
+
+
+def test_record_times_are_remembered_and_shared_as_they_cannot_change():
+    from directory_core.store_rows import _record_time
+
+    text = "2026-11-27 04:35:48.139282"
+    assert _record_time(text) is _record_time(text)
+    assert _record_time(text) == datetime(2026, 11, 27, 4, 35, 48, 139282, tzinfo=UTC)
+    assert _record_time("2026-11-27 04:35:49") == datetime(2026, 11, 27, 4, 35, 49, tzinfo=UTC)
