@@ -16,9 +16,9 @@ Tables:
 * ``search_slot``: schedule slots ``(doc, weekday, start, end)``.
 * ``search_geo``: R*Tree of the locations (a degenerate box per document).
 * ``search_catgeo``: ``(cat, strip, lon, doc, lat, id)``, one row per category of a
-  located active document, clustered by category, strip of 0.01 degrees latitude and longitude
-  (see ``embedded_tables``): a nearby search with categories reads only their documents,
-  and without other filters or a text only this table.
+  located active document, clustered by category, strip of 0.01 degrees latitude and
+  longitude (see ``embedded_tables``): a nearby search with categories reads only their
+  documents, and without other filters or a text only this table.
 * ``search_text`` / ``search_fts``: the index tokens (``text.index_token_list``) as a
   space-joined string followed by the filter keys (categories, grid cells; see
   ``embedded_tables``), and an external-content FTS5 index over it (``unicode61``,
@@ -87,7 +87,8 @@ from .embedded_tables import (
 
 # 2: filter keys (categories, grid cells) in the token strings and FTS5 index
 # 3: search_catgeo (the located documents of each category, by latitude strip)
-# 4: search_catgeo holds the active documents only (a nearby search reads it alone)
+# 4: search_catgeo holds the active documents only, with their ids (a nearby search
+#    reads it alone)
 SCHEMA_VERSION = "4"
 _SCHEMA_KEY = "search.schema_version"
 # set while an index of an older schema has been dropped and not rebuilt yet
@@ -95,7 +96,7 @@ _REBUILD_KEY = "search.rebuild_needed"
 # schema versions this code replaces by an empty index (the store rebuilds it)
 _OLDER_VERSIONS = frozenset({"1", "2", "3"})
 
-_CHUNK = 500  # ids per "IN (...)" look-up
+_CHUNK = 500  # document numbers or ids per "IN (...)" look-up
 _INSERT_CHUNK = 50000  # documents whose rows are built and inserted at a time
 _BULK = 20000
 # page cache per connection (negative: KiB); the writer gets more for bulk indexing

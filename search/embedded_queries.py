@@ -305,7 +305,7 @@ class EmbeddedQueries:
             driver = "catgeo"
         match, match_params = _instr_condition(terms) if terms else ("1", [])
         scanned = 0  # candidates whose tokens were checked
-        found: dict[int, tuple[float, str]] = {}
+        found: dict[int, tuple[float, str]] = {}  # number -> distance, id
         prev_box: tuple[float, float, float, float] | None = None
         while True:
             if _EXPANSION_LIMIT_KM < radius < cap:

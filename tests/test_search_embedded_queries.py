@@ -341,6 +341,11 @@ def test_nearest_of_a_rare_category_reads_only_its_documents(tmp_path, monkeypat
             assert _ids(backend.search(query)) == _ids(brute.search(query)), query
         with backend._read() as conn:
             rows = conn.execute("SELECT count(*) FROM search_catgeo").fetchone()[0]
+            same_ids = conn.execute(
+                "SELECT count(*) FROM search_catgeo g JOIN search_doc d "
+                "ON d.rowid = g.doc AND d.id = g.id"
+            ).fetchone()[0]
+        assert same_ids == rows  # every row carries its document's id
         # the active located documents only (archived ones are read through the R*Tree)
         expected = sum(
             len(d.categories)
