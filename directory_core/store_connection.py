@@ -33,7 +33,7 @@ def json_bytes(value: Any) -> bytes:
     try:
         return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS)
     except (orjson.JSONEncodeError, TypeError):
-        return json.dumps(value, ensure_ascii=False).encode()
+        return json.dumps(value).encode()  # ASCII with escapes, as it always wrote
 
 
 def json_loads(text: str | bytes) -> Any:

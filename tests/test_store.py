@@ -363,6 +363,12 @@ def test_json_columns_fall_back_to_the_standard_library_for_what_orjson_refuses(
     plain = {"a": [1, 2.5, "ü"], "b": None, 3: True}
     assert json.loads(json_dumps(plain)) == json.loads(json.dumps(plain))
     assert json_loads(json_dumps(2**70)) == 2**70  # beyond 64 bits: json.dumps writes it
+    beyond = {"n": 2**70, "t": "Café ü"}
+    assert json_dumps(beyond) == json.dumps(beyond)  # its text exactly, as always
+    from directory_core.store_connection import json_bytes
+
+    assert json_bytes(beyond) == json.dumps(beyond).encode()
+    assert json_bytes(plain) == json_dumps(plain).encode()  # orjson's UTF-8 as it is
     assert json_loads("[1, 2]") == [1, 2]
     # NaN is not JSON: written as null (json.dumps wrote NaN, which PostgreSQL refused),
     # and a NaN stored by an older version is still read
