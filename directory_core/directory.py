@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -17,6 +17,7 @@ import pluggy
 from directory_search.base import (
     IndexMissing,
     SearchBackend,
+    SearchError,
     SearchQuery,
     SearchResult,
     SearchUnavailable,
@@ -243,12 +244,14 @@ class Directory:
         self.after_write({"archived": list(offers.values())})
         return list(offers.values())
 
-    def after_write(self, changes: dict[str, list[Offer]]) -> None:
+    def after_write(self, changes: dict[str, list[Offer]], indexed: Collection[str] = ()) -> None:
         """After a commit: bring the index up to date, then tell the plugins
-        (``offer_changed``) once per kind of change; their errors are only logged."""
+        (``offer_changed``) once per kind of change; their errors are only logged.
+        ``indexed``: ids of the written offers the primary backend holds already
+        (``index_ahead.py``)."""
         written = {o.id: o for offers in changes.values() for o in offers}
         try:
-            self.sync(known=written)
+            self.sync(known=written, indexed=indexed)
         except SearchUnavailable as exc:  # the outbox keeps the change for later
             log.warning("search index not updated now (%s); the sync step will retry", exc)
         for change, offers in changes.items():
@@ -296,9 +299,10 @@ class Directory:
 
     # -- index maintenance ----------------------------------------------------------
 
-    def sync(self, known: dict[str, Offer] | None = None) -> int:
+    def sync(self, known: dict[str, Offer] | None = None, indexed: Collection[str] = ()) -> int:
         """Bring the search index up to date with the store (see ``sync.py``); return
-        the number of outbox rows applied to the primary backend.
+        the number of outbox rows applied to the primary backend. ``indexed``: ids among
+        ``known`` the primary backend holds already (``sync_index``).
 
         The fallback (if any) is synced too, from its own position, even when the primary
         is down; a ``SearchUnavailable`` of the primary is raised after that."""
@@ -307,7 +311,8 @@ class Directory:
         down: SearchUnavailable | None = None
         for role, backend, name in self._backends():
             try:
-                count = self._sync_one(role, backend, name, build, known)
+                ahead = indexed if role == "primary" else ()
+                count = self._sync_one(role, backend, name, build, known, ahead)
             except SearchUnavailable as exc:
                 if role != "primary" or self.fallback is None:
                     raise
@@ -326,11 +331,12 @@ class Directory:
         name: str,
         build: DocumentBuilder,
         known: dict[str, Offer] | None,
+        indexed: Collection[str] = (),
     ) -> int:
         """Sync one backend; a lost index is rebuilt from the store instead (searches go
         to the fallback, or fail with a clear error, until it is back)."""
         try:
-            return sync_index(self.store, backend, name, build, known=known)
+            return sync_index(self.store, backend, name, build, known=known, indexed=indexed)
         except IndexMissing as exc:
             first = self.store.sync_position(name) == 0  # never synced: a new index
             if not first:
@@ -421,6 +427,14 @@ def open_directory(
         cache=StoreGeocodeCache(store),
     )
     geocoder = pm.hook.choose_geocoder(instance=instance, default=geocoder) or geocoder
-    return Directory(
+    directory = Directory(
         instance, store, search, geocoder, plugins=pm, registry=registry, fallback=fallback
     )
+    if search.created or (fallback is not None and fallback.created):
+        # a new index file (a new instance, or an index that moved to a file of its
+        # own): filled from the store now, before anyone searches it
+        try:
+            directory.sync()
+        except SearchError as exc:  # the outbox keeps everything for the next sync
+            log.warning("the new search index is filled at the next sync: %s", exc)
+    return directory

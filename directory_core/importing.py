@@ -19,6 +19,7 @@ import sqlalchemy as sa
 
 from .history import Actor, login_name
 from .importers.base import Importer, SourceError
+from .index_ahead import IndexAhead
 from .model import Offer
 from .store import Store, utcnow
 
@@ -218,16 +219,19 @@ def _run_import(
     report.seconds = time.perf_counter() - started
     if dry_run:
         return report
-    with store.transaction() as conn:
-        store.write_offers(
-            conn,
-            report.created + report.updated + report.archived,
-            actor=Actor(user or login_name(), "import"),
-            previous=existing,
-        )
-        report.run_id = _insert_run(store, conn, report, started_at, user)
+    written = report.created + report.updated + report.archived
+    # a large import is indexed by a second process while the store writes it, and
+    # becomes searchable when both have committed (index_ahead.py)
+    with IndexAhead(directory, written, directory.document_builder()) as ahead:
+        with store.transaction() as conn:
+            store.write_offers(
+                conn, written, actor=Actor(user or login_name(), "import"), previous=existing
+            )
+            report.run_id = _insert_run(store, conn, report, started_at, user)
+        ahead.store_committed()
     directory.after_write(
-        {"created": report.created, "updated": report.updated, "archived": report.archived}
+        {"created": report.created, "updated": report.updated, "archived": report.archived},
+        indexed=ahead.indexed,
     )
     report.seconds = time.perf_counter() - started
     return report

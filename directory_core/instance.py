@@ -91,7 +91,7 @@ class GeocoderSettings:
 @dataclass
 class SearchSettings:
     backend: str = "embedded"  # "embedded" or "elasticsearch"
-    path: str | None = None  # embedded: index file; default: the store's SQLite file
+    path: str | None = None  # embedded: index file; default: beside the store (x.search.sqlite)
     url: str | None = None  # elasticsearch: cluster URL
     index_prefix: str | None = None  # elasticsearch: defaults to "directory-<instance key>"
     fallback: str | None = None  # "embedded": answer from it while Elasticsearch is down

@@ -20,7 +20,7 @@ offer since.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 
 from directory_search.base import IndexMissing, SearchBackend, SearchDocument
 
@@ -39,14 +39,19 @@ def sync_index(
     build: Callable[[Offer], SearchDocument],
     batch: int = 2000,
     known: Mapping[str, Offer] | None = None,
+    indexed: Collection[str] = (),
 ) -> int:
     """Apply pending outbox rows to ``backend``; return how many rows were applied.
 
     ``known``: offers just committed by this process, by id, so they need not be read
-    back from the store. Raises the backend's error (e.g. ``SearchUnavailable``) without
-    moving the position. Looks at the index first (``backend.verify``): a lost index
-    raises ``IndexMissing`` (``repair_index`` rebuilds it), so changes are never written
-    into an index that lacks the rest of the offers.
+    back from the store. ``indexed``: ids among them whose documents ``backend`` already
+    holds, built from these offers (an import indexed them ahead of the store's commit);
+    they are not indexed again while they are still the stored version.
+
+    Raises the backend's error (e.g. ``SearchUnavailable``) without moving the position.
+    Looks at the index first (``backend.verify``): a lost index raises ``IndexMissing``
+    (``repair_index`` rebuilds it), so changes are never written into an index that
+    lacks the rest of the offers.
     """
     if known:
         # a large write just committed goes to the index in few large batches (each
@@ -54,7 +59,7 @@ def sync_index(
         batch = min(max(batch, len(known)), KNOWN_BATCH_MAX)
     with store.sync_lock(position_name):
         backend.verify()
-        return _sync(store, backend, position_name, build, batch, known)
+        return _sync(store, backend, position_name, build, batch, known, indexed)
 
 
 def _sync(
@@ -64,7 +69,9 @@ def _sync(
     build: Callable[[Offer], SearchDocument],
     batch: int,
     known: Mapping[str, Offer] | None,
+    indexed: Collection[str] = (),
 ) -> int:
+    indexed = indexed if isinstance(indexed, (set, frozenset)) else frozenset(indexed)
     applied = 0
     position = store.sync_position(position_name)
     while True:
@@ -83,7 +90,9 @@ def _sync(
                     if known[i].updated_at is not None and stored.get(i) == known[i].updated_at
                 }
         offers = {**store.get_offers([i for i in ids if i not in reuse]), **reuse}
-        documents = [build(offers[i]) for i in ids if i in offers]
+        documents = [
+            build(offers[i]) for i in ids if i in offers and not (i in reuse and i in indexed)
+        ]
         gone = [i for i in ids if i not in offers]
         if documents:
             backend.index(documents)

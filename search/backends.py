@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -13,25 +14,56 @@ if TYPE_CHECKING:  # pragma: no cover
     from directory_core.instance import Instance
     from directory_core.store import Store
 
+log = logging.getLogger(__name__)
+
 
 def embedded_path(instance: Instance, store: Store) -> Path:
-    """The embedded index lives in the store's SQLite file unless the instance names
-    another file (required when the store is PostgreSQL)."""
+    """The instance's ``search.path``, else a file of its own beside the store's SQLite
+    file (``dortmund.sqlite`` -> ``dortmund.search.sqlite``), else (PostgreSQL)
+    ``var/<key>-search.sqlite``.
+
+    Its own file, not the store's: the index and the store then each have their own
+    write lock, so a large import writes both at once (``directory_core/index_ahead.py``)
+    and a sync never waits for a store write or the other way round. Indexes of earlier
+    versions lived in the store's file; ``open_backend`` removes them from there."""
     if instance.search.path:
         return Path(instance.search.path)
+    store_file = _store_file(store)
+    if store_file is not None:
+        return store_file.with_name(f"{store_file.stem}.search{store_file.suffix}")
+    return Path("var") / f"{instance.key}-search.sqlite"
+
+
+def _store_file(store: Store) -> Path | None:
     url = make_url(store.url)
     if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
         return Path(url.database)
-    return Path("var") / f"{instance.key}-search.sqlite"
+    return None
+
+
+def _open_embedded(instance: Instance, store: Store) -> SearchBackend:
+    """The embedded index, kept in step with ``store`` (a new file is filled from it).
+    An index an earlier version left in the store's own file is removed from there."""
+    from .base import SearchError
+    from .embedded import EmbeddedBackend, drop_index_tables
+
+    path = embedded_path(instance, store)
+    backend = EmbeddedBackend(path, from_store=True)
+    store_file = _store_file(store)
+    if store_file is not None and store_file.resolve() != path.resolve():
+        try:
+            if drop_index_tables(store_file):
+                log.warning("the search index moved from %s to %s", store_file, path)
+        except SearchError as exc:  # only space is lost; tried again at the next start
+            log.warning("%s", exc)
+    return backend
 
 
 def open_backend(instance: Instance, store: Store) -> tuple[SearchBackend, SearchBackend | None]:
     """The instance's backend and, if configured, the embedded fallback."""
-    from .embedded import EmbeddedBackend
-
     settings = instance.search
     if settings.backend == "embedded":
-        return EmbeddedBackend(embedded_path(instance, store)), None
+        return _open_embedded(instance, store), None
     from .elastic import ElasticsearchBackend
 
     primary = ElasticsearchBackend(
@@ -44,5 +76,5 @@ def open_backend(instance: Instance, store: Store) -> tuple[SearchBackend, Searc
     )
     fallback = None
     if settings.fallback == "embedded":
-        fallback = EmbeddedBackend(embedded_path(instance, store))
+        fallback = _open_embedded(instance, store)
     return primary, fallback

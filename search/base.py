@@ -39,7 +39,8 @@ semantics below are the contract:
 from __future__ import annotations
 
 import abc
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -184,6 +185,8 @@ class SearchBackend(abc.ABC):
     bookkeeping for keeping the index in step with the store."""
 
     name: ClassVar[str]
+    #: this instance created its index (a new, empty one) when it was opened
+    created: bool = False
 
     @abc.abstractmethod
     def search(self, query: SearchQuery) -> SearchResult:
@@ -213,6 +216,32 @@ class SearchBackend(abc.ABC):
             self.index(batch)
             count += len(batch)
         return count
+
+    @contextmanager
+    def index_held(self, batches: Iterable[list[SearchDocument]]) -> Iterator[int]:
+        """Index ``batches`` so that searches see them only once the ``with`` block has
+        ended normally, and never if it raises; yields the number of documents given.
+
+        For a writer that must commit after something else: an import's offers are
+        indexed while the store writes them and become searchable after the store's
+        commit (``directory_core/index_ahead.py``). The embedded backend writes them
+        in one transaction held open during the block; the default indexes them after
+        the block, batch by batch."""
+        held = [batch for batch in batches if batch]
+        yield sum(len(batch) for batch in held)
+        for batch in held:
+            self.index(batch)
+
+    def can_reopen(self) -> bool:
+        """Whether ``reopen`` works and ``index_held`` holds a write open: then a large
+        import writes ahead from a second process (``directory_core/index_ahead.py``);
+        otherwise (the default) it indexes after the store's commit."""
+        return False
+
+    def reopen(self) -> SearchBackend:
+        """A new instance on the same index with connections of its own, for a process
+        forked from this one (which must not use the parent's connections)."""
+        raise NotImplementedError(f"{type(self).__name__} cannot be reopened")
 
     def vocabulary(self) -> dict[str, int]:
         """Every index token of the indexed documents (archived ones too) with the number

@@ -57,6 +57,7 @@ rows are in.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 import threading
@@ -67,7 +68,6 @@ from typing import Any, ClassVar
 from .base import (
     IndexMissing,
     SearchBackend,
-    SearchDocument,
     SearchError,
     SearchUnavailable,
 )
@@ -75,15 +75,13 @@ from .embedded_queries import EmbeddedQueries
 from .embedded_tables import (
     _DATA_TABLES,
     _GENERATION_KEY,
+    _REBUILD_KEY,
     _bump_generation,
     _create_schema,
     _extra_udf,
-    _mv_items,
-    _Rows,
-    _spatial_key,
-    catgeo_rows,
     is_key_token,
 )
+from .embedded_writes import EmbeddedWrites
 
 # 2: filter keys (categories, grid cells) in the token strings and FTS5 index
 # 3: search_catgeo (the located documents of each category, by latitude strip)
@@ -91,20 +89,16 @@ from .embedded_tables import (
 #    reads it alone)
 SCHEMA_VERSION = "4"
 _SCHEMA_KEY = "search.schema_version"
-# set while an index of an older schema has been dropped and not rebuilt yet
-_REBUILD_KEY = "search.rebuild_needed"
 # schema versions this code replaces by an empty index (the store rebuilds it)
 _OLDER_VERSIONS = frozenset({"1", "2", "3"})
 
-_CHUNK = 500  # document numbers or ids per "IN (...)" look-up
-_INSERT_CHUNK = 50000  # documents whose rows are built and inserted at a time
 _BULK = 20000
 # page cache per connection (negative: KiB); the writer gets more for bulk indexing
 _READER_CACHE_KIB = -65536
 _WRITER_CACHE_KIB = -262144
 
 
-class EmbeddedBackend(EmbeddedQueries, SearchBackend):
+class EmbeddedBackend(EmbeddedWrites, EmbeddedQueries, SearchBackend):
     """SQLite FTS5 + R*Tree backend; see the module docstring."""
 
     name: ClassVar[str] = "embedded"
@@ -116,13 +110,18 @@ class EmbeddedBackend(EmbeddedQueries, SearchBackend):
         timeout: float = 10.0,
         max_readers: int = 8,
         bulk_threshold: int = _BULK,
+        from_store: bool = False,
     ):
         """Open (and create the tables in) the SQLite file ``path``; ``":memory:"`` gives a
         private in-memory index (one connection). ``timeout``: seconds to wait for a lock
         held by another connection (the store). At most ``max_readers`` searches run at
         the same time (each on its own connection); more wait. An ``index()`` batch of at
         least ``bulk_threshold`` documents is numbered in spatial order, and loaded into
-        an empty index without its B-tree indexes, which are built afterwards."""
+        an empty index without its B-tree indexes, which are built afterwards.
+        ``from_store``: the index is kept in step with a store (``open_backend``), so a
+        file this call creates is marked for a rebuild from it (``verify`` raises
+        ``IndexMissing`` until then): a lost or moved index file is not taken for one
+        that holds everything. ``created`` says whether this call created the index."""
         self.path = os.fspath(path)
         self.bulk_threshold = bulk_threshold
         self._timeout = timeout
@@ -134,7 +133,8 @@ class EmbeddedBackend(EmbeddedQueries, SearchBackend):
         self._all: list[sqlite3.Connection] = []
         self._closed = False
         self._vocabulary: tuple[str, dict[str, int]] | None = None
-        self._stale = False  # an index of an older schema was dropped, not yet rebuilt
+        self._stale = False  # marked for a rebuild (older schema dropped, or a new file)
+        self.created = False
         try:
             self._writer = self._connect()
             self._writer.execute(f"PRAGMA cache_size={_WRITER_CACHE_KIB}")
@@ -148,10 +148,18 @@ class EmbeddedBackend(EmbeddedQueries, SearchBackend):
             with self._write_lock:
                 self._writer.execute("BEGIN IMMEDIATE")
                 _create_schema(self._writer)
-                self._writer.execute(
-                    "INSERT OR IGNORE INTO search_meta (key, value) VALUES (?, ?)",
-                    (_SCHEMA_KEY, SCHEMA_VERSION),
+                self.created = (
+                    self._writer.execute(
+                        "INSERT OR IGNORE INTO search_meta (key, value) VALUES (?, ?)",
+                        (_SCHEMA_KEY, SCHEMA_VERSION),
+                    ).rowcount
+                    == 1
                 )
+                if self.created and from_store:
+                    self._writer.execute(
+                        "INSERT INTO search_meta (key, value) VALUES (?, ?)",
+                        (_REBUILD_KEY, "a new index file, not yet filled from the store"),
+                    )
                 self._writer.execute("COMMIT")
             version = self.get_meta(_SCHEMA_KEY)
             if version in _OLDER_VERSIONS:
@@ -315,121 +323,18 @@ class EmbeddedBackend(EmbeddedQueries, SearchBackend):
         except sqlite3.Error as e:
             raise SearchError(f"search index {self.path!r}: {e}") from e
 
-    # -- writing -----------------------------------------------------------------------
+    # -- other processes ---------------------------------------------------------------
 
-    def index(self, documents: list[SearchDocument]) -> None:
-        if not documents:
-            return
-        latest = list({d.id: d for d in documents}.values())
-        bulk = len(latest) >= self.bulk_threshold
-        if bulk:
-            # number a large batch in spatial order (strips of 0.01 degrees latitude, then
-            # longitude): neighbours share pages of every table, so the R*Tree
-            # candidates of a nearby query touch few pages
-            latest.sort(key=_spatial_key)
-        self._check_open()
-        try:
-            with self._write_lock:
-                # the rows of the first chunk (usually the whole batch) are built before
-                # the write transaction starts, so the file stays writable for others
-                # (the store) meanwhile; larger batches go in chunks to bound the memory
-                chunk = _INSERT_CHUNK
-                base = self._next_number(self._writer)
-                rows = _Rows.build(latest[:chunk], base)
-                with self._write() as conn:
-                    if self._next_number(conn) != base:  # another process wrote meanwhile
-                        base = self._next_number(conn)
-                        rows = _Rows.build(latest[:chunk], base)
-                    self._delete_rows(conn, self._rowids(conn, [d.id for d in latest]))
-                    _bump_generation(conn)
-                    empty = bulk and self._next_number(conn) == 1
-                    if empty:  # build the B-tree indexes afterwards, from sorted keys
-                        conn.execute("DROP INDEX search_doc_id")
-                        conn.execute("DROP INDEX search_doc_title")
-                    rows.insert(conn)
-                    for start in range(chunk, len(latest), chunk):
-                        _Rows.build(latest[start : start + chunk], base + start).insert(conn)
-                    if empty:
-                        _create_schema(conn)
-        except sqlite3.Error as e:
-            raise SearchError(f"search index {self.path!r}: indexing failed: {e}") from e
+    def can_reopen(self) -> bool:
+        return not self._memory  # no other process sees an in-memory index
 
-    @staticmethod
-    def _next_number(conn: sqlite3.Connection) -> int:
-        return conn.execute("SELECT coalesce(max(rowid), 0) + 1 FROM search_doc").fetchone()[0]
-
-    def _rowids(self, conn: sqlite3.Connection, ids: list[str]) -> list[int]:
-        """Internal numbers of the stored documents among ``ids``, ascending."""
-        if conn.execute("SELECT 1 FROM search_doc LIMIT 1").fetchone() is None:
-            return []
-        out: list[int] = []
-        for i in range(0, len(ids), _CHUNK):
-            chunk = ids[i : i + _CHUNK]
-            marks = ",".join("?" * len(chunk))
-            out.extend(
-                r[0]
-                for r in conn.execute(f"SELECT rowid FROM search_doc WHERE id IN ({marks})", chunk)
-            )
-        return sorted(out)
-
-    def _delete_rows(self, conn: sqlite3.Connection, rowids: list[int]) -> None:
-        """Remove documents by internal number (ascending: FTS5 flushes its pending
-        changes whenever the rowid goes backwards)."""
-        if not rowids:
-            return
-        texts: list[tuple[int, str]] = []
-        mv_keys: list[tuple[str, str, int]] = []
-        for i in range(0, len(rowids), _CHUNK):
-            chunk = rowids[i : i + _CHUNK]
-            marks = ",".join("?" * len(chunk))
-            texts.extend(
-                conn.execute(
-                    f"SELECT doc, tokens FROM search_text WHERE doc IN ({marks}) ORDER BY doc",
-                    chunk,
-                )
-            )
-            for num, cats, other in conn.execute(
-                f"SELECT rowid, cats, mv FROM search_doc WHERE rowid IN ({marks})", chunk
-            ):
-                mv_keys.extend((f, v, num) for f, v in _mv_items(cats, other))
-            # the keys of their search_catgeo rows, from the same columns they came from
-            conn.execute(
-                "DELETE FROM search_catgeo WHERE (cat, strip, lon, doc) IN ("
-                + catgeo_rows(f"d.rowid IN ({marks})", keys_only=True)
-                + ")",
-                chunk,
-            )
-        conn.executemany(
-            "INSERT INTO search_fts (search_fts, rowid, tokens) VALUES ('delete', ?, ?)", texts
+    def reopen(self) -> EmbeddedBackend:
+        """The same index file on connections of its own."""
+        if self._memory:
+            raise SearchError("an in-memory search index cannot be reopened")
+        return EmbeddedBackend(
+            self.path, timeout=self._timeout, max_readers=1, bulk_threshold=self.bulk_threshold
         )
-        keys = [(r,) for r in rowids]
-        conn.executemany("DELETE FROM search_text WHERE doc = ?", keys)
-        conn.executemany("DELETE FROM search_geo WHERE doc = ?", keys)
-        conn.executemany("DELETE FROM search_slot WHERE doc = ?", keys)
-        conn.executemany("DELETE FROM search_mv WHERE field = ? AND value = ? AND doc = ?", mv_keys)
-        conn.executemany("DELETE FROM search_doc WHERE rowid = ?", keys)
-
-    def delete(self, ids: list[str]) -> None:
-        if not ids:
-            return
-        try:
-            with self._write() as conn:
-                self._delete_rows(conn, self._rowids(conn, list(dict.fromkeys(ids))))
-                _bump_generation(conn)
-        except sqlite3.Error as e:
-            raise SearchError(f"search index {self.path!r}: delete failed: {e}") from e
-
-    def clear(self) -> None:
-        try:
-            with self._write() as conn:
-                for table in _DATA_TABLES:
-                    conn.execute(f"DROP TABLE IF EXISTS {table}")
-                _create_schema(conn)
-                _bump_generation(conn)
-                conn.execute("DELETE FROM search_meta WHERE key = ?", (_REBUILD_KEY,))
-            self._stale = False
-        except sqlite3.Error as e:
-            raise SearchError(f"search index {self.path!r}: clear failed: {e}") from e
 
     # -- vocabulary --------------------------------------------------------------------
 
@@ -480,3 +385,31 @@ class EmbeddedBackend(EmbeddedQueries, SearchBackend):
             "path": self.path,
             "sqlite": sqlite3.sqlite_version,
         }
+
+
+def drop_index_tables(path: str | os.PathLike[str], timeout: float = 10.0) -> bool:
+    """Remove an embedded index from the SQLite file ``path``, leaving its other tables
+    (earlier versions kept the index in the store's file); return whether it held one."""
+    try:
+        conn = sqlite3.connect(os.fspath(path), timeout=timeout, isolation_level=None)
+    except sqlite3.Error as e:
+        raise SearchError(f"cannot open {os.fspath(path)!r}: {e}") from e
+    try:
+        found = conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'search_meta'"
+        ).fetchone()
+        if found is None:
+            return False
+        conn.execute("BEGIN IMMEDIATE")
+        for table in (*_DATA_TABLES, "search_meta"):
+            conn.execute(f"DROP TABLE IF EXISTS {table}")
+        conn.execute("COMMIT")
+        return True
+    except sqlite3.Error as e:
+        with contextlib.suppress(sqlite3.Error):
+            conn.execute("ROLLBACK")
+        raise SearchError(
+            f"cannot remove the old search index from {os.fspath(path)!r}: {e}"
+        ) from e
+    finally:
+        conn.close()

@@ -160,6 +160,8 @@ def _extra_udf(extra_json: str | None, spec: str) -> int:
 
 
 _GENERATION_KEY = "generation"
+# set while an index must be rebuilt from the store (an older schema was dropped)
+_REBUILD_KEY = "search.rebuild_needed"
 
 
 def _bump_generation(conn: sqlite3.Connection) -> None:

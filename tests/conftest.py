@@ -48,7 +48,8 @@ HOERDE_44263 = (51.4847, 7.4996)
 
 
 def dortmund_instance_at(store_file: Path) -> Instance:
-    """The Dortmund instance file with its store (and embedded index) in ``store_file``."""
+    """The Dortmund instance file with its store in ``store_file`` (the embedded index in
+    a file of its own beside it)."""
     instance = load_instance(DORTMUND_FILE)
     return dataclasses.replace(instance, store_url=f"sqlite:///{store_file}")
 

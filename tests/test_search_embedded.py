@@ -8,7 +8,7 @@ import threading
 from dataclasses import replace
 
 import pytest
-from directory_search import embedded
+from directory_search import embedded, embedded_writes
 from directory_search.base import (
     GeoPoint,
     SearchDocument,
@@ -301,7 +301,7 @@ def test_schema_version_mismatch(tmp_path):
 def test_bulk_load_matches_brute_force(tmp_path, documents, monkeypatch):
     """A batch above ``bulk_threshold``: spatial numbering, late B-tree indexes, rows
     inserted in chunks."""
-    monkeypatch.setattr(embedded, "_INSERT_CHUNK", 300)
+    monkeypatch.setattr(embedded_writes, "_INSERT_CHUNK", 300)
     b = EmbeddedBackend(tmp_path / "search.sqlite", bulk_threshold=500)
     brute = BruteForceBackend()
     try:

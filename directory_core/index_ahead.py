@@ -1,0 +1,197 @@
+"""Index a large import's offers in a second process while the store writes them.
+
+An import spends about a third of its time writing the store and another third indexing
+(building the documents, then FTS5, R*Tree and the other index tables). The two can run
+at the same time on two cores: just before the store's transaction begins, the import
+forks a child process that builds the documents of the offers about to be written and
+writes them into the search index in one transaction it holds open
+(``SearchBackend.index_held``). The child commits only after the parent has told it that
+the store committed, so a search never finds an offer the store does not have; when the
+store's write fails, or the parent dies, the child rolls back. After the child's commit
+the usual sync moves the index's position past the import without indexing those offers
+again (``sync_index(indexed=...)``); when the child failed, that sync indexes them as
+it always did. Either way the index ends as after the sequential path.
+
+It is used only where that holds and pays off (``usable``):
+
+* the primary backend can write ahead from another process (``SearchBackend.reopen``:
+  the embedded index in a file; Elasticsearch has no transaction to hold open);
+* the store is SQLite: its import holds the store's only write lock for the whole
+  transaction anyway, so holding the index's write lock as long blocks no writer that
+  was not blocked already (on PostgreSQL other processes keep writing during an import,
+  and their syncs would wait for the index);
+* the process runs a single thread: ``fork`` copies only the calling thread, so a
+  process with others (the server) keeps the sequential path; the command line and
+  the benchmark have one;
+* at least ``MIN_OFFERS`` offers: forking a large process costs milliseconds.
+"""
+
+from __future__ import annotations
+
+import gc
+import logging
+import multiprocessing
+import os
+import threading
+from collections.abc import Callable, Sequence
+from contextlib import suppress
+from multiprocessing.connection import Connection
+from types import TracebackType
+from typing import TYPE_CHECKING
+
+from directory_search.base import SearchBackend, SearchDocument
+
+from .model import Offer
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .directory import Directory
+
+log = logging.getLogger(__name__)
+
+MIN_OFFERS = int(os.environ.get("XMIN", "5000"))
+# documents built and written at a time by the child (bounds the documents it holds)
+BATCH = 25000
+
+
+def usable(directory: Directory, count: int) -> bool:
+    """Whether an import of ``count`` offers indexes ahead (see the module docstring)."""
+    return (
+        count >= MIN_OFFERS
+        and hasattr(os, "fork")
+        and threading.active_count() == 1
+        and not directory.store.is_postgresql
+        and directory.search_backend.can_reopen()
+    )
+
+
+class IndexAhead:
+    """Around the store's write of ``offers``: ``with IndexAhead(...) as ahead:`` starts
+    the child (when ``usable``), ``ahead.store_committed()`` after the store's commit
+    lets it commit, leaving the block without that call rolls it back. ``indexed`` then
+    holds the ids whose documents the index has (empty when the child did not run or
+    failed: the sync indexes them)."""
+
+    def __init__(
+        self,
+        directory: Directory,
+        offers: Sequence[Offer],
+        build: Callable[[Offer], SearchDocument],
+    ):
+        self.indexed: frozenset[str] = frozenset()
+        self._offers = offers
+        self._build = build
+        self._backend = directory.search_backend
+        self._active = usable(directory, len(offers))
+        self._pipe: Connection | None = None
+        self._process: multiprocessing.process.BaseProcess | None = None
+        self._told = False
+
+    def __enter__(self) -> IndexAhead:
+        if not self._active:
+            return self
+        context = multiprocessing.get_context("fork")
+        ours, theirs = context.Pipe()
+        process = context.Process(
+            target=_index_in_child,
+            args=(theirs, ours, self._backend, self._build, self._offers),
+            name="directory-index-ahead",
+            daemon=True,  # ended with this process if it exits without waiting
+        )
+        try:
+            process.start()
+        except OSError as exc:  # no memory or processes left: the sequential path
+            log.warning("import indexes after the store's commit: cannot fork (%s)", exc)
+            ours.close()
+            theirs.close()
+            return self
+        theirs.close()  # the child's end: only the child holds it, so its death is EOF here
+        self._pipe, self._process = ours, process
+        return self
+
+    def store_committed(self) -> None:
+        """The store committed the offers: the child commits its index transaction;
+        waits for its answer and sets ``indexed`` when it committed."""
+        if self._pipe is None:
+            return
+        self._told = True
+        with suppress(OSError):  # a child that failed before has closed its end
+            self._pipe.send("commit")
+        answer = self._answer()
+        if answer == "committed":
+            self.indexed = frozenset(offer.id for offer in self._offers)
+        else:
+            log.warning(
+                "indexing ahead of the store's commit failed (%s); the offers are "
+                "indexed now instead",
+                answer,
+            )
+
+    def _answer(self) -> str:
+        """The child's last word: ``committed`` or why not."""
+        assert self._pipe is not None
+        while True:
+            try:
+                kind, value = self._pipe.recv()
+            except (EOFError, OSError):
+                return "the indexing process ended without an answer"
+            if kind == "written":
+                continue
+            return "committed" if kind == "committed" else str(value)
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        if self._pipe is None or self._process is None:
+            return
+        if not self._told:  # the store did not commit: the child rolls back
+            with suppress(OSError):
+                self._pipe.send("abort")
+            self._answer()
+        self._pipe.close()
+        self._process.join()
+        self._process.close()
+        self._pipe = self._process = None
+
+
+class _Abandoned(Exception):
+    """The parent's store did not commit: the child's index transaction rolls back."""
+
+
+def _index_in_child(
+    pipe: Connection,
+    parents_end: Connection,
+    backend: SearchBackend,
+    build: Callable[[Offer], SearchDocument],
+    offers: Sequence[Offer],
+) -> None:
+    """The child: write the documents, hold the transaction, commit or roll back as the
+    parent says. Never touches the parent's connections (copied by ``fork``, not
+    usable here): the index is opened anew and the store not at all."""
+    parents_end.close()  # copied by fork: only the parent may hold it (its death is EOF)
+    gc.freeze()  # the parent's objects: never walked (nor copied) by this process's GC
+    try:
+        own = backend.reopen()
+        try:
+            own.verify()  # a lost or outdated index: the parent's sync repairs it
+            batches = (
+                [build(offer) for offer in offers[start : start + BATCH]]
+                for start in range(0, len(offers), BATCH)
+            )
+            with own.index_held(batches) as count:
+                pipe.send(("written", count))
+                if pipe.recv() != "commit":
+                    raise _Abandoned
+            pipe.send(("committed", count))
+        finally:
+            own.close()
+    except _Abandoned:
+        with suppress(OSError):
+            pipe.send(("rolled back", "the store did not commit"))
+    except BaseException as exc:  # the parent indexes them itself; say why
+        with suppress(OSError):
+            pipe.send(("failed", f"{type(exc).__name__}: {exc}"))
+    finally:
+        pipe.close()

@@ -1,0 +1,121 @@
+"""Imports in a process of their own for ``test_index_ahead.py``: the import forks its
+indexing process only from a process with a single thread, which pytest's (with its
+servers) is not. ``python -m tests.index_ahead_script SCENARIO DIR [sequential]`` prints one
+JSON line of what it saw; ``DIR`` holds the store, the index and the CSV files;
+``sequential``: the import indexes after the commit, in its own process.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from directory_search.base import SearchQuery
+from directory_search.embedded import EmbeddedBackend
+
+from directory_core import index_ahead
+from directory_core.directory import Directory, open_directory
+from directory_core.importing import run_import
+from directory_core.instance import load_instance
+
+from .import_fixtures import CSV_SETTINGS, DORTMUND, csv_row, write_csv
+
+ROWS = 60
+
+
+def open_at(folder: Path) -> Directory:
+    os.environ["DIRECTORY_STORE_URL"] = f"sqlite:///{folder / 'store.sqlite'}"
+    instance = load_instance(DORTMUND)
+    instance.importers = {"csv": CSV_SETTINGS}
+    return open_directory(instance)
+
+
+def indexed_here(directory: Directory) -> list[int]:
+    """Counts the documents this process (not the forked one) gives the index."""
+    backend = directory.search_backend
+    given: list[int] = []
+    real_index = backend.index
+
+    def counting(documents: list[Any]) -> None:
+        given.append(len(documents))
+        real_index(documents)
+
+    backend.index = counting  # type: ignore[method-assign]
+    return given
+
+
+def titles(directory: Directory, text: str) -> list[str]:
+    found = directory.search(SearchQuery(text=text, limit=500, include_archived=True))
+    stored = directory.get_many([hit.id for hit in found.hits])
+    return sorted(f"{stored[h.id].title}|{stored[h.id].status}" for h in found.hits)
+
+
+def main(scenario: str, folder: Path, ahead: bool = True) -> dict[str, Any]:
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
+    index_ahead.MIN_OFFERS = 10 if ahead else 10**9
+    directory = open_at(folder)
+    given = indexed_here(directory)
+    seen: dict[str, Any] = {"threads": threading.active_count()}
+    first = write_csv(folder / "a.csv", [csv_row(n) for n in range(1, ROWS + 1)])
+    if scenario == "import":
+        report = run_import(directory, "awo", "csv", first)
+        seen["created"] = len(report.created)
+        seen["given_here"] = sum(given)
+        # a second run: 20 changed, 10 gone (archived), 30 unchanged
+        rows = [csv_row(n, Angebot=f"Erzählcafé {n}") for n in range(1, 21)]
+        rows += [csv_row(n) for n in range(21, ROWS - 9)]
+        report = run_import(directory, "awo", "csv", write_csv(folder / "b.csv", rows), full=True)
+        seen["second"] = report.counts()
+        seen["given_here_second"] = sum(given) - seen["given_here"]
+    elif scenario == "store fails":
+        real_write = directory.store.write_offers
+
+        def write_then_fail(conn: Any, offers: Any, **options: Any) -> Any:
+            real_write(conn, offers, **options)
+            time.sleep(0.5)  # the indexing process has written its documents by now
+            raise RuntimeError("disk full")
+
+        directory.store.write_offers = write_then_fail  # type: ignore[method-assign]
+        try:
+            run_import(directory, "awo", "csv", first)
+        except RuntimeError as exc:
+            seen["error"] = str(exc)
+    elif scenario == "child fails":
+
+        def broken(self: EmbeddedBackend) -> EmbeddedBackend:
+            raise OSError("no file handles left")
+
+        EmbeddedBackend.reopen = broken  # type: ignore[method-assign]  # copied by fork
+        report = run_import(directory, "awo", "csv", first)
+        seen["created"] = len(report.created)
+        seen["given_here"] = sum(given)
+    elif scenario == "parent dies":
+        real_write = directory.store.write_offers
+
+        def write_then_die(conn: Any, offers: Any, **options: Any) -> Any:
+            real_write(conn, offers, **options)
+            time.sleep(0.5)
+            print(json.dumps({"dying": os.getpid()}), flush=True)
+            os._exit(7)  # killed before the store's commit
+
+        directory.store.write_offers = write_then_die  # type: ignore[method-assign]
+        run_import(directory, "awo", "csv", first)
+    seen["offers"] = directory.store.count_offers()
+    seen["documents"] = directory.search_backend.count()
+    seen["treff"] = titles(directory, "Seniorentreff")
+    seen["cafe"] = titles(directory, "Erzählcafé")
+    seen["applied_by_next_sync"] = directory.sync()
+    seen["children_left"] = len(__import__("multiprocessing").active_children())
+    directory.close()
+    return seen
+
+
+if __name__ == "__main__":
+    ahead = sys.argv[3:] != ["sequential"]
+    print(json.dumps(main(sys.argv[1], Path(sys.argv[2]), ahead)), flush=True)
