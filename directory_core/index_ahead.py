@@ -23,7 +23,8 @@ It is used only where that holds and pays off (``usable``):
 * the process runs a single thread: ``fork`` copies only the calling thread, so a
   process with others (the server) keeps the sequential path; the command line and
   the benchmark have one;
-* at least ``MIN_OFFERS`` offers: forking a large process costs milliseconds.
+* at least ``MIN_OFFERS`` offers: below that the sequential path takes a tenth of a
+  second, and forking a large process costs milliseconds.
 """
 
 from __future__ import annotations
@@ -48,7 +49,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 log = logging.getLogger(__name__)
 
-MIN_OFFERS = int(os.environ.get("XMIN", "5000"))
+MIN_OFFERS = 1000
 # documents built and written at a time by the child (bounds the documents it holds)
 BATCH = 25000
 
