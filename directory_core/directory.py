@@ -340,7 +340,7 @@ class Directory:
         except IndexMissing as exc:
             first = self.store.sync_position(name) == 0  # never synced: a new index
             if not first:
-                log.warning("%s search index lost (%s); rebuilding it from the store", role, exc)
+                log.warning("%s search index missing (%s); rebuilding it from the store", role, exc)
             rebuilt = repair_index(self.store, backend, name, build)
             if rebuilt is not None and not first:
                 log.warning("%s search index rebuilt from the store: %d offers", role, rebuilt)
@@ -392,7 +392,9 @@ def open_directory(
     """Open the store, search backend, geocoder and plugins of ``instance``.
 
     The instance's districts, carriers and categories are written to the store, so the
-    instance file stays the source of truth for reference data.
+    instance file stays the source of truth for reference data. A search index this
+    creates (a new instance, or an index file that was lost or moved) is filled from the
+    store before this returns.
     """
     from directory_search.backends import open_backend
 
@@ -437,4 +439,7 @@ def open_directory(
             directory.sync()
         except SearchError as exc:  # the outbox keeps everything for the next sync
             log.warning("the new search index is filled at the next sync: %s", exc)
+        except BaseException:
+            directory.close()
+            raise
     return directory

@@ -229,10 +229,10 @@ def _run_import(
             )
             report.run_id = _insert_run(store, conn, report, started_at, user)
         ahead.store_committed()
-    directory.after_write(
-        {"created": report.created, "updated": report.updated, "archived": report.archived},
-        indexed=ahead.indexed,
-    )
+        directory.after_write(
+            {"created": report.created, "updated": report.updated, "archived": report.archived},
+            indexed=ahead.indexed,
+        )
     report.seconds = time.perf_counter() - started
     return report
 

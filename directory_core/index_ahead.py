@@ -16,10 +16,11 @@ It is used only where that holds and pays off (``usable``):
 
 * the primary backend can write ahead from another process (``SearchBackend.reopen``:
   the embedded index in a file; Elasticsearch has no transaction to hold open);
-* the store is SQLite: its import holds the store's only write lock for the whole
-  transaction anyway, so holding the index's write lock as long blocks no writer that
-  was not blocked already (on PostgreSQL other processes keep writing during an import,
-  and their syncs would wait for the index);
+* the store is SQLite, in a file other than the index's (one write lock per file): its
+  import holds the store's only write lock for the whole transaction anyway, so
+  holding the index's write lock as long blocks no writer that was not blocked already
+  (on PostgreSQL other processes keep writing during an import, and their syncs would
+  wait for the index);
 * the process runs a single thread: ``fork`` copies only the calling thread, so a
   process with others (the server) keeps the sequential path; the command line and
   the benchmark have one;
@@ -35,14 +36,16 @@ import multiprocessing
 import os
 import threading
 from collections.abc import Callable, Sequence
-from contextlib import suppress
+from contextlib import ExitStack, suppress
 from multiprocessing.connection import Connection
 from types import TracebackType
 from typing import TYPE_CHECKING
 
 from directory_search.base import SearchBackend, SearchDocument
+from sqlalchemy.engine.url import make_url
 
 from .model import Offer
+from .sync import SYNC_LOCK_SECONDS
 
 if TYPE_CHECKING:  # pragma: no cover
     from .directory import Directory
@@ -62,15 +65,27 @@ def usable(directory: Directory, count: int) -> bool:
         and threading.active_count() == 1
         and not directory.store.is_postgresql
         and directory.search_backend.can_reopen()
+        and not _in_the_stores_file(directory)
     )
 
 
+def _in_the_stores_file(directory: Directory) -> bool:
+    """An index kept in the store's own file (``search.path`` naming it): one write lock
+    for both, so the child would wait for the store's write and the store for it."""
+    database = make_url(directory.store.url).database
+    path = getattr(directory.search_backend, "path", None)
+    if not database or not path:
+        return False
+    return os.path.realpath(database) == os.path.realpath(path)
+
+
 class IndexAhead:
-    """Around the store's write of ``offers``: ``with IndexAhead(...) as ahead:`` starts
-    the child (when ``usable``), ``ahead.store_committed()`` after the store's commit
-    lets it commit, leaving the block without that call rolls it back. ``indexed`` then
-    holds the ids whose documents the index has (empty when the child did not run or
-    failed: the sync indexes them)."""
+    """Around the store's write of ``offers``: ``with IndexAhead(...) as ahead:`` takes
+    the index's sync lock and starts the child (when ``usable``);
+    ``ahead.store_committed()`` after the store's commit lets it commit, and sets
+    ``indexed``: the ids whose documents the index has (empty when the child did not
+    run or failed). The caller syncs inside the block with ``indexed``; leaving the
+    block without ``store_committed`` ends the child, which leaves nothing behind."""
 
     def __init__(
         self,
@@ -82,7 +97,10 @@ class IndexAhead:
         self._offers = offers
         self._build = build
         self._backend = directory.search_backend
+        self._store = directory.store
+        self._sync_name = directory.sync_name
         self._active = usable(directory, len(offers))
+        self._held = ExitStack()
         self._pipe: Connection | None = None
         self._process: multiprocessing.process.BaseProcess | None = None
         self._told = False
@@ -90,20 +108,30 @@ class IndexAhead:
     def __enter__(self) -> IndexAhead:
         if not self._active:
             return self
-        context = multiprocessing.get_context("fork")
-        ours, theirs = context.Pipe()
-        process = context.Process(
-            target=_index_in_child,
-            args=(theirs, ours, self._backend, self._build, self._offers),
-            name="directory-index-ahead",
-            daemon=True,  # ended with this process if it exits without waiting
-        )
+        # no other process syncs this index until the import's own sync has run (the
+        # caller syncs inside the block): one that read an offer before the import could
+        # otherwise write its older document after the child's, which the import's sync
+        # then would not replace
         try:
+            self._held.enter_context(
+                self._store.sync_lock(self._sync_name, timeout=SYNC_LOCK_SECONDS)
+            )
+        except TimeoutError as exc:
+            log.info("import indexes after the store's commit: %s", exc)
+            return self
+        try:
+            context = multiprocessing.get_context("fork")
+            ours, theirs = context.Pipe()
+            process = context.Process(
+                target=_index_in_child,
+                args=(theirs, ours, self._backend, self._build, self._offers),
+                name="directory-index-ahead",
+                daemon=True,  # ended with this process if it exits without waiting
+            )
             process.start()
-        except OSError as exc:  # no memory or processes left: the sequential path
+        except OSError as exc:  # no memory, processes or descriptors left
             log.warning("import indexes after the store's commit: cannot fork (%s)", exc)
-            ours.close()
-            theirs.close()
+            self._held.close()
             return self
         theirs.close()  # the child's end: only the child holds it, so its death is EOF here
         self._pipe, self._process = ours, process
@@ -145,20 +173,25 @@ class IndexAhead:
         error: BaseException | None,
         trace: TracebackType | None,
     ) -> None:
-        if self._pipe is None or self._process is None:
-            return
-        if not self._told:  # the store did not commit: the child rolls back
-            with suppress(OSError):
-                self._pipe.send("abort")
-            self._answer()
-        self._pipe.close()
-        self._process.join()
-        self._process.close()
-        self._pipe = self._process = None
+        try:
+            if self._pipe is not None and self._process is not None:
+                if not self._told:
+                    # the store did not commit: neither may the child; a process ended in
+                    # a write transaction leaves nothing of it (SQLite rolls it back)
+                    self._process.terminate()
+                self._pipe.close()
+                self._process.join(timeout=60)
+                if self._process.exitcode is None:  # pragma: no cover - a stuck child
+                    self._process.kill()
+                    self._process.join()
+                self._process.close()
+        finally:
+            self._pipe = self._process = None
+            self._held.close()
 
 
 class _Abandoned(Exception):
-    """The parent's store did not commit: the child's index transaction rolls back."""
+    """The parent's answer was not "commit": the child's index transaction rolls back."""
 
 
 def _index_in_child(

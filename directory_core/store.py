@@ -62,13 +62,13 @@ from .store_connection import (
     _sqlite_path,
     _sqlite_pragmas,
     _utc,
-    advisory_key,
     display_url,
     json_dumps,
     json_loads,
     utcnow,
 )
 from .store_connection import is_outage as is_outage  # re-exported
+from .store_locks import StoreSyncLock
 from .store_rows import (
     OfferRecord,
     offer_from_record,
@@ -78,13 +78,14 @@ from .store_writes import _CHUNK, StoreWrites
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
-class Store(StoreWrites):
+class Store(StoreSyncLock, StoreWrites):
     """The relational store of record. Open with ``Store.open(url)``."""
 
     def __init__(self, engine: Engine, url: str):
         self.engine = engine
         self.url = url
-        self._sync_locks: dict[str, threading.Lock] = {}
+        self._sync_locks: dict[str, threading.RLock] = {}
+        self._sync_depth: dict[str, int] = {}
         self._sync_locks_guard = threading.Lock()
         self._identity: str | None = None
 
@@ -217,30 +218,6 @@ class Store(StoreWrites):
         row, so outbox ids become visible in increasing order (see the module doc)."""
         if conn.dialect.name == "postgresql":
             conn.execute(sa.select(sa.func.pg_advisory_xact_lock(OUTBOX_LOCK)))
-
-    @contextmanager
-    def sync_lock(self, name: str) -> Iterator[None]:
-        """Hold the lock of the sync position ``name`` (one index): among the threads of
-        this process, and on PostgreSQL among all processes sharing the database
-        (a session advisory lock on a connection kept for the duration)."""
-        with self._sync_locks_guard:
-            local = self._sync_locks.setdefault(name, threading.Lock())
-        with local:
-            if not self.is_postgresql:
-                yield
-                return
-            key = advisory_key(f"directory_core.sync:{name}")
-            with self.engine.connect() as conn:
-                conn.execute(sa.select(sa.func.pg_advisory_lock(key)))
-                conn.commit()  # the session lock outlives the transaction
-                try:
-                    yield
-                finally:
-                    try:
-                        conn.execute(sa.select(sa.func.pg_advisory_unlock(key)))
-                        conn.commit()
-                    except sa.exc.DBAPIError:  # connection lost: its session lock is gone
-                        conn.invalidate()
 
     # -- reference data -----------------------------------------------------------
 

@@ -190,8 +190,10 @@ def _connect_error(url: str, exc: BaseException) -> StoreError:
 # Reads of a SQLite store go through a memory map of (the first) this many bytes of the
 # file instead of a read() per page: a page of 20 offers spread over 100,000 took 0.24
 # instead of 0.20 ms of CPU. Like the embedded index's readers (``search/embedded.py``);
-# the pages are the operating system's file cache, shared by all connections.
-SQLITE_MMAP_BYTES = 1024**3
+# the pages are the operating system's file cache, shared by all connections. Half a GiB:
+# the index's own file gets as much, so the two maps together cover as many bytes as the
+# one map of the file that held both did before (mapped pages count in a process's RSS).
+SQLITE_MMAP_BYTES = 512 * 1024**2
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -9,9 +9,12 @@ This needs two things from the store, on SQLite and PostgreSQL alike:
 
 * outbox ids become visible in increasing order, so nothing below the position can
   still appear (``Store.lock_outbox``: offer writes commit one at a time);
-* one syncer per index at a time (``Store.sync_lock``): otherwise a process that read
-  an offer before a change could index it after a process that read it after the
-  change, and the older document would stay while the position moves past the change.
+* one syncer per index at a time (``Store.sync_lock``, between processes too): otherwise
+  a process that read an offer before a change could index it after a process that
+  read it after the change, and the older document would stay while the position moves
+  past the change. A sync waits ``SYNC_LOCK_SECONDS`` for another process's (a large
+  import holds it until its offers are indexed), then gives up with
+  ``SearchUnavailable``: the outbox keeps the changes for the next sync.
 
 Offers just written by this process (``known``) are reused only while they are still
 the stored version (same ``updated_at``): another process may have written the same
@@ -21,8 +24,9 @@ offer since.
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterator, Mapping
+from contextlib import ExitStack
 
-from directory_search.base import IndexMissing, SearchBackend, SearchDocument
+from directory_search.base import IndexMissing, SearchBackend, SearchDocument, SearchUnavailable
 
 from .model import Offer
 from .store import Store
@@ -30,6 +34,8 @@ from .store import Store
 # outbox rows per batch when the offers of a large write are known (bounds the documents
 # held at once, like the rebuild's batches)
 KNOWN_BATCH_MAX = 25000
+# seconds a sync waits for another process's sync of the same index
+SYNC_LOCK_SECONDS = 10.0
 
 
 def sync_index(
@@ -57,7 +63,11 @@ def sync_index(
         # a large write just committed goes to the index in few large batches (each
         # batch is one index transaction; a bulk one is also numbered in spatial order)
         batch = min(max(batch, len(known)), KNOWN_BATCH_MAX)
-    with store.sync_lock(position_name):
+    with ExitStack() as held:
+        try:  # only the lock's own wait: a TimeoutError of the backend stays what it is
+            held.enter_context(store.sync_lock(position_name, timeout=SYNC_LOCK_SECONDS))
+        except TimeoutError as exc:
+            raise SearchUnavailable(f"another process is syncing the search index ({exc})") from exc
         backend.verify()
         return _sync(store, backend, position_name, build, batch, known, indexed)
 

@@ -80,6 +80,7 @@ from .embedded_tables import (
     _create_schema,
     _extra_udf,
     is_key_token,
+    write_error,
 )
 from .embedded_writes import EmbeddedWrites
 
@@ -96,6 +97,10 @@ _BULK = 20000
 # page cache per connection (negative: KiB); the writer gets more for bulk indexing
 _READER_CACHE_KIB = -65536
 _WRITER_CACHE_KIB = -262144
+# reads through a memory map of the first this many bytes of the file (the store's
+# connections map as much of theirs: directory_core/store_connection.py)
+_MMAP_BYTES = 512 * 1024**2
+_WAL_LIMIT_BYTES = 64 * 1024**2
 
 
 class EmbeddedBackend(EmbeddedWrites, EmbeddedQueries, SearchBackend):
@@ -135,9 +140,12 @@ class EmbeddedBackend(EmbeddedWrites, EmbeddedQueries, SearchBackend):
         self._vocabulary: tuple[str, dict[str, int]] | None = None
         self._stale = False  # marked for a rebuild (older schema dropped, or a new file)
         self.created = False
+        self._from_store = from_store
         try:
             self._writer = self._connect()
             self._writer.execute(f"PRAGMA cache_size={_WRITER_CACHE_KIB}")
+            # a large import's transaction grows the WAL to its size; cut it back after
+            self._writer.execute(f"PRAGMA journal_size_limit={_WAL_LIMIT_BYTES}")
         except sqlite3.Error as e:
             raise SearchError(f"cannot open search index {self.path!r}: {e}") from e
         try:
@@ -145,22 +153,10 @@ class EmbeddedBackend(EmbeddedWrites, EmbeddedQueries, SearchBackend):
                 mode = self._writer.execute("PRAGMA journal_mode=WAL").fetchone()[0]
                 if str(mode).lower() != "wal":
                     raise SearchError(f"search index {self.path!r}: cannot switch to WAL")
-            with self._write_lock:
-                self._writer.execute("BEGIN IMMEDIATE")
-                _create_schema(self._writer)
-                self.created = (
-                    self._writer.execute(
-                        "INSERT OR IGNORE INTO search_meta (key, value) VALUES (?, ?)",
-                        (_SCHEMA_KEY, SCHEMA_VERSION),
-                    ).rowcount
-                    == 1
-                )
-                if self.created and from_store:
-                    self._writer.execute(
-                        "INSERT INTO search_meta (key, value) VALUES (?, ?)",
-                        (_REBUILD_KEY, "a new index file, not yet filled from the store"),
-                    )
-                self._writer.execute("COMMIT")
+            # an index with its schema opens without the write lock, which a large
+            # import's indexing process may hold for minutes
+            if not self._has_schema():
+                self._create(from_store)
             version = self.get_meta(_SCHEMA_KEY)
             if version in _OLDER_VERSIONS:
                 self._drop_older(version)
@@ -177,6 +173,38 @@ class EmbeddedBackend(EmbeddedWrites, EmbeddedQueries, SearchBackend):
         except SearchError:
             self.close()
             raise
+
+    def _has_schema(self) -> bool:
+        with self._write_lock:
+            found = self._writer.execute(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'search_meta'"
+            ).fetchone()
+            return (
+                found is not None
+                and self._writer.execute(
+                    "SELECT 1 FROM search_meta WHERE key = ?", (_SCHEMA_KEY,)
+                ).fetchone()
+                is not None
+            )
+
+    def _create(self, from_store: bool) -> None:
+        """Create the tables (in another process too, at most one of them is first)."""
+        with self._write_lock:
+            self._writer.execute("BEGIN IMMEDIATE")
+            _create_schema(self._writer)
+            self.created = (
+                self._writer.execute(
+                    "INSERT OR IGNORE INTO search_meta (key, value) VALUES (?, ?)",
+                    (_SCHEMA_KEY, SCHEMA_VERSION),
+                ).rowcount
+                == 1
+            )
+            if self.created and from_store:
+                self._writer.execute(
+                    "INSERT INTO search_meta (key, value) VALUES (?, ?)",
+                    (_REBUILD_KEY, "a new index file, not yet filled from the store"),
+                )
+            self._writer.execute("COMMIT")
 
     def _drop_older(self, version: str) -> None:
         """Replace an index of an older schema by an empty one and mark it for a rebuild:
@@ -222,7 +250,7 @@ class EmbeddedBackend(EmbeddedWrites, EmbeddedQueries, SearchBackend):
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute("PRAGMA temp_store=MEMORY")
             conn.execute(f"PRAGMA cache_size={_READER_CACHE_KIB}")
-            conn.execute("PRAGMA mmap_size=1073741824")
+            conn.execute(f"PRAGMA mmap_size={_MMAP_BYTES}")
             conn.create_function("search_extra", 2, _extra_udf, deterministic=True)
         except sqlite3.Error:
             conn.close()
@@ -279,7 +307,7 @@ class EmbeddedBackend(EmbeddedWrites, EmbeddedQueries, SearchBackend):
             try:
                 conn.execute("BEGIN IMMEDIATE")
             except sqlite3.Error as e:
-                raise SearchError(f"search index {self.path!r}: {e}") from e
+                raise write_error(self.path, "", e) from e
             try:
                 yield conn
             except BaseException:
@@ -321,7 +349,7 @@ class EmbeddedBackend(EmbeddedWrites, EmbeddedQueries, SearchBackend):
                         (key, str(value)),
                     )
         except sqlite3.Error as e:
-            raise SearchError(f"search index {self.path!r}: {e}") from e
+            raise write_error(self.path, "", e) from e
 
     # -- other processes ---------------------------------------------------------------
 
@@ -333,7 +361,11 @@ class EmbeddedBackend(EmbeddedWrites, EmbeddedQueries, SearchBackend):
         if self._memory:
             raise SearchError("an in-memory search index cannot be reopened")
         return EmbeddedBackend(
-            self.path, timeout=self._timeout, max_readers=1, bulk_threshold=self.bulk_threshold
+            self.path,
+            timeout=self._timeout,
+            max_readers=1,
+            bulk_threshold=self.bulk_threshold,
+            from_store=self._from_store,  # a file made anew here waits for its rebuild too
         )
 
     # -- vocabulary --------------------------------------------------------------------

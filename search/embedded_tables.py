@@ -16,6 +16,7 @@ from .base import (
     ExtraFilter,
     SearchDocument,
     SearchError,
+    SearchUnavailable,
     TextMatch,
 )
 from .semantics import (
@@ -160,6 +161,17 @@ def _extra_udf(extra_json: str | None, spec: str) -> int:
 
 
 _GENERATION_KEY = "generation"
+
+
+def write_error(path: str, what: str, error: sqlite3.Error) -> SearchError:
+    """The error for a failed write: ``SearchUnavailable`` when another connection held
+    the file's write lock longer than the timeout (a large import indexing; the outbox
+    keeps the change for the next sync), else ``SearchError``."""
+    busy = getattr(error, "sqlite_errorcode", None) in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+    kind = SearchUnavailable if busy else SearchError
+    return kind(f"search index {path!r}: {what}{error}")
+
+
 # set while an index must be rebuilt from the store (an older schema was dropped)
 _REBUILD_KEY = "search.rebuild_needed"
 

@@ -10,7 +10,7 @@ import sqlite3
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 
-from .base import SearchDocument, SearchError
+from .base import SearchDocument
 from .embedded_tables import (
     _DATA_TABLES,
     _REBUILD_KEY,
@@ -20,6 +20,7 @@ from .embedded_tables import (
     _Rows,
     _spatial_key,
     catgeo_rows,
+    write_error,
 )
 
 _CHUNK = 500  # document numbers or ids per "IN (...)" look-up
@@ -45,7 +46,7 @@ class EmbeddedWrites:
                 with self._write() as conn:
                     self._insert(conn, latest, bulk, base, rows)
         except sqlite3.Error as e:
-            raise SearchError(f"search index {self.path!r}: indexing failed: {e}") from e
+            raise write_error(self.path, "indexing failed: ", e) from e
 
     @contextmanager
     def index_held(self, batches: Iterable[list[SearchDocument]]) -> Iterator[int]:
@@ -58,7 +59,7 @@ class EmbeddedWrites:
             try:
                 conn.execute("BEGIN IMMEDIATE")
             except sqlite3.Error as e:
-                raise SearchError(f"search index {self.path!r}: {e}") from e
+                raise write_error(self.path, "", e) from e
             try:
                 count = 0
                 try:
@@ -68,7 +69,7 @@ class EmbeddedWrites:
                             self._insert(conn, latest, bulk, self._next_number(conn), None)
                             count += len(documents)
                 except sqlite3.Error as e:
-                    raise SearchError(f"search index {self.path!r}: indexing failed: {e}") from e
+                    raise write_error(self.path, "indexing failed: ", e) from e
                 yield count
             except BaseException:
                 with contextlib.suppress(sqlite3.Error):
@@ -79,7 +80,7 @@ class EmbeddedWrites:
             except sqlite3.Error as e:
                 with contextlib.suppress(sqlite3.Error):
                     conn.execute("ROLLBACK")
-                raise SearchError(f"search index {self.path!r}: commit failed: {e}") from e
+                raise write_error(self.path, "commit failed: ", e) from e
 
     def _ordered(self, documents: list[SearchDocument]) -> tuple[list[SearchDocument], bool]:
         """The last document of each id; a bulk batch in spatial order."""
@@ -181,16 +182,35 @@ class EmbeddedWrites:
                 self._delete_rows(conn, self._rowids(conn, list(dict.fromkeys(ids))))
                 _bump_generation(conn)
         except sqlite3.Error as e:
-            raise SearchError(f"search index {self.path!r}: delete failed: {e}") from e
+            raise write_error(self.path, "delete failed: ", e) from e
 
     def clear(self) -> None:
+        self._clear(keep_mark=False)
+        self._stale = False
+
+    def rebuild(self, batches: Iterable[list[SearchDocument]]) -> int:
+        """As the default (clear, then batch by batch), but an index marked for a rebuild
+        (a new file, an older schema) stays marked until the last batch is in: other
+        processes refuse to search it meanwhile rather than answer from a part of it."""
+        marked = self.get_meta(_REBUILD_KEY) is not None
+        self._clear(keep_mark=True)
+        count = 0
+        for batch in batches:
+            self.index(batch)
+            count += len(batch)
+        if marked:
+            self.set_meta(_REBUILD_KEY, None)
+        self._stale = False
+        return count
+
+    def _clear(self, keep_mark: bool) -> None:
         try:
             with self._write() as conn:
                 for table in _DATA_TABLES:
                     conn.execute(f"DROP TABLE IF EXISTS {table}")
                 _create_schema(conn)
                 _bump_generation(conn)
-                conn.execute("DELETE FROM search_meta WHERE key = ?", (_REBUILD_KEY,))
-            self._stale = False
+                if not keep_mark:
+                    conn.execute("DELETE FROM search_meta WHERE key = ?", (_REBUILD_KEY,))
         except sqlite3.Error as e:
-            raise SearchError(f"search index {self.path!r}: clear failed: {e}") from e
+            raise write_error(self.path, "clear failed: ", e) from e

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import sqlite3
 import sys
 import threading
 import time
@@ -23,6 +24,7 @@ from directory_core import index_ahead
 from directory_core.directory import Directory, open_directory
 from directory_core.importing import run_import
 from directory_core.instance import load_instance
+from directory_core.store import Store
 
 from .import_fixtures import CSV_SETTINGS, DORTMUND, csv_row, write_csv
 
@@ -56,6 +58,42 @@ def titles(directory: Directory, text: str) -> list[str]:
     return sorted(f"{stored[h.id].title}|{stored[h.id].status}" for h in found.hits)
 
 
+def child_is_writing(folder: Path) -> bool:
+    """Whether another connection holds the index file's write lock (the child inside
+    its transaction), waited for up to 20 s."""
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        probe = sqlite3.connect(folder / "store.search.sqlite", timeout=0, isolation_level=None)
+        try:
+            probe.execute("BEGIN IMMEDIATE")
+            probe.execute("ROLLBACK")
+        except sqlite3.OperationalError:
+            return True
+        finally:
+            probe.close()
+        time.sleep(0.01)
+    return False
+
+
+def while_writing(directory: Directory, folder: Path, seen: dict[str, Any]) -> None:
+    """Called inside the store's transaction, after the offers are written: what the
+    rest of the world sees meanwhile."""
+    seen["child_writing"] = child_is_writing(folder)
+    time.sleep(0.3)  # the child has written its documents by now (60 of them)
+    reader = EmbeddedBackend(folder / "store.search.sqlite", timeout=1)
+    other = Store.open(directory.store.url)
+    try:
+        seen["documents_before_commit"] = reader.count()
+        try:
+            with other.sync_lock(directory.sync_name, timeout=0.2):
+                seen["sync_lock_free"] = True
+        except TimeoutError:
+            seen["sync_lock_free"] = False
+    finally:
+        reader.close()
+        other.close()
+
+
 def main(scenario: str, folder: Path, ahead: bool = True) -> dict[str, Any]:
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
     index_ahead.MIN_OFFERS = 10 if ahead else 10**9
@@ -63,7 +101,16 @@ def main(scenario: str, folder: Path, ahead: bool = True) -> dict[str, Any]:
     given = indexed_here(directory)
     seen: dict[str, Any] = {"threads": threading.active_count()}
     first = write_csv(folder / "a.csv", [csv_row(n) for n in range(1, ROWS + 1)])
+    real_write = directory.store.write_offers
     if scenario == "import":
+
+        def write_and_look(conn: Any, offers: Any, **options: Any) -> Any:
+            written = real_write(conn, offers, **options)
+            if "child_writing" not in seen:
+                while_writing(directory, folder, seen)
+            return written
+
+        directory.store.write_offers = write_and_look  # type: ignore[method-assign]
         report = run_import(directory, "awo", "csv", first)
         seen["created"] = len(report.created)
         seen["given_here"] = sum(given)
@@ -74,11 +121,11 @@ def main(scenario: str, folder: Path, ahead: bool = True) -> dict[str, Any]:
         seen["second"] = report.counts()
         seen["given_here_second"] = sum(given) - seen["given_here"]
     elif scenario == "store fails":
-        real_write = directory.store.write_offers
 
         def write_then_fail(conn: Any, offers: Any, **options: Any) -> Any:
             real_write(conn, offers, **options)
-            time.sleep(0.5)  # the indexing process has written its documents by now
+            seen["child_writing"] = child_is_writing(folder)
+            time.sleep(0.3)  # the indexing process has written its documents by now
             raise RuntimeError("disk full")
 
         directory.store.write_offers = write_then_fail  # type: ignore[method-assign]
@@ -96,12 +143,12 @@ def main(scenario: str, folder: Path, ahead: bool = True) -> dict[str, Any]:
         seen["created"] = len(report.created)
         seen["given_here"] = sum(given)
     elif scenario == "parent dies":
-        real_write = directory.store.write_offers
 
         def write_then_die(conn: Any, offers: Any, **options: Any) -> Any:
             real_write(conn, offers, **options)
-            time.sleep(0.5)
-            print(json.dumps({"dying": os.getpid()}), flush=True)
+            writing = child_is_writing(folder)
+            time.sleep(0.3)
+            print(json.dumps({"dying": os.getpid(), "child_writing": writing}), flush=True)
             os._exit(7)  # killed before the store's commit
 
         directory.store.write_offers = write_then_die  # type: ignore[method-assign]

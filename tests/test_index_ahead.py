@@ -6,6 +6,7 @@ process is forked only from a process with one thread.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import subprocess
 import sys
@@ -44,6 +45,11 @@ def test_a_large_import_is_indexed_by_the_second_process_with_the_same_result(tm
     code, [sequential], errors = run("import", tmp_path / "sequential", "sequential")
     assert code == 0, errors
     assert ahead["threads"] == 1
+    # while the store wrote, the child held the index's write transaction: nothing of
+    # it was searchable, and no other process could sync the index
+    assert ahead["child_writing"] and not sequential["child_writing"]
+    assert ahead["documents_before_commit"] == 0
+    assert ahead["sync_lock_free"] is False and sequential["sync_lock_free"] is True
     # every document came from the forked process, in both runs (new, changed, archived)
     assert ahead["given_here"] == 0 and ahead["given_here_second"] == 0
     assert sequential["given_here"] == 60 and sequential["given_here_second"] == 30
@@ -67,6 +73,7 @@ def test_a_failed_store_write_leaves_no_document_in_the_index(tmp_path):
     code, [seen], errors = run("store fails", tmp_path)
     assert code == 0, errors
     assert seen["error"] == "disk full"
+    assert seen["child_writing"]  # the child had begun when the store failed
     assert seen["offers"] == 0 and seen["documents"] == 0
     assert seen["children_left"] == 0
 
@@ -83,7 +90,7 @@ def test_when_the_second_process_fails_the_import_indexes_in_its_own(tmp_path):
 def test_when_the_importing_process_dies_the_second_one_rolls_back(tmp_path):
     code, lines, errors = run("parent dies", tmp_path)
     assert code == 7, errors
-    assert list(lines[0]) == ["dying"]
+    assert lines[0]["child_writing"]
     # the forked process sees its parent's end close, rolls back and ends: the index is
     # writable again and holds nothing, as the store holds nothing
     deadline = time.monotonic() + 30
@@ -114,6 +121,20 @@ def test_used_only_for_large_imports_on_sqlite_with_one_thread(directory, monkey
     assert not index_ahead.usable(directory, 9)
     monkeypatch.setattr(threading, "active_count", lambda: 2)
     assert not index_ahead.usable(directory, 10_000)
+
+
+def test_not_used_with_the_index_in_the_stores_own_file(dortmund_instance, monkeypatch):
+    monkeypatch.setattr(threading, "active_count", lambda: 1)
+    store_file = dortmund_instance.store_url.removeprefix("sqlite:///")
+    settings = dataclasses.replace(dortmund_instance.search, path=store_file)
+    shared = open_directory(dataclasses.replace(dortmund_instance, search=settings))
+    beside = open_directory(dortmund_instance)
+    try:
+        assert not index_ahead.usable(shared, 10**6)
+        assert index_ahead.usable(beside, 10**6)
+    finally:
+        shared.close()
+        beside.close()
 
 
 def test_not_used_with_an_index_no_other_process_can_open(dortmund_instance, monkeypatch):

@@ -52,6 +52,8 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
         (
             "directory_core.store",
             "directory_core.store_connection",
+            "directory_core.store_locks",
+            "directory_core.file_lock",
             "directory_core.store_records",
             "directory_core.store_rows",
             "directory_core.store_writes",

@@ -6,7 +6,13 @@ from __future__ import annotations
 import sqlite3
 
 import pytest
-from directory_search.base import GeoPoint, IndexMissing, SearchError, SearchQuery
+from directory_search.base import (
+    GeoPoint,
+    IndexMissing,
+    SearchError,
+    SearchQuery,
+    SearchUnavailable,
+)
 from directory_search.brute import BruteForceBackend
 from directory_search.embedded import EmbeddedBackend, drop_index_tables
 
@@ -40,8 +46,17 @@ def test_held_documents_are_searchable_only_after_the_block(tmp_path, documents)
         with writer.index_held(iter(batches)) as count:
             assert count == 500
             assert len(ids(reader)) == 100  # searches see the index as before
-            with pytest.raises(SearchError, match="locked"):  # its write lock is held
-                EmbeddedBackend(tmp_path / "search.sqlite", timeout=0.1).set_meta("k", "v")
+            # another process opens it at once; its writes wait, then report the index
+            # unavailable for now (the outbox keeps their changes)
+            other = EmbeddedBackend(tmp_path / "search.sqlite", timeout=0.1)
+            try:
+                assert len(ids(other)) == 100
+                with pytest.raises(SearchUnavailable, match="locked"):
+                    other.set_meta("k", "v")
+                with pytest.raises(SearchUnavailable, match="locked"):
+                    other.index(documents[700:701])
+            finally:
+                other.close()
         assert ids(reader) == sorted(d.id for d in documents[:600])
     finally:
         reader.close()
@@ -141,3 +156,44 @@ def test_drop_index_tables_leaves_the_other_tables(tmp_path, documents):
     assert tables == {"offers"}
     assert conn.execute("SELECT id FROM offers").fetchall() == [("kept",)]
     conn.close()
+
+
+def test_a_reopened_index_whose_file_was_lost_waits_for_its_rebuild(tmp_path):
+    path = tmp_path / "search.sqlite"
+    backend = EmbeddedBackend(path, from_store=True)
+    backend.rebuild([])
+    for suffix in ("", "-wal", "-shm"):
+        (tmp_path / f"search.sqlite{suffix}").unlink(missing_ok=True)
+    again = backend.reopen()  # e.g. in an import's second process
+    try:
+        assert again.created
+        with pytest.raises(IndexMissing, match="a new index file"):
+            again.verify()
+    finally:
+        again.close()
+        backend.close()
+
+
+def test_a_marked_index_stays_marked_until_its_rebuild_is_done(tmp_path, documents):
+    path = tmp_path / "search.sqlite"
+    rebuilding = EmbeddedBackend(path, from_store=True)
+    other = EmbeddedBackend(path)  # another process, opened meanwhile
+    seen: list[str] = []
+
+    def batches():
+        yield documents[:100]
+        try:
+            other.search(ALL)
+            seen.append("answered from a part")
+        except IndexMissing:
+            seen.append("refused")
+        yield documents[100:200]
+
+    try:
+        assert rebuilding.rebuild(batches()) == 200
+        assert seen == ["refused"]
+        other.verify()
+        assert len(ids(other)) == 200
+    finally:
+        other.close()
+        rebuilding.close()

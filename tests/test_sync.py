@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from directory_core.categories import default_categories
 from directory_core.model import Carrier, District, Offer
 from directory_core.store import Store
@@ -75,3 +77,43 @@ def test_unknown_changes_go_in_the_default_batches(tmp_path):
 
 def test_known_batches_are_bounded():
     assert 2000 < KNOWN_BATCH_MAX <= 50_000  # documents held in memory at once
+
+
+def test_offers_indexed_ahead_are_skipped_only_while_they_are_the_stored_version(tmp_path):
+    offers = _offers(10)
+    store = _store(tmp_path, offers)
+    known = {o.id: o for o in offers}
+    # another writer changes two of them after the import's commit
+    changed = [store.get_offer(offers[0].id), store.get_offer(offers[1].id)]
+    for offer in changed:
+        offer.title = "geändert"
+    with store.transaction() as conn:
+        store.write_offers(conn, changed)
+    index = CountingIndex()
+    applied = sync_index(store, index, "search:t", lambda o: o.title, known=known, indexed=known)
+    assert applied == 12  # ten rows of the import, two of the change
+    # the eight still stored as written are not indexed again; the two changed ones are
+    # indexed from the store, in their new version
+    assert index.ids == {"geändert"} and sum(index.batches) == 2
+    assert sync_index(store, index, "search:t", lambda o: o.title) == 0  # position moved
+    store.close()
+
+
+def test_a_sync_gives_up_while_another_process_holds_the_index(tmp_path, monkeypatch):
+    from directory_search.base import SearchUnavailable
+
+    from directory_core import sync
+
+    store = _store(tmp_path, _offers(3))
+    other = Store.open(store.url)  # its own lock file descriptor: another process's
+    monkeypatch.setattr(sync, "SYNC_LOCK_SECONDS", 0.2)
+    index = CountingIndex()
+    try:
+        with other.sync_lock("search:t"):
+            with pytest.raises(SearchUnavailable, match="another process is syncing"):
+                sync_index(store, index, "search:t", lambda o: o.id)
+        assert index.batches == []
+        assert sync_index(store, index, "search:t", lambda o: o.id) == 3
+    finally:
+        other.close()
+        store.close()
