@@ -27,6 +27,7 @@ from .measure import summarize
 
 DEFAULT_INTERVAL = 0.025  # 40 checks a second: many samples, little extra load
 _TIMEOUT = 30.0
+READY = "polling"  # the poller's first line, after its first check
 
 
 def poll(
@@ -34,10 +35,12 @@ def poll(
     interval: float,
     stopped: Callable[[float], bool],
     client: httpx.Client | None = None,
+    ready: Callable[[], None] | None = None,
 ) -> dict[str, Any]:
     """``GET url/healthz`` every ``interval`` seconds until ``stopped(seconds_to_wait)``
     says so (it waits at most that long); return the latencies (seconds) of the clean
-    answers (HTTP 200, ``status`` ``ok`` or ``degraded``) and the failures."""
+    answers (HTTP 200, ``status`` ``ok`` or ``degraded``) and the failures. ``ready``
+    is called once, after the first check."""
     own = client is None
     client = client or httpx.Client(base_url=url, timeout=_TIMEOUT)
     latencies: list[float] = []
@@ -60,6 +63,9 @@ def poll(
                 elif _status(response) not in ("ok", "degraded"):
                     failures["not_ok"] += 1
                     examples.append(f"status: {response.text[:200]}")
+            if ready is not None:
+                ready()
+                ready = None
             rest = interval - (time.perf_counter() - started)
             if stopped(max(rest, 0.0)):
                 break
@@ -87,6 +93,10 @@ def _input_closed(stream: TextIO) -> Callable[[float], bool]:
     return stopped
 
 
+def _say_ready() -> None:
+    print(READY, flush=True)
+
+
 def summary(answer: dict[str, Any], interval: float) -> dict[str, Any]:
     """The figure of a poll: latency summary (ms), checks, failures."""
     latencies: Sequence[float] = answer.get("latencies", [])
@@ -112,6 +122,8 @@ class HealthPoller:
         self.process: subprocess.Popen[str] | None = None
 
     def start(self) -> HealthPoller:
+        """Start the poller and wait until it has made its first check (starting Python
+        and httpx takes a moment: a short load would otherwise be over before it)."""
         command = [sys.executable, "-m", "directory_bench.healthz", self.url, str(self.interval)]
         self.process = subprocess.Popen(
             command,
@@ -120,6 +132,12 @@ class HealthPoller:
             stderr=subprocess.PIPE,
             text=True,
         )
+        assert self.process.stdout is not None
+        readable, _, _ = select.select([self.process.stdout], [], [], _TIMEOUT)
+        first = self.process.stdout.readline().strip() if readable else ""
+        if first != READY:
+            self.kill()
+            raise BenchError(f"the /healthz poller did not start (it said {first!r})")
         return self
 
     def stop(self) -> dict[str, Any]:
@@ -157,7 +175,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if len(args) != 2:
         print("usage: python -m directory_bench.healthz URL INTERVAL_SECONDS", file=sys.stderr)
         return 2
-    answer = poll(args[0], float(args[1]), _input_closed(sys.stdin))
+    answer = poll(args[0], float(args[1]), _input_closed(sys.stdin), ready=_say_ready)
     print(json.dumps(answer))
     return 0
 

@@ -245,15 +245,24 @@ class Directory:
         return list(offers.values())
 
     def after_write(self, changes: dict[str, list[Offer]], indexed: Collection[str] = ()) -> None:
-        """After a commit: bring the index up to date, then tell the plugins
-        (``offer_changed``) once per kind of change; their errors are only logged.
-        ``indexed``: ids of the written offers the primary backend holds already
-        (``index_ahead.py``)."""
+        """After a commit: bring the index up to date (``sync_written``), then tell the
+        plugins (``notify_written``)."""
+        self.sync_written(changes, indexed)
+        self.notify_written(changes)
+
+    def sync_written(self, changes: dict[str, list[Offer]], indexed: Collection[str] = ()) -> None:
+        """Bring the index up to date after a commit of ``changes``; a backend that is
+        down is only logged (the outbox keeps the change). ``indexed``: ids of the
+        written offers the primary backend holds already (``index_ahead.py``)."""
         written = {o.id: o for offers in changes.values() for o in offers}
         try:
             self.sync(known=written, indexed=indexed)
         except SearchUnavailable as exc:  # the outbox keeps the change for later
             log.warning("search index not updated now (%s); the sync step will retry", exc)
+
+    def notify_written(self, changes: dict[str, list[Offer]]) -> None:
+        """Tell the plugins (``offer_changed``) once per kind of change; their errors are
+        only logged."""
         for change, offers in changes.items():
             if not offers:
                 continue

@@ -24,7 +24,7 @@ def file_lock(path: str | os.PathLike[str], timeout: float | None = None) -> Ite
     """Hold an exclusive lock on ``path`` (created if missing) while the block runs.
     ``timeout``: seconds to wait for another holder, then ``TimeoutError``; ``None``:
     as long as it takes."""
-    descriptor = os.open(os.fspath(path), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    descriptor = os.open(os.fspath(path), os.O_RDONLY | os.O_CREAT | os.O_CLOEXEC, 0o644)
     try:
         if timeout is None:
             fcntl.flock(descriptor, fcntl.LOCK_EX)

@@ -220,6 +220,7 @@ def _run_import(
     if dry_run:
         return report
     written = report.created + report.updated + report.archived
+    changes = {"created": report.created, "updated": report.updated, "archived": report.archived}
     # a large import is indexed by a second process while the store writes it, and
     # becomes searchable when both have committed (index_ahead.py)
     with IndexAhead(directory, written, directory.document_builder()) as ahead:
@@ -229,10 +230,8 @@ def _run_import(
             )
             report.run_id = _insert_run(store, conn, report, started_at, user)
         ahead.store_committed()
-        directory.after_write(
-            {"created": report.created, "updated": report.updated, "archived": report.archived},
-            indexed=ahead.indexed,
-        )
+        directory.sync_written(changes, indexed=ahead.indexed)
+    directory.notify_written(changes)  # the plugins after the sync lock is let go
     report.seconds = time.perf_counter() - started
     return report
 

@@ -7,20 +7,23 @@ forks a child process that builds the documents of the offers about to be writte
 writes them into the search index in one transaction it holds open
 (``SearchBackend.index_held``). The child commits only after the parent has told it that
 the store committed, so a search never finds an offer the store does not have; when the
-store's write fails, or the parent dies, the child rolls back. After the child's commit
-the usual sync moves the index's position past the import without indexing those offers
-again (``sync_index(indexed=...)``); when the child failed, that sync indexes them as
-it always did. Either way the index ends as after the sequential path.
+store's write fails the child is ended, when the parent dies it ends too, and neither
+leaves anything of its transaction. After the child's commit the usual sync moves the
+index's position past the import without indexing those offers again
+(``sync_index(indexed=...)``); when the child failed, that sync indexes them as it
+always did. The import holds the index's sync lock (``Store.sync_lock``, between
+processes) from before the fork until that sync is done, so no other process writes
+an older document in between. Either way the index ends as after the sequential path.
 
 It is used only where that holds and pays off (``usable``):
 
 * the primary backend can write ahead from another process (``SearchBackend.reopen``:
   the embedded index in a file; Elasticsearch has no transaction to hold open);
 * the store is SQLite, in a file other than the index's (one write lock per file): its
-  import holds the store's only write lock for the whole transaction anyway, so
-  holding the index's write lock as long blocks no writer that was not blocked already
-  (on PostgreSQL other processes keep writing during an import, and their syncs would
-  wait for the index);
+  import holds the store's only write lock for the whole transaction anyway, so other
+  processes' writes wait for it already (their index syncs now wait up to 10 s for the
+  sync lock and then leave their changes to the next sync; on PostgreSQL other
+  processes keep writing during an import, and their syncs would wait for the index);
 * the process runs a single thread: ``fork`` copies only the calling thread, so a
   process with others (the server) keeps the sequential path; the command line and
   the benchmark have one;
@@ -30,12 +33,15 @@ It is used only where that holds and pays off (``usable``):
 
 from __future__ import annotations
 
+import ctypes
 import gc
 import logging
 import multiprocessing
 import os
+import signal
+import sys
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, suppress
 from multiprocessing.connection import Connection
 from types import TracebackType
@@ -55,6 +61,7 @@ log = logging.getLogger(__name__)
 MIN_OFFERS = 1000
 # documents built and written at a time by the child (bounds the documents it holds)
 BATCH = 25000
+_PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 
 
 def usable(directory: Directory, count: int) -> bool:
@@ -124,7 +131,7 @@ class IndexAhead:
             ours, theirs = context.Pipe()
             process = context.Process(
                 target=_index_in_child,
-                args=(theirs, ours, self._backend, self._build, self._offers),
+                args=(theirs, ours, self._backend, self._build, self._offers, os.getpid()),
                 name="directory-index-ahead",
                 daemon=True,  # ended with this process if it exits without waiting
             )
@@ -200,23 +207,25 @@ def _index_in_child(
     backend: SearchBackend,
     build: Callable[[Offer], SearchDocument],
     offers: Sequence[Offer],
+    parent: int,
 ) -> None:
     """The child: write the documents, hold the transaction, commit or roll back as the
     parent says. Never touches the parent's connections (copied by ``fork``, not
     usable here): the index is opened anew and the store not at all."""
     parents_end.close()  # copied by fork: only the parent may hold it (its death is EOF)
+    # it ends with its parent: SQLite's bookkeeping of the file's locks was copied from
+    # the parent, so without it this process's hold on the index is not all its own
+    _die_with(parent)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # ended at once, whatever the parent set
     gc.freeze()  # the parent's objects: never walked (nor copied) by this process's GC
     try:
         own = backend.reopen()
         try:
             own.verify()  # a lost or outdated index: the parent's sync repairs it
-            batches = (
-                [build(offer) for offer in offers[start : start + BATCH]]
-                for start in range(0, len(offers), BATCH)
-            )
-            with own.index_held(batches) as count:
+            parents_word = _ParentsWord(pipe)
+            with own.index_held(_batches(parents_word, build, offers)) as count:
                 pipe.send(("written", count))
-                if pipe.recv() != "commit":
+                if parents_word.wait() != "commit":
                     raise _Abandoned
             pipe.send(("committed", count))
         finally:
@@ -229,3 +238,51 @@ def _index_in_child(
             pipe.send(("failed", f"{type(exc).__name__}: {exc}"))
     finally:
         pipe.close()
+
+
+class _ParentsWord:
+    """What the parent said over the pipe: ``commit`` (possibly before the child has
+    written everything), or nothing and then its end closed (it died or gave up)."""
+
+    def __init__(self, pipe: Connection):
+        self._pipe = pipe
+        self._word: str | None = None
+
+    def check(self) -> None:
+        """Between batches: ``_Abandoned`` when the parent's end closed (or it said
+        anything but ``commit``), without waiting."""
+        if self._word is None and self._pipe.poll():
+            self.wait()
+        if self._word not in (None, "commit"):
+            raise _Abandoned
+
+    def wait(self) -> str:
+        if self._word is None:
+            try:
+                self._word = str(self._pipe.recv())
+            except (EOFError, OSError):
+                self._word = "gone"
+        return self._word
+
+
+def _batches(
+    parents_word: _ParentsWord,
+    build: Callable[[Offer], SearchDocument],
+    offers: Sequence[Offer],
+) -> Iterator[list[SearchDocument]]:
+    """The documents, ``BATCH`` at a time; stops (``_Abandoned``) as soon as the parent
+    is gone, instead of writing the rest for nobody."""
+    for start in range(0, len(offers), BATCH):
+        parents_word.check()
+        yield [build(offer) for offer in offers[start : start + BATCH]]
+
+
+def _die_with(parent: int) -> None:
+    """Ask Linux to end this process when its parent ends (``PR_SET_PDEATHSIG``); also
+    when the parent is gone already. Elsewhere only the pipe's end tells."""
+    if sys.platform.startswith("linux"):
+        with suppress(OSError, AttributeError):
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != parent:
+        os._exit(1)

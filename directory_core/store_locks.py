@@ -5,6 +5,7 @@ A mixin of ``store.Store``, split from ``store.py``.
 from __future__ import annotations
 
 import hashlib
+import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -35,11 +36,14 @@ class StoreSyncLock:
         advisory lock on a connection kept for the duration, on a SQLite file an
         ``flock`` on a lock file beside it (``<store>.sync-<hash>.lock``). A thread that
         holds it already enters again (an import holds it around its write and its
-        sync). ``timeout``: seconds to wait for another process on SQLite, then
-        ``TimeoutError``; ``None``: as long as it takes."""
+        sync). ``timeout``: seconds to wait for another thread, and then for another
+        process on SQLite, before ``TimeoutError``; ``None``: as long as it takes (the
+        advisory lock of PostgreSQL always waits)."""
         with self._sync_locks_guard:
             local = self._sync_locks.setdefault(name, threading.RLock())
-        with local:
+        if not local.acquire(timeout=-1 if timeout is None else timeout):
+            raise TimeoutError(f"another thread holds the sync lock {name!r} ({timeout:g} s)")
+        try:
             depth = self._sync_depth.get(name, 0)
             self._sync_depth[name] = depth + 1
             try:
@@ -50,6 +54,8 @@ class StoreSyncLock:
                         yield
             finally:
                 self._sync_depth[name] = depth
+        finally:
+            local.release()
 
     @contextmanager
     def _between_processes(self, name: str, timeout: float | None) -> Iterator[None]:
@@ -62,7 +68,7 @@ class StoreSyncLock:
             yield  # no other process sees this store
             return
         digest = hashlib.sha256(name.encode()).hexdigest()[:16]
-        with file_lock(Path(f"{database}.sync-{digest}.lock"), timeout):
+        with file_lock(Path(f"{os.path.realpath(database)}.sync-{digest}.lock"), timeout):
             yield
 
     @contextmanager

@@ -68,6 +68,8 @@ def sync_index(
             held.enter_context(store.sync_lock(position_name, timeout=SYNC_LOCK_SECONDS))
         except TimeoutError as exc:
             raise SearchUnavailable(f"another process is syncing the search index ({exc})") from exc
+        except OSError as exc:  # the lock file cannot be made or locked
+            raise SearchUnavailable(f"the sync lock of the search index: {exc}") from exc
         backend.verify()
         return _sync(store, backend, position_name, build, batch, known, indexed)
 

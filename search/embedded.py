@@ -88,6 +88,8 @@ from .embedded_writes import EmbeddedWrites
 # 3: search_catgeo (the located documents of each category, by latitude strip)
 # 4: search_catgeo holds the active documents only, with their ids (a nearby search
 #    reads it alone)
+# Any change of the tables needs a new version (an opened index that has its schema key
+# is not touched: tables added under the same version would be missing from it).
 SCHEMA_VERSION = "4"
 _SCHEMA_KEY = "search.schema_version"
 # schema versions this code replaces by an empty index (the store rebuilds it)

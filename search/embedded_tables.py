@@ -167,7 +167,8 @@ def write_error(path: str, what: str, error: sqlite3.Error) -> SearchError:
     """The error for a failed write: ``SearchUnavailable`` when another connection held
     the file's write lock longer than the timeout (a large import indexing; the outbox
     keeps the change for the next sync), else ``SearchError``."""
-    busy = getattr(error, "sqlite_errorcode", None) in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+    code = getattr(error, "sqlite_errorcode", None)  # extended: the primary in its low byte
+    busy = code is not None and code & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
     kind = SearchUnavailable if busy else SearchError
     return kind(f"search index {path!r}: {what}{error}")
 

@@ -94,6 +94,23 @@ def while_writing(directory: Directory, folder: Path, seen: dict[str, Any]) -> N
         other.close()
 
 
+def slow_documents(directory: Directory, seconds: float) -> None:
+    """Documents take ``seconds`` each to build (only the child builds them ahead)."""
+    index_ahead.BATCH = 10
+    real_builder = directory.document_builder
+
+    def slow_builder() -> Any:
+        build = real_builder()
+
+        def slowly(offer: Any) -> Any:
+            time.sleep(seconds)
+            return build(offer)
+
+        return slowly
+
+    directory.document_builder = slow_builder  # type: ignore[method-assign]
+
+
 def main(scenario: str, folder: Path, ahead: bool = True) -> dict[str, Any]:
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
     index_ahead.MIN_OFFERS = 10 if ahead else 10**9
@@ -133,6 +150,34 @@ def main(scenario: str, folder: Path, ahead: bool = True) -> dict[str, Any]:
             run_import(directory, "awo", "csv", first)
         except RuntimeError as exc:
             seen["error"] = str(exc)
+    elif scenario == "slow child":  # the store commits while the child still writes
+        slow_documents(directory, 0.02)
+        started = time.monotonic()
+        report = run_import(directory, "awo", "csv", first)
+        seen["seconds"] = time.monotonic() - started
+        seen["created"] = len(report.created)
+        seen["given_here"] = sum(given)
+    elif scenario == "parent dies early":  # killed while the child has much left to do
+        slow_documents(directory, 0.2)
+
+        def write_then_die_at_once(conn: Any, offers: Any, **options: Any) -> Any:
+            real_write(conn, offers, **options)
+            print(json.dumps({"dying": os.getpid(), "at": time.time()}), flush=True)
+            os.kill(os.getpid(), 9)
+
+        directory.store.write_offers = write_then_die_at_once  # type: ignore[method-assign]
+        run_import(directory, "awo", "csv", first)
+    elif scenario == "lock held":  # another process syncs the index all along
+        from directory_core import sync
+
+        index_ahead.SYNC_LOCK_SECONDS = sync.SYNC_LOCK_SECONDS = 0.2
+        other = Store.open(directory.store.url)
+        with other.sync_lock(directory.sync_name):
+            report = run_import(directory, "awo", "csv", first)
+            seen["created"] = len(report.created)
+            seen["documents_while_held"] = directory.search_backend.count()
+        other.close()
+        seen["given_here"] = sum(given)
     elif scenario == "child fails":
 
         def broken(self: EmbeddedBackend) -> EmbeddedBackend:

@@ -87,6 +87,45 @@ def test_when_the_second_process_fails_the_import_indexes_in_its_own(tmp_path):
     assert seen["applied_by_next_sync"] == 0
 
 
+def test_while_another_process_holds_the_sync_lock_the_import_leaves_it_to_the_outbox(
+    tmp_path,
+):
+    code, [seen], errors = run("lock held", tmp_path)
+    assert code == 0, errors
+    assert seen["created"] == 60 and seen["offers"] == 60
+    # no second process (it needs the lock), and the import's own sync gave up in time
+    assert seen["given_here"] == 0 and seen["documents_while_held"] == 0
+    assert "another process is syncing the search index" in errors
+    assert seen["documents"] == 0 and seen["applied_by_next_sync"] == 60
+
+
+def test_a_commit_that_comes_while_the_child_still_writes_is_kept(tmp_path):
+    code, [seen], errors = run("slow child", tmp_path)
+    assert code == 0, errors
+    assert seen["seconds"] >= 60 * 0.02  # the child's writing outlasted the store's
+    assert seen["given_here"] == 0  # and it still committed what it wrote
+    assert seen["offers"] == seen["documents"] == 60
+    assert seen["applied_by_next_sync"] == 0
+
+
+def test_a_child_with_much_left_ends_with_its_killed_parent(tmp_path):
+    code, lines, errors = run("parent dies early", tmp_path)
+    assert code == -9, errors
+    died_at = lines[0]["at"]
+    # 60 documents at 0.2 s each would keep the child 12 s; it ends with its parent
+    deadline = died_at + 5
+    while True:
+        backend = EmbeddedBackend(tmp_path / "store.search.sqlite", timeout=0.2)
+        try:
+            if _writable(backend):
+                assert backend.count() == 0
+                break
+        finally:
+            backend.close()
+        assert time.time() < deadline, "the child kept the index locked"
+        time.sleep(0.1)
+
+
 def test_when_the_importing_process_dies_the_second_one_rolls_back(tmp_path):
     code, lines, errors = run("parent dies", tmp_path)
     assert code == 7, errors

@@ -15,6 +15,7 @@ from directory_search.base import (
 )
 from directory_search.brute import BruteForceBackend
 from directory_search.embedded import EmbeddedBackend, drop_index_tables
+from directory_search.embedded_tables import write_error
 
 from . import search_fixtures as fx
 
@@ -197,3 +198,21 @@ def test_a_marked_index_stays_marked_until_its_rebuild_is_done(tmp_path, documen
     finally:
         other.close()
         rebuilding.close()
+
+
+@pytest.mark.parametrize(
+    ("code", "kind"),
+    [
+        (sqlite3.SQLITE_BUSY, SearchUnavailable),
+        (517, SearchUnavailable),  # SQLITE_BUSY_SNAPSHOT: an extended code of BUSY
+        (sqlite3.SQLITE_LOCKED, SearchUnavailable),
+        (sqlite3.SQLITE_CORRUPT, SearchError),
+        (None, SearchError),
+    ],
+)
+def test_a_write_that_waited_too_long_is_unavailable_not_broken(code, kind):
+    error = sqlite3.OperationalError("database is locked")
+    error.sqlite_errorcode = code
+    found = write_error("x.sqlite", "indexing failed: ", error)
+    assert type(found) is kind
+    assert str(found) == "search index 'x.sqlite': indexing failed: database is locked"
