@@ -313,10 +313,15 @@ class EmbeddedBackend(EmbeddedWrites, EmbeddedQueries, SearchBackend):
             try:
                 yield conn
             except BaseException:
-                conn.execute("ROLLBACK")
+                with contextlib.suppress(sqlite3.Error):  # the block's error is the one
+                    conn.execute("ROLLBACK")
                 raise
-            else:
+            try:
                 conn.execute("COMMIT")
+            except sqlite3.Error as e:
+                with contextlib.suppress(sqlite3.Error):
+                    conn.execute("ROLLBACK")
+                raise write_error(self.path, "commit failed: ", e) from e
 
     def close(self) -> None:
         with self._pool_lock:

@@ -5,7 +5,6 @@ tables).
 
 from __future__ import annotations
 
-import contextlib
 import sqlite3
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -53,34 +52,17 @@ class EmbeddedWrites:
         """Index ``batches`` in one write transaction that stays open while the block
         runs (the index's write lock held, searches see the old index) and commits when
         it ends; rolled back if the block raises. Yields the number of documents given."""
-        self._check_open()
-        with self._write_lock:
-            conn = self._writer
+        with self._write() as conn:
+            count = 0
             try:
-                conn.execute("BEGIN IMMEDIATE")
+                for documents in batches:
+                    if documents:
+                        latest, bulk = self._ordered(documents)
+                        self._insert(conn, latest, bulk, self._next_number(conn), None)
+                        count += len(documents)
             except sqlite3.Error as e:
-                raise write_error(self.path, "", e) from e
-            try:
-                count = 0
-                try:
-                    for documents in batches:
-                        if documents:
-                            latest, bulk = self._ordered(documents)
-                            self._insert(conn, latest, bulk, self._next_number(conn), None)
-                            count += len(documents)
-                except sqlite3.Error as e:
-                    raise write_error(self.path, "indexing failed: ", e) from e
-                yield count
-            except BaseException:
-                with contextlib.suppress(sqlite3.Error):
-                    conn.execute("ROLLBACK")
-                raise
-            try:
-                conn.execute("COMMIT")
-            except sqlite3.Error as e:
-                with contextlib.suppress(sqlite3.Error):
-                    conn.execute("ROLLBACK")
-                raise write_error(self.path, "commit failed: ", e) from e
+                raise write_error(self.path, "indexing failed: ", e) from e
+            yield count
 
     def _ordered(self, documents: list[SearchDocument]) -> tuple[list[SearchDocument], bool]:
         """The last document of each id; a bulk batch in spatial order."""
