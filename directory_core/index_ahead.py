@@ -47,8 +47,8 @@ from multiprocessing.connection import Connection
 from types import TracebackType
 from typing import TYPE_CHECKING
 
+from directory_search.backends import store_file
 from directory_search.base import SearchBackend, SearchDocument
-from sqlalchemy.engine.url import make_url
 
 from .model import Offer
 from .sync import SYNC_LOCK_SECONDS
@@ -79,9 +79,9 @@ def usable(directory: Directory, count: int) -> bool:
 def _in_the_stores_file(directory: Directory) -> bool:
     """An index kept in the store's own file (``search.path`` naming it): one write lock
     for both, so the child would wait for the store's write and the store for it."""
-    database = make_url(directory.store.url).database
+    database = store_file(directory.store)
     path = getattr(directory.search_backend, "path", None)
-    if not database or not path:
+    if database is None or not path:
         return False
     return os.path.realpath(database) == os.path.realpath(path)
 

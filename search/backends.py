@@ -28,13 +28,14 @@ def embedded_path(instance: Instance, store: Store) -> Path:
     versions lived in the store's file; ``open_backend`` removes them from there."""
     if instance.search.path:
         return Path(instance.search.path)
-    store_file = _store_file(store)
-    if store_file is not None:
-        return store_file.with_name(f"{store_file.stem}.search{store_file.suffix}")
+    database = store_file(store)
+    if database is not None:
+        return database.with_name(f"{database.stem}.search{database.suffix}")
     return Path("var") / f"{instance.key}-search.sqlite"
 
 
-def _store_file(store: Store) -> Path | None:
+def store_file(store: Store) -> Path | None:
+    """The SQLite file of ``store``; ``None`` for PostgreSQL or an in-memory store."""
     url = make_url(store.url)
     if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
         return Path(url.database)
@@ -49,11 +50,11 @@ def _open_embedded(instance: Instance, store: Store) -> SearchBackend:
 
     path = embedded_path(instance, store)
     backend = EmbeddedBackend(path, from_store=True)
-    store_file = _store_file(store)
-    if store_file is not None and store_file.resolve() != path.resolve():
+    database = store_file(store)
+    if database is not None and database.resolve() != path.resolve():
         try:
-            if drop_index_tables(store_file):
-                log.warning("the search index moved from %s to %s", store_file, path)
+            if drop_index_tables(database):
+                log.warning("the search index moved from %s to %s", database, path)
         except SearchError as exc:  # only space is lost; tried again at the next start
             log.warning("%s", exc)
     return backend
