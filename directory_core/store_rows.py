@@ -53,6 +53,52 @@ def schedule_from_json(data: dict[str, Any] | None) -> Schedule:
     )
 
 
+# (weekday, start, end, frequency, interval, weeks of month) of each rule, valid from,
+# valid until and note: a schedule's values, none of them changeable
+_ScheduleValues = tuple[tuple[tuple[Any, ...], ...], date | None, date | None, str]
+
+
+#: longer schedule texts (long notes) are read anew each time instead of remembered
+_REMEMBERED_SCHEDULE_CHARS = 2_000
+
+
+@lru_cache(maxsize=4096)
+def _schedule_values(text: str) -> _ScheduleValues:
+    """The values of a schedule column's JSON text, remembered by the text: a page of
+    offers reads a schedule for each, and a directory's office hours repeat (reading
+    the JSON and the rules' keywords took a quarter of building an offer). ``TypeError``
+    for values that could be changed (a rule's interval given as a list): those are
+    not remembered, every offer must get its own."""
+    schedule = schedule_from_json(json_loads(text))
+    values = (
+        tuple(
+            (r.weekday, r.start, r.end, r.frequency, r.interval, tuple(r.weeks_of_month))
+            for r in schedule.rules
+        ),
+        schedule.valid_from,
+        schedule.valid_until,
+        schedule.note,
+    )
+    hash(values)  # only values that cannot be changed are shared
+    return values
+
+
+def _schedule_of_record(text: str) -> Schedule:
+    """A new ``Schedule`` (new rules, new lists) of a schedule column's JSON text."""
+    if len(text) > _REMEMBERED_SCHEDULE_CHARS:
+        return schedule_from_json(json_loads(text))
+    try:
+        rules, valid_from, valid_until, note = _schedule_values(text)
+    except TypeError:
+        return schedule_from_json(json_loads(text))
+    return Schedule(
+        rules=[ScheduleRule(w, s, e, f, i, list(weeks)) for w, s, e, f, i, weeks in rules],
+        valid_from=valid_from,
+        valid_until=valid_until,
+        note=note,
+    )
+
+
 def _offer_to_row(offer: Offer) -> dict[str, Any]:
     location = offer.location
     return {
@@ -229,7 +275,7 @@ def offer_from_record(record: OfferRecord) -> Offer:
         location=location,
         contact=Contact(phone=phone, email=email, website=website),
         channels=json_loads(channels),
-        schedule=schedule_from_json(json_loads(schedule)),
+        schedule=_schedule_of_record(schedule),
         languages=json_loads(languages),
         accessibility=Accessibility(
             wheelchair=bool(wheelchair),

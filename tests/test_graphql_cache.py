@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 
+import pytest
 from directory_schema import cache as cache_module
 from directory_schema.cache import OfferCache
 
@@ -40,7 +41,7 @@ def test_a_write_from_anywhere_drops_the_offer(directory):
 def test_least_recently_used_offers_go_first(directory):
     known = build_known_offers()
     directory.save(list(known.values()))
-    cache = OfferCache(directory, size=2)
+    cache = OfferCache(directory, size=2, replace_share=1.0)
     a, b, c = known["cafe"].id, known["treff"].id, known["circle"].id
     cache.get_many([a, b])
     cache.get_many([a])  # a is now the most recent
@@ -49,6 +50,59 @@ def test_least_recently_used_offers_go_first(directory):
     hits = cache.hits
     cache.get_many([a, c])
     assert cache.hits == hits + 2
+
+
+def test_a_full_cache_replaces_only_a_share_of_what_it_loads(directory):
+    known = build_known_offers()
+    directory.save(list(known.values()))
+    a, b, c = known["cafe"].id, known["treff"].id, known["circle"].id
+    never = OfferCache(directory, size=2, replace_share=0.0)
+    never.get_many([a, b])  # room for both: kept the first time
+    assert never.get_many([c]) == {c: directory.get(c)}  # served all the same
+    assert len(never) == 2 and never.get_many([c]) and never.misses == 4
+    never.get_many([a, b])
+    assert never.hits == 2  # nothing pushed out
+
+    # an offer asked for again and again gets in after a few misses
+    share = OfferCache(directory, size=2, replace_share=0.125, seed=1)
+    share.get_many([a, b])
+    asked = 0
+    while share.get_many([c]) and share.hits == 0:
+        asked += 1
+        assert asked < 200
+    assert len(share) == 2 and asked > 1  # not on its first miss (with this seed)
+
+    # once full, about that share of the loads replace one
+    many = OfferCache(directory, size=1, replace_share=0.25, seed=7)
+    many.get_many([a])
+    replaced = 0
+    for _ in range(400):
+        held = next(iter(many._offers))
+        many.get_many([b if held == a else a])  # always the one not held: a miss
+        replaced += next(iter(many._offers)) != held
+    assert many.hits == 0
+    assert 60 <= replaced <= 140  # 100 expected of 400 loads
+
+
+def test_an_offer_loaded_again_takes_its_own_place(directory):
+    """Two requests may load the same offer: the second load replaces the record in
+    place and pushes nothing out of a full cache."""
+    known = build_known_offers()
+    directory.save(list(known.values()))
+    a, b = known["cafe"].id, known["treff"].id
+    cache = OfferCache(directory, size=2, replace_share=1.0)
+    cache.get_many([a, b])
+    record = directory.store.get_offer_records([a])[a]
+    with cache._lock:
+        cache._keep({a: record})
+    assert list(cache._offers) == [a, b] and cache._offers[a] is record
+
+
+def test_the_share_must_be_a_probability_and_the_size_not_negative(directory):
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        OfferCache(directory, replace_share=1.5)
+    with pytest.raises(ValueError, match="size must be 0"):
+        OfferCache(directory, size=-1)
 
 
 def test_size_zero_reads_the_store_every_time(directory):

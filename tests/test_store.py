@@ -502,3 +502,34 @@ def test_record_times_are_remembered_and_shared_as_they_cannot_change():
     assert _record_time(text) is _record_time(text)
     assert _record_time(text) == datetime(2026, 11, 27, 4, 35, 48, 139282, tzinfo=UTC)
     assert _record_time("2026-11-27 04:35:49") == datetime(2026, 11, 27, 4, 35, 49, tzinfo=UTC)
+
+
+def test_schedules_of_records_are_new_objects_with_the_columns_values():
+    """A schedule's values are remembered by its JSON text; every offer still gets
+    schedule, rules and lists of its own, equal to what the JSON says."""
+    from directory_core.store_connection import json_loads
+    from directory_core.store_rows import _schedule_of_record, schedule_from_json
+
+    text = (
+        '{"rules":[{"weekday":"tue","start":"14:00","end":"16:00","frequency":"monthly",'
+        '"interval":1,"weeks_of_month":[2,-1]},{"weekday":"fri","start":"09:00",'
+        '"end":"12:00","frequency":"weekly","interval":2,"weeks_of_month":[]}],'
+        '"valid_from":"2026-01-01","valid_until":null,"note":"nicht in den Ferien"}'
+    )
+    first, second = _schedule_of_record(text), _schedule_of_record(text)
+    assert first == second == schedule_from_json(json_loads(text))
+    assert first is not second and first.rules[0] is not second.rules[0]
+    first.rules[0].weeks_of_month.append(3)
+    first.rules.append(first.rules[1])
+    first.note = "geändert"
+    third = _schedule_of_record(text)
+    assert third == schedule_from_json(json_loads(text))
+    assert third.rules[0].weeks_of_month == [2, -1] and len(third.rules) == 2
+    assert _schedule_of_record("{}") == schedule_from_json(None)
+    # values that could be changed are not shared, and long texts are read each time
+    odd = '{"rules":[{"weekday":"mon","start":"09:00","end":"10:00","interval":[1]}]}'
+    one, two = _schedule_of_record(odd), _schedule_of_record(odd)
+    assert one == two and one.rules[0].interval is not two.rules[0].interval
+    long_text = text.replace("nicht in den Ferien", "x" * 3000)
+    assert _schedule_of_record(long_text) == schedule_from_json(json_loads(long_text))
+    assert _schedule_of_record(long_text) is not _schedule_of_record(long_text)
