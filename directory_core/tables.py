@@ -111,6 +111,9 @@ offer_categories = Table(
     Column("category", String(100), ForeignKey("categories.key"), primary_key=True),
     Column("position", Integer, nullable=False, default=0),
     Index("ix_offer_categories_category", "category"),
+    # on SQLite the table is its primary key's B-tree (migration 0006): a page's
+    # categories are read without a second look-up by rowid
+    sqlite_with_rowid=False,
 )
 
 geocode_cache = Table(

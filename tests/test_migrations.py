@@ -51,3 +51,51 @@ def test_an_empty_database_gets_the_schema_only_from_the_migrations(store_url):
     store.migrate()
     assert store.schema_revision() == store.head_revision()
     store.close()
+
+
+def test_offer_categories_are_clustered_by_offer_on_sqlite_keeping_every_row(tmp_path):
+    """Migration 0006 rebuilds ``offer_categories`` without rowid on SQLite: the rows,
+    and the categories' order, survive it in both directions."""
+    from alembic import command
+
+    from directory_core.model import Offer
+
+    from .test_store import _store
+
+    store = _store(tmp_path / "store.sqlite")
+    offers = [
+        Offer(
+            title="Erzählcafé",
+            kind="meeting_place",
+            categories=["relief.family_carers", "dementia.groups"],
+        ),
+        Offer(title="Beratung", kind="advice_office", categories=["advice.care_counselling"]),
+        Offer(title="Ohne", kind="service"),
+    ]
+    with store.transaction() as conn:
+        store.write_offers(conn, offers)
+
+    def table_sql() -> str:
+        with store.engine.connect() as conn:
+            return conn.exec_driver_sql(
+                "SELECT sql FROM sqlite_master WHERE name = 'offer_categories'"
+            ).scalar()
+
+    def rows() -> list:
+        with store.engine.connect() as conn:
+            return conn.exec_driver_sql(
+                "SELECT offer_id, category, position FROM offer_categories ORDER BY 1, 2"
+            ).all()
+
+    before = rows()
+    assert len(before) == 3 and "WITHOUT ROWID" in table_sql()
+    with store.engine.begin() as conn:
+        command.downgrade(store._alembic_config(conn), "0005")
+    assert "WITHOUT ROWID" not in table_sql() and rows() == before
+    store.migrate()
+    assert "WITHOUT ROWID" in table_sql() and rows() == before
+    read = store.get_offers([o.id for o in offers])
+    assert [read[o.id].categories for o in offers] == [o.categories for o in offers]
+    with store.engine.connect() as conn:
+        assert _compare(conn) == []
+    store.close()
