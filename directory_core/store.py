@@ -170,12 +170,23 @@ class Store(StoreSyncLock, StoreWrites):
 
         On PostgreSQL the migration runs under an advisory lock, so several processes
         starting at once on a new database do not create the tables twice (the DDL is
-        transactional: the second one finds the schema at head).
+        transactional: the second one finds the schema at head). On SQLite a store that
+        is behind takes the write lock first (``BEGIN IMMEDIATE``): Python's driver opens
+        a transaction only before inserts, updates and deletes, so a migration's
+        ``CREATE TABLE`` would otherwise be kept when the run stopped halfway (the next
+        start then failing on it), and a second process would not wait for the first.
         """
         with self.engine.begin() as connection:
             if connection.dialect.name == "postgresql":
                 connection.execute(sa.select(sa.func.pg_advisory_xact_lock(MIGRATION_LOCK)))
+            elif connection.dialect.name == "sqlite" and not self._at_head(connection):
+                connection.exec_driver_sql("BEGIN IMMEDIATE")
             command.upgrade(self._alembic_config(connection), "head")
+
+    def _at_head(self, connection: Connection) -> bool:
+        current = MigrationContext.configure(connection).get_current_revision()
+        script = ScriptDirectory.from_config(self._alembic_config(connection))
+        return current == script.get_current_head()
 
     def identity(self) -> str:
         """The id of this store (made once by migration 0004, never changed): search

@@ -3,10 +3,12 @@ PostgreSQL (``stores.store_url``: an empty file or database each time)."""
 
 from __future__ import annotations
 
+import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
+from directory_core.model import Offer
 from directory_core.store import Store
 from directory_core.tables import metadata
 
@@ -58,8 +60,6 @@ def test_offer_categories_are_clustered_by_offer_on_sqlite_keeping_every_row(tmp
     and the categories' order, survive it in both directions."""
     from alembic import command
 
-    from directory_core.model import Offer
-
     from .test_store import _store
 
     store = _store(tmp_path / "store.sqlite")
@@ -98,4 +98,37 @@ def test_offer_categories_are_clustered_by_offer_on_sqlite_keeping_every_row(tmp
     assert [read[o.id].categories for o in offers] == [o.categories for o in offers]
     with store.engine.connect() as conn:
         assert _compare(conn) == []
+    store.close()
+
+
+def test_a_migration_cut_short_on_sqlite_leaves_nothing_behind(tmp_path, monkeypatch):
+    """The whole upgrade is one transaction on SQLite too: a run that fails halfway
+    (a killed process, a full disk) leaves the store as it was, and the next start
+    migrates it."""
+    from alembic import command, op
+
+    from .test_store import _store
+
+    store = _store(tmp_path / "store.sqlite")
+    with store.transaction() as conn:
+        store.write_offers(
+            conn, [Offer(title="Erzählcafé", kind="meeting_place", categories=["dementia.groups"])]
+        )
+    with store.engine.begin() as conn:
+        command.downgrade(store._alembic_config(conn), "0005")
+
+    def cut_short(*args, **kwargs):
+        raise RuntimeError("the disk is full")
+
+    monkeypatch.setattr(op, "rename_table", cut_short)
+    with pytest.raises(RuntimeError, match="disk is full"):
+        store.migrate()
+    with store.engine.connect() as conn:
+        tables = set(sa.inspect(conn).get_table_names())
+        count = conn.exec_driver_sql("SELECT count(*) FROM offer_categories").scalar()
+    assert "offer_categories_rebuilt" not in tables and count == 1
+    assert store.schema_revision() == "0005"
+    monkeypatch.undo()
+    store.migrate()
+    assert store.schema_revision() == store.head_revision()
     store.close()
