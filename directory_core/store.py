@@ -184,9 +184,14 @@ class Store(StoreSyncLock, StoreWrites):
             command.upgrade(self._alembic_config(connection), "head")
 
     def _at_head(self, connection: Connection) -> bool:
-        current = MigrationContext.configure(connection).get_current_revision()
-        script = ScriptDirectory.from_config(self._alembic_config(connection))
-        return current == script.get_current_head()
+        return self._revision(connection) == self._head(connection)
+
+    @staticmethod
+    def _revision(connection: Connection) -> str | None:
+        return MigrationContext.configure(connection).get_current_revision()
+
+    def _head(self, connection: Connection) -> str | None:
+        return ScriptDirectory.from_config(self._alembic_config(connection)).get_current_head()
 
     def identity(self) -> str:
         """The id of this store (made once by migration 0004, never changed): search
@@ -206,12 +211,11 @@ class Store(StoreSyncLock, StoreWrites):
 
     def schema_revision(self) -> str | None:
         with self.engine.connect() as connection:
-            return MigrationContext.configure(connection).get_current_revision()
+            return self._revision(connection)
 
     def head_revision(self) -> str | None:
         with self.engine.connect() as connection:
-            script = ScriptDirectory.from_config(self._alembic_config(connection))
-            return script.get_current_head()
+            return self._head(connection)
 
     # -- transactions -------------------------------------------------------------
 
