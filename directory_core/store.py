@@ -51,6 +51,7 @@ from .model import (
     District,
     Offer,
 )
+from .record_layout import offer_from_record
 from .store_connection import (
     MIGRATION_LOCK,
     OUTBOX_LOCK,
@@ -69,10 +70,7 @@ from .store_connection import (
 )
 from .store_connection import is_outage as is_outage  # re-exported
 from .store_locks import StoreSyncLock
-from .store_rows import (
-    OfferRecord,
-    offer_from_record,
-)
+from .store_rows import OfferRecord
 from .store_writes import _CHUNK, StoreWrites
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -291,7 +289,7 @@ class Store(StoreSyncLock, StoreWrites):
         self, ids: Iterable[str], conn: Connection | None = None
     ) -> dict[str, OfferRecord]:
         """The records of offers by id (missing ids are left out): plain tuples to keep
-        in a cache, turned into offers by ``store_rows.offer_from_record``."""
+        in a cache, turned into offers by ``record_layout.offer_from_record``."""
         ids = list(dict.fromkeys(ids))
         if not ids:
             return {}

@@ -9,11 +9,6 @@ from functools import lru_cache
 from typing import Any
 
 from .model import (
-    Accessibility,
-    Address,
-    Contact,
-    Cost,
-    Location,
     Offer,
     Precision,
     Schedule,
@@ -99,6 +94,24 @@ def _schedule_of_record(text: str) -> Schedule:
     )
 
 
+@lru_cache(maxsize=4096)
+def _remembered_schedule(text: str) -> Schedule:
+    return _schedule_of_record(text)
+
+
+def _shared_schedule(text: str) -> Schedule:
+    """One ``Schedule`` per schedule text, the same object every time (never to be
+    changed: see ``offer_fields``); texts ``_schedule_of_record`` does not remember
+    (long or with changeable values) get a new one each time."""
+    if len(text) > _REMEMBERED_SCHEDULE_CHARS:
+        return _schedule_of_record(text)
+    try:
+        _schedule_values(text)
+    except TypeError:
+        return _schedule_of_record(text)
+    return _remembered_schedule(text)
+
+
 def _offer_to_row(offer: Offer) -> dict[str, Any]:
     location = offer.location
     return {
@@ -140,9 +153,9 @@ def _offer_to_row(offer: Offer) -> dict[str, Any]:
     }
 
 
-#: the columns of an offer's record (``offer_from_record``), in the order it unpacks them
-#: (a row unpacked as a tuple: reading 35 attributes by name took a third of loading a
-#: page of offers)
+#: the columns of an offer's record, in their order (``record_layout.py`` says what each
+#: becomes; a row read as a tuple: reading 35 attributes by name took a third of loading
+#: a page of offers)
 OFFER_COLUMNS = (
     "id",
     "kind",
@@ -182,7 +195,7 @@ OFFER_COLUMNS = (
 )
 
 
-#: the JSON columns among them, read as their text: see ``offer_from_record``
+#: the JSON columns among them, read as their text (``record_layout.OFFER_LAYOUT``)
 JSON_TEXT_COLUMNS = frozenset({"channels", "schedule", "languages", "target_groups", "extra"})
 
 #: An offer as read from the store: the values of the ``OFFER_COLUMNS`` in that order
@@ -193,11 +206,6 @@ JSON_TEXT_COLUMNS = frozenset({"channels", "schedule", "languages", "target_grou
 #: nothing, while a cache of ``Offer`` objects (a dozen containers each) was walked
 #: again and again as it changed (a third of a millisecond per page of offers).
 OfferRecord = tuple[Any, ...]
-
-
-# the members by value: a look-up instead of the enum's call (refused values still go
-# through the call, which raises)
-_PRECISIONS = {member.value: member for member in Precision}
 
 
 @lru_cache(maxsize=4096)
@@ -214,84 +222,3 @@ def _record_time(value: datetime | str | None) -> datetime | None:
             return parsed
         value = parsed  # a date alone ignores the appended offset: naive, taken as UTC
     return _utc(value)
-
-
-def offer_from_record(record: OfferRecord) -> Offer:
-    """A new ``Offer`` of a record (see ``OfferRecord``); every call builds fresh
-    objects, so callers may change what they get."""
-    (
-        id_,
-        kind,
-        title,
-        description,
-        carrier,
-        district,
-        district_manual,
-        street,
-        postcode,
-        city,
-        lat,
-        lon,
-        precision,
-        phone,
-        email,
-        website,
-        channels,
-        schedule,
-        languages,
-        wheelchair,
-        hearing_loop,
-        easy_language,
-        accessibility_note,
-        free_of_charge,
-        cost_note,
-        target_groups,
-        verified_at,
-        status,
-        external_id,
-        extra,
-        created_at,
-        updated_at,
-        version,
-        internal_note,
-        verified_by,
-        categories,
-    ) = record
-    location = None
-    if lat is not None and lon is not None:
-        location = Location(
-            lat=lat, lon=lon, precision=_PRECISIONS.get(precision) or Precision(precision)
-        )
-    return Offer(
-        id=id_,
-        kind=kind,
-        title=title,
-        description=description,
-        carrier=carrier,
-        categories=list(categories),
-        district=district,
-        district_manual=bool(district_manual),
-        address=Address(street=street, postcode=postcode, city=city),
-        location=location,
-        contact=Contact(phone=phone, email=email, website=website),
-        channels=json_loads(channels),
-        schedule=_schedule_of_record(schedule),
-        languages=json_loads(languages),
-        accessibility=Accessibility(
-            wheelchair=bool(wheelchair),
-            hearing_loop=bool(hearing_loop),
-            easy_language=bool(easy_language),
-            note=accessibility_note,
-        ),
-        cost=Cost(free_of_charge=bool(free_of_charge), note=cost_note),
-        target_groups=json_loads(target_groups),
-        verified_at=_record_time(verified_at),
-        status=status,
-        external_id=external_id,
-        extra=json_loads(extra),
-        created_at=_record_time(created_at),
-        updated_at=_record_time(updated_at),
-        version=version,
-        internal_note=internal_note,
-        verified_by=verified_by,
-    )

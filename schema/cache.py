@@ -47,7 +47,8 @@ from typing import TYPE_CHECKING
 
 from directory_core.directory import Directory
 from directory_core.model import Offer
-from directory_core.store_rows import OfferRecord, offer_from_record
+from directory_core.record_layout import offer_from_record
+from directory_core.store_rows import OfferRecord
 
 if TYPE_CHECKING:  # pragma: no cover
     from sqlalchemy.engine import Connection
@@ -96,6 +97,14 @@ class OfferCache:
             return self.directory.get_many(ids)
         records = self._records(ids)
         return {key: offer_from_record(records[key]) for key in ids if key in records}
+
+    def get_records(self, ids: Iterable[str]) -> dict[str, OfferRecord]:
+        """The records of the offers with these ids (``store_rows.OfferRecord``; unknown
+        ids are left out), for answers built straight from them (``types.record_node``)."""
+        ids = list(ids)
+        if not self.size:
+            return self.directory.store.get_offer_records(ids)
+        return self._records(ids)
 
     def _records(self, ids: list[str]) -> dict[str, OfferRecord]:
         # one connection for the outbox head and the missing records (a checkout from

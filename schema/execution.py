@@ -57,7 +57,7 @@ from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.schema_converter import GraphQLCoreConverter
 from strawberry.types.field import StrawberryField
 
-from .serializer_code import INT_MAX, INT_MIN, Leaf
+from .serializer_code import INT_MAX, INT_MIN, Leaf, RecordSource
 from .serializer_code import Slow as _Slow
 from .shared_serializers import conditional as _conditional
 from .shared_serializers import shared_serializer as _shared_serializer
@@ -67,6 +67,10 @@ _TYPENAME = "__typename"
 #: and gives the same value every time, so the plain path may call it directly (and
 #: graphql-core may call it again when the value needs the slow path).
 PURE = "directory.pure"
+#: ``serializer_code.RecordSource`` by the Python class of a strawberry object type: its
+#: all-plain selections may read sources that are still records (``types.py`` registers
+#: the API's ``Offer``)
+RECORD_SOURCES: dict[type, RecordSource] = {}
 
 
 class _Plain(NamedTuple):
@@ -197,7 +201,15 @@ def _plan(parent_type: GraphQLObjectType, field_name: str) -> _Plain | None:
     return plans[field_name]
 
 
-def _serializer(steps: tuple[tuple, ...]) -> Callable[[Any], dict[str, Any]]:
+def _record_source(object_type: GraphQLObjectType) -> RecordSource | None:
+    definition = (object_type.extensions or {}).get(GraphQLCoreConverter.DEFINITION_BACKREF)
+    origin = getattr(definition, "origin", None)
+    return RECORD_SOURCES.get(origin) if origin is not None else None
+
+
+def _serializer(
+    steps: tuple[tuple, ...], record_source: RecordSource | None = None
+) -> Callable[[Any], dict[str, Any]]:
     """A function building the result dict of an all-plain selection.
 
     ``steps``: (response name, reader, plan, complete) per field, ``complete`` being a
@@ -232,6 +244,7 @@ def _serializer(steps: tuple[tuple, ...]) -> Callable[[Any], dict[str, Any]]:
         return result
 
     serialize.steps = steps  # type: ignore[attr-defined]  # for compile_serializer
+    serialize.record_source = record_source  # type: ignore[attr-defined]  # the same
     return serialize
 
 
@@ -315,7 +328,7 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
                 if complete is None:
                     return None
             steps.append((response_name, plan.read, plan, complete))
-        return _serializer(tuple(steps))
+        return _serializer(tuple(steps), _record_source(object_type))
 
     # -- mixed selections --------------------------------------------------------------
 

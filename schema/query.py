@@ -3,11 +3,11 @@
 Resolvers are plain (sync) functions, run in the request's worker thread (``http.py``
 executes the whole operation there, off the event loop), so a directory call may read the
 store or ask the search backend (SQLite, PostgreSQL, Elasticsearch) without blocking
-other requests. ``offers`` turns its arguments into one
-``SearchQuery`` (checked by ``errors.py``), asks the search backend for one page of ids
-and loads those offers with one ``get_many`` call (through the app's ``OfferCache``, which
-reads what it lacks with one ``Directory.get_many``). Totals and facets are computed only
-when the client selects them.
+other requests. ``offers`` turns its arguments into one ``SearchQuery`` (checked by
+``errors.py``), asks the search backend for one page of ids and loads those offers in one
+go (``offer_nodes``: their records from the app's ``OfferCache``, which reads what it
+lacks from the store in one go). Totals and facets are computed only when the client
+selects them.
 """
 
 from __future__ import annotations
@@ -32,7 +32,6 @@ from directory_core.geocoding import GeocodingError
 from directory_core.model import KIND_LABELS, Precision
 
 from . import types as t
-from .cache import OfferCache
 from .context import Context
 from .coverage import CoverageQuery
 from .cursors import decode_cursor, encode_cursor
@@ -59,10 +58,16 @@ def directory_of(info: Info[Context, Any]) -> Directory:
     return info.context.directory
 
 
-def offers_of(info: Info[Context, Any]) -> OfferCache | Directory:
-    """Where to load offers from: the app's ``OfferCache``, else the directory."""
+def offer_nodes(info: Info[Context, Any], ids: list[str]) -> dict[str, t.Offer]:
+    """The GraphQL offers with these ids (unknown ids are left out): from the cache's
+    records when the app has a cache (``types.record_node``), else from the directory."""
+    directory, extra = directory_of(info), info.context.extra
     offers = info.context.offers
-    return directory_of(info) if offers is None else offers
+    if offers is None:
+        found = directory.get_many(ids)
+        return {key: t.offer_node(offer, directory, extra) for key, offer in found.items()}
+    records = offers.get_records(ids)
+    return {key: t.record_node(record, directory, extra) for key, record in records.items()}
 
 
 def _selected_names(
@@ -215,17 +220,17 @@ class Query(CoverageQuery):  # coverage: supply gaps (coverage.py)
         hits = result.hits[:size]
         edges: list[t.OfferEdge] = []
         if hits and "edges" in wanted:
-            offers = offers_of(info).get_many([hit.id for hit in hits])
+            nodes = offer_nodes(info, [hit.id for hit in hits])
             for i, hit in enumerate(hits):
-                offer = offers.get(hit.id)
-                if offer is None:  # removed since the index saw it; the next sync drops it
+                node = nodes.get(hit.id)
+                if node is None:  # removed since the index saw it; the next sync drops it
                     continue
                 distance = hit.distance_km
                 edges.append(
                     t.OfferEdge(
                         cursor=encode_cursor(offset + i),
                         distance_km=round(distance, 3) if distance is not None else None,
-                        node=t.offer_node(offer, directory, info.context.extra),
+                        node=node,
                     )
                 )
         end = encode_cursor(offset + len(hits) - 1) if hits else None
@@ -242,10 +247,7 @@ class Query(CoverageQuery):  # coverage: supply gaps (coverage.py)
     @strawberry.field(description="One offer by id (archived ones too); null if unknown.")
     def offer(self, info: Info, id: strawberry.ID) -> t.Offer | None:
         offer_id = check_offer_id(id)
-        offer = offers_of(info).get_many([offer_id]).get(offer_id)
-        if offer is None:
-            return None
-        return t.offer_node(offer, directory_of(info), info.context.extra)
+        return offer_nodes(info, [offer_id]).get(offer_id)
 
     @strawberry.field(
         description=(

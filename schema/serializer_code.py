@@ -13,6 +13,13 @@ it (a null for a non-null field, a value its type does not allow, a list that is
 a list), before anything with side effects, so ``execution.py`` falls back to
 graphql-core exactly as before. ``tests/test_graphql_execution.py`` compares both.
 
+A selection on a type with a ``RecordSource`` (the API's ``Offer``, registered by
+``types.py``) gets a second function too, for sources that are still a store record
+(``types.RecordNode``): it reads each field from the record as the layout of
+``directory_core.record_layout`` says (a column, a conversion of one, a part made of
+several) instead of building the offer first, and the first function hands such a
+source to it. A page of 20 offers: about 0.1 ms less.
+
 Safety: the code text holds only names made here (``v3``, ``k0``, ``r2``), the bounds
 of GraphQL's Int and the attribute names of plain fields, which come from the schema's
 Python classes (``plan.attribute``: ASCII identifiers, checked). Everything the query
@@ -47,6 +54,20 @@ class Leaf(NamedTuple):
     general: Callable[[Any], Any]
     coerce: Callable[[Any], Any]
     names: dict[str, str] | None
+
+
+class RecordSource(NamedTuple):
+    """How a type's values may come as records (see the module): sources of class
+    ``node_class`` carry ``_record``, ``_directory`` and ``_extra``; ``layout`` says where
+    each attribute is in the record (``record_layout.OFFER_LAYOUT``), ``values`` which
+    attributes the node makes of that value, as ``value(layout value, directory,
+    extra)``, and ``reader(attribute)`` gives a function of the record for any of them
+    (conversions that may share their objects: the answer only reads them)."""
+
+    node_class: type
+    layout: dict[str, Any]
+    values: dict[str, Callable[[Any, Any, Any], Any]]
+    reader: Callable[[str], Callable[[Any], Any]]
 
 
 def _fail() -> Any:
@@ -88,28 +109,42 @@ class _Writer:
     def line(self, indent: int, text: str) -> None:
         self.lines.append("    " * indent + text)
 
-    def selection(self, steps: tuple[tuple, ...], source: str, indent: int, depth: int) -> str:
-        """Write the lines reading ``steps`` from ``source``; return the dict display."""
+    def display(self, steps: tuple[tuple, ...], write: Callable[..., str]) -> str:
+        """The dict display of ``steps``, each field's value written by ``write(plan,
+        read, complete)`` (which returns its variable), ``__typename`` as the type name."""
         items = []
         for response_name, read, plan, complete in steps:
             key = self.value("k", response_name)
             if plan is None:  # __typename: ``read`` is the type name
                 items.append(f"{key}: {self.value('t', read)}")
-                continue
+            else:
+                items.append(f"{key}: {write(plan, read, complete)}")
+        return "{" + ", ".join(items) + "}"
+
+    def checked(self, plan: Any, var: str, indent: int, then: Callable[[int], None]) -> None:
+        """Write the null check of ``var`` (``Slow`` for a non-null field), then the
+        lines of ``then(indent)`` for a value that is not None."""
+        if plan.non_null:
+            self.line(indent, f"if {var} is None:")
+            self.line(indent + 1, "raise Slow")
+            then(indent)
+        else:
+            self.line(indent, f"if {var} is not None:")
+            then(indent + 1)
+
+    def selection(self, steps: tuple[tuple, ...], source: str, indent: int, depth: int) -> str:
+        """Write the lines reading ``steps`` from ``source``; return the dict display."""
+
+        def write(plan: Any, read: Any, complete: Any) -> str:
             var = self.new("v")
             if plan.attribute is not None:  # as ``read`` does, without a call
                 self.line(indent, f"{var} = {source}.{plan.attribute}")
             else:
                 self.line(indent, f"{var} = {self.value('r', read)}({source})")
-            if plan.non_null:
-                self.line(indent, f"if {var} is None:")
-                self.line(indent + 1, "raise Slow")
-                self.complete(plan, complete, var, indent, depth)
-            else:
-                self.line(indent, f"if {var} is not None:")
-                self.complete(plan, complete, var, indent + 1, depth)
-            items.append(f"{key}: {var}")
-        return "{" + ", ".join(items) + "}"
+            self.checked(plan, var, indent, lambda i: self.complete(plan, complete, var, i, depth))
+            return var
+
+        return self.display(steps, write)
 
     def complete(self, plan: Any, complete: Any, var: str, indent: int, depth: int) -> None:
         """Write the lines completing ``var`` (not None) in place."""
@@ -121,9 +156,11 @@ class _Writer:
         elif plan.leaf is not None:
             self.leaf(plan.leaf, var, indent)
         elif depth < MAX_INLINE_DEPTH:
+            indent = self.record_branch(complete, var, indent)
             display = self.selection(complete.steps, var, indent, depth + 1)
             self.line(indent, f"{var} = {display}")
         else:
+            indent = self.record_branch(complete, var, indent)
             self.line(indent, f"{var} = {self.value('f', complete)}({var})")
 
     def leaf(self, leaf: Leaf, var: str, indent: int) -> None:
@@ -138,6 +175,63 @@ class _Writer:
             self.line(indent, f"{var} = {general}({var}) if {name} is None else {name}")
         else:
             self.line(indent, f"{var} = {general}({var})")
+
+    def record_branch(self, complete: Any, var: str, indent: int) -> int:
+        """If ``complete``'s selection has a record function, write the lines handing a
+        record source ``var`` to it; return the indentation of the other sources' code."""
+        record = _record_serializer(complete)
+        if record is None:
+            return indent
+        node_class = self.value("R", record.record_source.node_class)
+        self.line(indent, f"if type({var}) is {node_class}:")
+        self.line(indent + 1, f"{var} = {self.value('g', record)}({var})")
+        self.line(indent, "else:")
+        return indent + 1
+
+    def record_selection(self, steps: tuple[tuple, ...], source: RecordSource) -> str:
+        """Write the lines reading ``steps`` from the record ``r`` (directory ``d``,
+        custom field types ``e``); return the dict display. Every field's attribute is
+        in the layout (``_compile_record_serializer`` checks)."""
+
+        def write(plan: Any, read: Any, complete: Any) -> str:
+            attribute = plan.attribute
+            place = source.layout[attribute]
+            if _parts_readable(place, plan, complete):
+                return self.record_part(place, complete.steps)
+            var = self.new("v")
+            value = self.record_value(place, source, attribute)
+            if attribute in source.values:  # a key the node turns into its object
+                value = f"{self.value('n', source.values[attribute])}({value}, d, e)"
+            self.line(1, f"{var} = {value}")
+            self.checked(plan, var, 1, lambda i: self.complete(plan, complete, var, i, 1))
+            return var
+
+        return self.display(steps, write)
+
+    def record_value(self, place: Any, source: RecordSource, attribute: str) -> str:
+        """The expression of an attribute's value in the record ``r``: the column itself
+        when it needs no conversion, else the layout's reader."""
+        if getattr(place, "convert", True) is None:
+            return f"r[{place.index}]"
+        return f"{self.value('a', source.reader(attribute))}(r)"
+
+    def record_part(self, part: Any, steps: tuple[tuple, ...]) -> str:
+        """Write the lines reading a part's selection from its columns (each of them
+        checked by ``_parts_readable``); return the variable holding its dict."""
+
+        def write(plan: Any, read: Any, complete: Any) -> str:
+            column = part.columns[plan.attribute]
+            var = self.new("w")
+            value = f"r[{column.index}]"
+            if column.convert is not None:
+                value = f"{self.value('a', column.convert)}({value})"
+            self.line(1, f"{var} = {value}")
+            self.checked(plan, var, 1, lambda i: self.leaf(plan.leaf, var, i))
+            return var
+
+        var = self.new("v")
+        self.line(1, f"{var} = {self.display(steps, write)}")
+        return var
 
     def item(self, plan: Any, complete: Any, x: str) -> str:
         """The expression completing list item ``x``."""
@@ -156,15 +250,71 @@ class _Writer:
         return f"{x} if {x} is None or {test.format(v=x)} else {coerce}({x})"
 
 
-def compile_serializer(steps: tuple[tuple, ...]) -> Callable[[Any], dict[str, Any]]:
+def compile_serializer(
+    steps: tuple[tuple, ...], record_source: RecordSource | None = None
+) -> Callable[[Any], dict[str, Any]]:
     """The serializer of ``steps`` (as ``execution._serializer`` takes them: response
     name, reader, plan, completion per field; a completion that is a serializer has
-    its own ``steps``) as one function; it carries ``steps`` and its ``code`` too."""
+    its own ``steps``, and its type's ``record_source`` if it has one) as one function;
+    it carries ``steps``, ``record_source`` and its ``code`` too."""
     writer = _Writer()
+    record = _compile_record_serializer(steps, record_source) if record_source else None
+    if record is not None:
+        assert record_source is not None
+        node_class = writer.value("R", record_source.node_class)
+        writer.line(1, f"if type(s0) is {node_class}:")
+        writer.line(2, f"return {writer.value('g', record)}(s0)")
     display = writer.selection(steps, "s0", 1, 0)
     code = "\n".join(["def serialize(s0):", *writer.lines, f"    return {display}"])
     exec(compile(code, "<directory serializer>", "exec"), writer.namespace)  # noqa: S102
     serialize = writer.namespace["serialize"]
     serialize.steps = steps
+    serialize.record_source = record_source
+    serialize.record_serializer = record or False
     serialize.code = code  # for the tests and for reading in a debugger
     return serialize
+
+
+def _record_serializer(complete: Any) -> Callable[[Any], dict[str, Any]] | None:
+    """The record function of the selection of the serializer ``complete``, if its
+    type has a ``RecordSource`` and every field can be read from the record; written
+    once and kept on ``complete``."""
+    source = getattr(complete, "record_source", None)
+    if source is None:
+        return None
+    record = getattr(complete, "record_serializer", None)
+    if record is None:
+        record = _compile_record_serializer(complete.steps, source) or False
+        complete.record_serializer = record
+    return record or None
+
+
+def _compile_record_serializer(
+    steps: tuple[tuple, ...], source: RecordSource
+) -> Callable[[Any], dict[str, Any]] | None:
+    if not all(plan is None or plan.attribute in source.layout for _name, _read, plan, _c in steps):
+        return None  # a field the record does not hold (a pure resolver of the type)
+    writer = _Writer()
+    writer.line(1, "r, d, e = s0._record, s0._directory, s0._extra")
+    display = writer.record_selection(steps, source)
+    code = "\n".join(["def serialize(s0):", *writer.lines, f"    return {display}"])
+    exec(compile(code, "<directory record serializer>", "exec"), writer.namespace)  # noqa: S102
+    serialize = writer.namespace["serialize"]
+    serialize.record_source = source
+    serialize.code = code
+    return serialize
+
+
+def _parts_readable(place: Any, plan: Any, complete: Any) -> bool:
+    """Whether a selection on a part can be read from its columns directly: a part
+    that always exists (no required columns), a non-null object field, and each field
+    below one of its columns and a leaf (or ``__typename``)."""
+    columns = getattr(place, "columns", None)
+    if columns is None or place.required or not plan.non_null or plan.is_list:
+        return False
+    if plan.object_type is None or not hasattr(complete, "steps"):
+        return False
+    return all(
+        sub is None or (sub.attribute in columns and sub.leaf is not None and not sub.is_list)
+        for _name, _read, sub, _c in complete.steps
+    )

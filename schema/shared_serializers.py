@@ -53,14 +53,14 @@ def shared_serializer(
         serializer = entry[1]
         if serializer is None or hasattr(serializer, "code"):
             return serializer
-        compiled = compile_serializer(serializer.steps)
+        compiled = compile_serializer(serializer.steps, serializer.record_source)
         with _shared_lock:
             if _shared.get(key) is entry:
                 _shared[key] = (entry[0], compiled)
         return compiled
     serializer = build()
     if serializer is not None and CODE_AT_FIRST_USE:
-        serializer = compile_serializer(serializer.steps)
+        serializer = compile_serializer(serializer.steps, serializer.record_source)
     _keep(key, (object_type, *nodes), serializer, _source_bytes(nodes[0]) if nodes else 0)
     return serializer
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import enum
 import weakref
+from collections.abc import Callable
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -22,9 +23,12 @@ from strawberry.scalars import JSON
 
 from directory_core import model
 from directory_core.labels import DEFAULT_LANGUAGE, category_label, kind_label
+from directory_core.record_layout import OFFER_LAYOUT, attribute_reader, offer_fields
+from directory_core.store_rows import OfferRecord
 
 from .errors import check_lang
-from .execution import PURE
+from .execution import PURE, RECORD_SOURCES
+from .serializer_code import RecordSource
 
 if TYPE_CHECKING:  # pragma: no cover
     from directory_core.categories import Taxonomy
@@ -308,16 +312,81 @@ def offer_node(offer: model.Offer, directory: Directory, extra: ExtraTypes | Non
     """The GraphQL ``Offer`` of a model offer: the same attributes (nested parts are the
     model objects), with carrier, district and category keys replaced by objects and the
     custom fields as typed objects (``extra.py``)."""
+    # a copy is quicker than filling the new object's dict
+    return _node(offer.__dict__.copy(), directory, extra)
+
+
+def record_node(record: OfferRecord, directory: Directory, extra: ExtraTypes | None = None) -> Any:
+    """The GraphQL ``Offer`` of an offer's record (``store_rows.OfferRecord``): a
+    ``RecordNode``, which the serializers of all-plain selections read straight from the
+    record and which is everything else an ``Offer`` node is, made when first asked."""
+    return RecordNode(record, directory, extra)
+
+
+class RecordNode:
+    """An ``Offer`` node that is still the offer's record (see ``record_node``).
+
+    Any attribute but its own (named with a leading underscore, which no field of an
+    offer has) is the full node's, as ``offer_node`` would make it of the model offer,
+    made once on first use (its schedule may be shared with other answers, which only
+    read it: ``record_layout.offer_fields``)."""
+
+    __slots__ = ("_directory", "_extra", "_full", "_record")
+
+    def __init__(self, record: OfferRecord, directory: Directory, extra: ExtraTypes | None):
+        self._record = record
+        self._directory = directory
+        self._extra = extra
+        self._full: Offer | None = None
+
+    def _full_node(self) -> Offer:
+        full = self._full
+        if full is None:
+            fields = offer_fields(self._record, shared=True)
+            full = self._full = _node(fields, self._directory, self._extra)
+        return full
+
+    def __getattr__(self, name: str) -> Any:  # called for what the slots do not hold
+        return getattr(self._full_node(), name)
+
+
+def _carrier(key: str | None, directory: Directory, extra: ExtraTypes | None) -> Any:
+    return directory.carrier_by_key.get(key) if key else None
+
+
+def _district(key: str | None, directory: Directory, extra: ExtraTypes | None) -> Any:
+    return directory.district_by_key.get(key) if key else None
+
+
+def _categories(keys: list[str], directory: Directory, extra: ExtraTypes | None) -> list[Any]:
+    if not keys:
+        return keys
+    categories = category_nodes(directory.taxonomy)
+    return [categories[k] for k in keys if k in categories]
+
+
+def _extra(values: dict[str, Any], directory: Directory, extra: ExtraTypes | None) -> Any:
+    return extra.node(values) if extra is not None else None
+
+
+#: the attributes of a node that are not the model offer's, made of the offer's value
+NODE_VALUES: dict[str, Callable[[Any, Directory, ExtraTypes | None], Any]] = {
+    "carrier": _carrier,
+    "district": _district,
+    "categories": _categories,
+    "extra": _extra,
+}
+
+
+def _node(fields: dict[str, Any], directory: Directory, extra: ExtraTypes | None) -> Offer:
     node = Offer.__new__(Offer)  # skip __init__: copying the attributes is all it would do
-    fields = offer.__dict__.copy()  # a copy is quicker than filling the new object's dict
-    fields["carrier"] = directory.carrier_by_key.get(offer.carrier) if offer.carrier else None
-    fields["district"] = directory.district_by_key.get(offer.district) if offer.district else None
-    if offer.categories:
-        categories = category_nodes(directory.taxonomy)
-        fields["categories"] = [categories[k] for k in offer.categories if k in categories]
-    fields["extra"] = extra.node(offer.extra) if extra is not None else None
+    for name, value_of in NODE_VALUES.items():
+        fields[name] = value_of(fields[name], directory, extra)
     node.__dict__ = fields
     return node
+
+
+RECORD_SOURCES[Offer] = RecordSource(RecordNode, OFFER_LAYOUT, NODE_VALUES, attribute_reader)
 
 
 # -- search results -----------------------------------------------------------------------

@@ -11,13 +11,15 @@ from typing import Any
 
 import pytest
 import strawberry
-from directory_schema import serializer_code, shared_serializers
+from directory_schema import serializer_code, shared_serializers, types
 from directory_schema.app import build_schema
+from directory_schema.cache import OfferCache
 from directory_schema.context import Context
 from directory_schema.execution import PURE, FastExecutionContext
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 from directory_core.directory import Directory
+from directory_core.store_rows import OFFER_COLUMNS
 
 from .conftest import HOERDE_44263, build_known_offers
 
@@ -353,8 +355,8 @@ def test_serializers_kept_across_requests_are_code_without_names_of_the_query(in
     written: list[str] = []
     real = serializer_code.compile_serializer
 
-    def spy(steps):
-        serializer = real(steps)
+    def spy(steps, record_source=None):
+        serializer = real(steps, record_source)
         written.append(serializer.code)
         return serializer
 
@@ -389,3 +391,121 @@ def test_a_selection_is_written_as_code_when_it_comes_again(known_directory, mon
     second = schema.execute_sync(query, context_value=Context(known_directory))
     assert any(hasattr(s, "code") for s in kept())  # (selections inside it: not asked again)
     assert first.data == second.data and not first.errors and first.data["offers"]["edges"]
+
+
+# -- offers still as records (types.RecordNode) ----------------------------------------------
+
+COUNSELLOR_PAGE = f"""{{ offers(near: {NEAR}, radiusKm: 50, first: 20) {{ edges {{ distanceKm
+    node {{ id title kind description carrier {{ name }} district {{ name }}
+      address {{ street postcode city }} contact {{ phone email }} languages
+      accessibility {{ wheelchair }} cost {{ freeOfCharge }} schedule {{ description }} }}
+}} }} }}"""
+WHOLE_OFFER = """{ __typename id kind title description status createdAt updatedAt verifiedAt
+    districtManual version externalId channels languages targetGroups
+    carrier { key name website } district { key name lat lon }
+    address { __typename street postcode city } location { lat lon precision }
+    contact { phone email website } accessibility { wheelchair hearingLoop easyLanguage note }
+    cost { freeOfCharge note }
+    schedule { rules { weekday start end frequency interval weeksOfMonth } validFrom note
+               description } }"""
+RECORD_QUERIES = [
+    COUNSELLOR_PAGE,
+    f"{{ offers(near: {NEAR}, radiusKm: 50, first: 100) {{ edges {{ node {WHOLE_OFFER} }} }} }}",
+    # with fields the record does not hold: resolvers, and categories with arguments
+    f"""{{ offers(near: {NEAR}, radiusKm: 50, first: 100) {{ edges {{ node {{ id
+        kindLabel(lang: "tr") title categories {{ key label }} address {{ city }} }} }} }} }}""",
+    "{ offers(sort: TITLE, first: 50) { edges { node { id t: title ...N } } } }"
+    " fragment N on Offer { carrier { ... on Carrier { name } } district { __typename } }",
+]
+
+
+def _cached_context(directory: Directory) -> Context:
+    return Context(directory, offers=OfferCache(directory))
+
+
+@pytest.mark.parametrize("query", RECORD_QUERIES)
+def test_offers_from_records_answer_as_offers_built_first(
+    known_directory: Directory, query, inline_depth
+):
+    """Nodes that are still records (the cache's) give what graphql-core gives for the
+    same nodes and what nodes built from model offers give, on first and later requests
+    (serializers written as code at once, at every inlining depth)."""
+    limits = known_directory.instance.limits
+    built = build_schema(limits).execute_sync(query, context_value=Context(known_directory))
+    assert not built.errors and built.data["offers"]["edges"]
+    for context_class in (FastExecutionContext, StrawberryGraphQLCoreExecutionContext):
+        schema = build_schema(limits, execution_context_class=context_class)
+        context = _cached_context(known_directory)
+        for _ in range(2):
+            result = schema.execute_sync(query, context_value=context)
+            assert not result.errors, result.errors
+            assert result.data == built.data
+
+
+def test_the_counsellors_page_is_read_from_the_records(known_directory, monkeypatch):
+    """With the page's serializer written as code, no node of the page is made into a
+    full offer node; a field with a resolver makes them (and answers the same)."""
+    made: list[str] = []
+    full = types.RecordNode._full_node
+
+    def counting(node):
+        if node._full is None:  # made now
+            made.append(node._record[0])
+        return full(node)
+
+    monkeypatch.setattr(types.RecordNode, "_full_node", counting)
+    monkeypatch.setattr(shared_serializers, "_shared", {})
+    schema = build_schema(known_directory.instance.limits)
+    context = _cached_context(known_directory)
+    first = schema.execute_sync(COUNSELLOR_PAGE, context_value=context)
+    made.clear()
+    second = schema.execute_sync(COUNSELLOR_PAGE, context_value=context)
+    assert not second.errors and second.data == first.data
+    assert len(second.data["offers"]["edges"]) > 3
+    assert made == []
+    with_label = COUNSELLOR_PAGE.replace("id title", "id kindLabel title")
+    for _ in range(2):
+        labelled = schema.execute_sync(with_label, context_value=context)
+    assert len(made) == 2 * len(labelled.data["offers"]["edges"])
+    edges = zip(first.data["offers"]["edges"], labelled.data["offers"]["edges"], strict=True)
+    for plain, label in edges:
+        assert {k: v for k, v in label["node"].items() if k != "kindLabel"} == plain["node"]
+
+
+@pytest.mark.parametrize(
+    "column, value",
+    [
+        ("title", None),
+        ("kind", "no_such_kind"),
+        ("wheelchair", "yes"),
+        ("languages", '"de"'),
+        ("street", None),
+        ("carrier", "unknown-carrier"),
+    ],
+)
+def test_a_record_with_a_value_its_type_refuses_gets_graphql_cores_answer(
+    known_directory: Directory, column, value, inline_depth
+):
+    """A record value the API's type does not allow (null for a non-null field, an
+    unknown enum value, a list that is not one) is handed to graphql-core: the same
+    data and errors, at the same paths, as graphql-core gives for that node."""
+    offer_id = build_known_offers()["cafe"].id
+    query = "query($id: ID!) { offer(id: $id) " + WHOLE_OFFER + " }"
+    answers = []
+    for context_class in (FastExecutionContext, StrawberryGraphQLCoreExecutionContext):
+        schema = build_schema(
+            known_directory.instance.limits, execution_context_class=context_class
+        )
+        context = _cached_context(known_directory)
+        cache = context.offers
+        record = cache.get_records([offer_id])[offer_id]
+        changed = list(record)
+        changed[OFFER_COLUMNS.index(column)] = value
+        cache._offers[offer_id] = tuple(changed)
+        for _ in range(2):
+            result = schema.execute_sync(query, {"id": offer_id}, context_value=context)
+            errors = sorted((e.message, tuple(e.path or ())) for e in result.errors or ())
+            answers.append((result.data, errors))
+    assert answers[0] == answers[1] == answers[2] == answers[3]
+    if column in ("title", "kind", "street"):
+        assert answers[0][1] and answers[0][0] == {"offer": None}

@@ -56,6 +56,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "directory_core.file_lock",
             "directory_core.store_records",
             "directory_core.store_rows",
+            "directory_core.record_layout",
             "directory_core.store_writes",
             "directory_core.tables",
             "directory_core.history",
