@@ -7,7 +7,7 @@ several columns (``Part``: address, contact, location, accessibility, cost).
 ``offer_fields`` is written from it once, as straight-line code (a loop over the layout
 took twice as long as the hand-written function it replaces), and the API's serializers
 read the layout too, to answer from a record without building the offer
-(``schema/record_serializers.py``).
+(``schema/serializer_code.py``).
 
 The conversions in ``SHARED_CONVERSIONS`` make a new object each time; their stand-ins
 give one object per value for callers that only read it (a schedule per schedule text).

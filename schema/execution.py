@@ -202,9 +202,15 @@ def _plan(parent_type: GraphQLObjectType, field_name: str) -> _Plain | None:
 
 
 def _record_source(object_type: GraphQLObjectType) -> RecordSource | None:
+    """The record source of the type's Python class or of a class it extends (the
+    ``Offer`` of a schema with custom fields extends the API's, ``extra.py``)."""
     definition = (object_type.extensions or {}).get(GraphQLCoreConverter.DEFINITION_BACKREF)
     origin = getattr(definition, "origin", None)
-    return RECORD_SOURCES.get(origin) if origin is not None else None
+    for cls in getattr(origin, "__mro__", ()):
+        source = RECORD_SOURCES.get(cls)
+        if source is not None:
+            return source
+    return None
 
 
 def _serializer(

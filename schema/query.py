@@ -58,9 +58,10 @@ def directory_of(info: Info[Context, Any]) -> Directory:
     return info.context.directory
 
 
-def offer_nodes(info: Info[Context, Any], ids: list[str]) -> dict[str, t.Offer]:
-    """The GraphQL offers with these ids (unknown ids are left out): from the cache's
-    records when the app has a cache (``types.record_node``), else from the directory."""
+def offer_nodes(info: Info[Context, Any], ids: list[str]) -> dict[str, Any]:
+    """The GraphQL offers with these ids (unknown ids are left out): ``types.RecordNode``
+    of the cache's records when the app has a cache, else nodes of the directory's
+    offers (``types.offer_node``)."""
     directory, extra = directory_of(info), info.context.extra
     offers = info.context.offers
     if offers is None:

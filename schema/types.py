@@ -256,7 +256,7 @@ class Offer:
     def internal_note_field(self, info: strawberry.Info) -> str | None:
         from .access import staff
 
-        return self.__dict__.get("internal_note", "") if staff(info) else None
+        return getattr(self, "internal_note", "") if staff(info) else None
 
     @strawberry.field(
         name="verifiedBy", description="Staff only: who last confirmed the offer (verifyOffer)."
@@ -264,7 +264,7 @@ class Offer:
     def verified_by_field(self, info: strawberry.Info) -> str | None:
         from .access import staff
 
-        return self.__dict__.get("verified_by") if staff(info) else None
+        return getattr(self, "verified_by", None) if staff(info) else None
 
     @strawberry.field(description="Staff only: every change, newest first (null for anonymous).")
     def history(self, info: strawberry.Info) -> list[OfferChange] | None:
@@ -326,28 +326,29 @@ def record_node(record: OfferRecord, directory: Directory, extra: ExtraTypes | N
 class RecordNode:
     """An ``Offer`` node that is still the offer's record (see ``record_node``).
 
-    Any attribute but its own (named with a leading underscore, which no field of an
-    offer has) is the full node's, as ``offer_node`` would make it of the model offer,
-    made once on first use (its schedule may be shared with other answers, which only
-    read it: ``record_layout.offer_fields``)."""
-
-    __slots__ = ("_directory", "_extra", "_full", "_record")
+    Asked for anything it does not hold (its own attributes start with an underscore,
+    which no field of an offer does), it turns itself into the full node in place: the
+    attributes ``offer_node`` would give the model offer, and ``Offer`` as its class
+    (its schedule may be shared with other answers, which only read it:
+    ``record_layout.offer_fields``). Special names (``__await__``, which strawberry
+    looks for on every value) are not an offer's and do not turn it."""
 
     def __init__(self, record: OfferRecord, directory: Directory, extra: ExtraTypes | None):
         self._record = record
         self._directory = directory
         self._extra = extra
-        self._full: Offer | None = None
 
-    def _full_node(self) -> Offer:
-        full = self._full
-        if full is None:
-            fields = offer_fields(self._record, shared=True)
-            full = self._full = _node(fields, self._directory, self._extra)
-        return full
+    def _become_offer(self) -> None:
+        own = self.__dict__
+        fields = offer_fields(own["_record"], shared=True)
+        self.__dict__ = _node_fields(fields, own["_directory"], own["_extra"])
+        self.__class__ = Offer  # type: ignore[assignment]  # the same layout: __dict__ only
 
-    def __getattr__(self, name: str) -> Any:  # called for what the slots do not hold
-        return getattr(self._full_node(), name)
+    def __getattr__(self, name: str) -> Any:  # called for what it does not hold
+        if name.startswith("__") or "_record" not in self.__dict__:
+            raise AttributeError(name)  # (a copy being made has no record yet)
+        self._become_offer()
+        return getattr(self, name)
 
 
 def _carrier(key: str | None, directory: Directory, extra: ExtraTypes | None) -> Any:
@@ -380,10 +381,17 @@ NODE_VALUES: dict[str, Callable[[Any, Directory, ExtraTypes | None], Any]] = {
 
 def _node(fields: dict[str, Any], directory: Directory, extra: ExtraTypes | None) -> Offer:
     node = Offer.__new__(Offer)  # skip __init__: copying the attributes is all it would do
+    node.__dict__ = _node_fields(fields, directory, extra)
+    return node
+
+
+def _node_fields(
+    fields: dict[str, Any], directory: Directory, extra: ExtraTypes | None
+) -> dict[str, Any]:
+    """``fields`` (a model offer's attributes) with the ``NODE_VALUES`` in place."""
     for name, value_of in NODE_VALUES.items():
         fields[name] = value_of(fields[name], directory, extra)
-    node.__dict__ = fields
-    return node
+    return fields
 
 
 RECORD_SOURCES[Offer] = RecordSource(RecordNode, OFFER_LAYOUT, NODE_VALUES, attribute_reader)

@@ -24,6 +24,25 @@ def test_hits_after_the_first_read(directory):
     assert (cache.hits, cache.misses) == (2, 4)
 
 
+@pytest.mark.parametrize("size", [100, 0])
+def test_records_are_the_stores_with_or_without_a_cache(directory, size):
+    """``get_records`` (what the API's pages read) gives the store's records, from
+    memory or, with the cache off, from the store each time; unknown ids left out."""
+    known = build_known_offers()
+    directory.save(list(known.values()))
+    cache = OfferCache(directory, size=size)
+    ids = [known["cafe"].id, "00000000-0000-4000-8000-999999999999", known["treff"].id]
+    stored = directory.store.get_offer_records(ids)
+    for _ in range(2):
+        assert cache.get_records(ids) == stored
+        assert list(cache.get_records(ids)) == [ids[0], ids[2]]
+    assert (cache.hits, len(cache)) == ((6, 2) if size else (0, 0))
+    cafe = known["cafe"]
+    cafe.title = "Neuer Titel"
+    directory.save([cafe])
+    assert cache.get_records([cafe.id])[cafe.id][2] == "Neuer Titel"
+
+
 def test_a_write_from_anywhere_drops_the_offer(directory):
     known = build_known_offers()
     directory.save(list(known.values()))

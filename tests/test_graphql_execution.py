@@ -3,6 +3,7 @@ gives: the same data and the same errors at the same paths."""
 
 from __future__ import annotations
 
+import copy
 import enum
 import gc
 import math
@@ -358,6 +359,8 @@ def test_serializers_kept_across_requests_are_code_without_names_of_the_query(in
     def spy(steps, record_source=None):
         serializer = real(steps, record_source)
         written.append(serializer.code)
+        if serializer.record_serializer:
+            written.append(serializer.record_serializer.code)
         return serializer
 
     query = """{ nodes(which: ["good"]) { fieldNamedLikeCode: title
@@ -442,34 +445,80 @@ def test_offers_from_records_answer_as_offers_built_first(
             assert result.data == built.data
 
 
-def test_the_counsellors_page_is_read_from_the_records(known_directory, monkeypatch):
-    """With the page's serializer written as code, no node of the page is made into a
-    full offer node; a field with a resolver makes them (and answers the same)."""
-    made: list[str] = []
-    full = types.RecordNode._full_node
+def _count_turned(monkeypatch) -> list[str]:
+    """The ids of the record nodes turned into full offer nodes from now on."""
+    turned: list[str] = []
+    become = types.RecordNode._become_offer
 
     def counting(node):
-        if node._full is None:  # made now
-            made.append(node._record[0])
-        return full(node)
+        turned.append(node._record[0])
+        become(node)
 
-    monkeypatch.setattr(types.RecordNode, "_full_node", counting)
+    monkeypatch.setattr(types.RecordNode, "_become_offer", counting)
+    return turned
+
+
+def _count_record_functions(monkeypatch) -> list[int]:
+    """Calls of record functions (``serializer_code``) written from now on."""
+    calls: list[int] = []
+    compile_record = serializer_code._compile_record_serializer
+
+    def compiling(steps, source):
+        function = compile_record(steps, source)
+        if function is None:
+            return None
+
+        def counted(node):
+            calls.append(1)
+            return function(node)
+
+        counted.record_source = function.record_source
+        counted.code = function.code
+        return counted
+
+    monkeypatch.setattr(serializer_code, "_compile_record_serializer", compiling)
+    return calls
+
+
+def test_the_counsellors_page_is_read_from_the_records(known_directory, monkeypatch):
+    """With the page's serializer written as code, no node of the page is turned into a
+    full offer node; a field with a resolver turns them (and answers the same)."""
     monkeypatch.setattr(shared_serializers, "_shared", {})
+    turned = _count_turned(monkeypatch)
     schema = build_schema(known_directory.instance.limits)
     context = _cached_context(known_directory)
     first = schema.execute_sync(COUNSELLOR_PAGE, context_value=context)
-    made.clear()
+    turned.clear()
     second = schema.execute_sync(COUNSELLOR_PAGE, context_value=context)
     assert not second.errors and second.data == first.data
     assert len(second.data["offers"]["edges"]) > 3
-    assert made == []
+    assert turned == []
     with_label = COUNSELLOR_PAGE.replace("id title", "id kindLabel title")
     for _ in range(2):
         labelled = schema.execute_sync(with_label, context_value=context)
-    assert len(made) == 2 * len(labelled.data["offers"]["edges"])
+    assert len(turned) == 2 * len(labelled.data["offers"]["edges"])
     edges = zip(first.data["offers"]["edges"], labelled.data["offers"]["edges"], strict=True)
     for plain, label in edges:
         assert {k: v for k, v in label["node"].items() if k != "kindLabel"} == plain["node"]
+
+
+def test_a_record_node_turns_into_an_offer_node_when_asked_for_more(known_directory):
+    cafe = build_known_offers()["cafe"]
+    offer_id = cafe.id
+    cache = OfferCache(known_directory)
+    record = cache.get_records([offer_id])[offer_id]
+    node = types.record_node(record, known_directory)
+    assert not hasattr(node, "__await__")  # (strawberry asks every value) still a record
+    assert type(node) is types.RecordNode
+    copied = copy.copy(node)
+    assert node.title == cafe.title and node.carrier.name
+    assert type(node) is types.Offer and isinstance(node, types.Offer)
+    built = types.offer_node(known_directory.get_many([offer_id])[offer_id], known_directory)
+    assert node.__dict__ == built.__dict__
+    assert copied.title == node.title  # a copy made before turns on its own
+
+
+REFUSED_PAGE = "{ offers(sort: TITLE, first: 50) { edges { node " + WHOLE_OFFER + " } } }"
 
 
 @pytest.mark.parametrize(
@@ -477,35 +526,93 @@ def test_the_counsellors_page_is_read_from_the_records(known_directory, monkeypa
     [
         ("title", None),
         ("kind", "no_such_kind"),
-        ("wheelchair", "yes"),
         ("languages", '"de"'),
+        ("channels", '["teleport"]'),
         ("street", None),
-        ("carrier", "unknown-carrier"),
+        ("version", 2**40),
     ],
 )
 def test_a_record_with_a_value_its_type_refuses_gets_graphql_cores_answer(
-    known_directory: Directory, column, value, inline_depth
+    known_directory: Directory, column, value, inline_depth, monkeypatch
 ):
     """A record value the API's type does not allow (null for a non-null field, an
-    unknown enum value, a list that is not one) is handed to graphql-core: the same
-    data and errors, at the same paths, as graphql-core gives for that node."""
+    unknown enum value, a list that is not one, an Int too large) is handed from the
+    record function to graphql-core: the same data and errors, at the same paths, as
+    graphql-core gives for that node, on first and later requests."""
+    calls = _count_record_functions(monkeypatch)
     offer_id = build_known_offers()["cafe"].id
-    query = "query($id: ID!) { offer(id: $id) " + WHOLE_OFFER + " }"
     answers = []
     for context_class in (FastExecutionContext, StrawberryGraphQLCoreExecutionContext):
-        schema = build_schema(
-            known_directory.instance.limits, execution_context_class=context_class
-        )
+        limits = known_directory.instance.limits
+        schema = build_schema(limits, execution_context_class=context_class)
         context = _cached_context(known_directory)
-        cache = context.offers
-        record = cache.get_records([offer_id])[offer_id]
-        changed = list(record)
-        changed[OFFER_COLUMNS.index(column)] = value
-        cache._offers[offer_id] = tuple(changed)
+        _change_cached(context.offers, offer_id, column, value)
         for _ in range(2):
-            result = schema.execute_sync(query, {"id": offer_id}, context_value=context)
-            errors = sorted((e.message, tuple(e.path or ())) for e in result.errors or ())
-            answers.append((result.data, errors))
+            result = schema.execute_sync(REFUSED_PAGE, context_value=context)
+            answers.append((result.data, _errors(result)))
     assert answers[0] == answers[1] == answers[2] == answers[3]
-    if column in ("title", "kind", "street"):
-        assert answers[0][1] and answers[0][0] == {"offer": None}
+    assert calls  # the record functions read the page
+    assert answers[0][1]  # an error for the value refused
+
+
+def _change_cached(cache: OfferCache, offer_id: str, column: str, value: Any) -> None:
+    record = list(cache.get_records([offer_id])[offer_id])
+    record[OFFER_COLUMNS.index(column)] = value
+    cache._offers[offer_id] = tuple(record)
+
+
+def _errors(result: Any) -> list[tuple]:
+    return sorted((e.message, tuple(e.path or ())) for e in result.errors or ())
+
+
+def test_a_record_that_cannot_be_read_fails_only_its_own_offer(
+    known_directory: Directory, monkeypatch, inline_depth
+):
+    """A stored value that cannot be converted (JSON that is not; never written by the
+    project's write paths) fails that offer at its first selected field, as graphql-core
+    does, and the record functions still answer every other offer."""
+    offer_id = build_known_offers()["cafe"].id
+    page = "{ offers(sort: TITLE, first: 50) { edges { node { id title languages } } } }"
+    answers = []
+    for context_class in (FastExecutionContext, StrawberryGraphQLCoreExecutionContext):
+        limits = known_directory.instance.limits
+        schema = build_schema(limits, execution_context_class=context_class)
+        context = _cached_context(known_directory)
+        _change_cached(context.offers, offer_id, "languages", "[de")
+        for _ in range(2):
+            result = schema.execute_sync(page, context_value=context)
+            answers.append((result.data, _errors(result)))
+    assert answers[0] == answers[1] == answers[2] == answers[3]
+    assert answers[0][1] and answers[0][1][0][1][-1] == "id"  # the offer's first field
+    schema = build_schema(known_directory.instance.limits)
+    context = _cached_context(known_directory)
+    _change_cached(context.offers, offer_id, "languages", "[de")
+    clean = "{ offers(sort: TITLE, first: 50) { edges { node { id title } } } }"
+    for _ in range(2):
+        result = schema.execute_sync(clean, context_value=context)
+        assert not result.errors  # the column is not asked for: the record is never read
+    assert offer_id in {e["node"]["id"] for e in result.data["offers"]["edges"]}
+
+
+def test_record_functions_hold_no_names_of_the_query(known_directory, monkeypatch):
+    written: list[str] = []
+    real = serializer_code._compile_record_serializer
+
+    def spy(steps, source):
+        function = real(steps, source)
+        if function is not None:
+            written.append(function.code)
+        return function
+
+    monkeypatch.setattr(shared_serializers, "_shared", {})
+    monkeypatch.setattr(serializer_code, "_compile_record_serializer", spy)
+    query = """{ offers(sort: TITLE, first: 5) { edges { node { fieldNamedLikeCode: title
+        import: address { raiseSlow: street } r: kind } } } }"""
+    schema = build_schema(known_directory.instance.limits)
+    context = _cached_context(known_directory)
+    answers = [schema.execute_sync(query, context_value=context) for _ in range(2)]
+    assert answers[0].data == answers[1].data and not answers[1].errors
+    assert written
+    for code in written:
+        for name in ("fieldNamedLikeCode", "raiseSlow", "import", "r:"):
+            assert name not in code

@@ -126,6 +126,41 @@ def test_custom_fields_query_and_filter_over_http(plugin_directory, serve, graph
     assert "filter.extra.awo.mealsOnWheelsZone" in empty["errors"][0]["message"]
 
 
+def test_offers_with_custom_fields_are_read_from_their_records(plugin_directory, monkeypatch):
+    """With plugins the API's ``Offer`` is a class of its own (it has ``extra``); its
+    pages are still read from the cache's records (``types.RecordNode``), custom fields
+    included, and answer what offers built first answer."""
+    from directory_schema import shared_serializers, types
+    from directory_schema.cache import OfferCache
+    from directory_schema.context import Context
+
+    plugin_directory.save(
+        [
+            _offer("Mit Fahrdienst", 1.0, transport_service=True, meals_on_wheels_zone="nord"),
+            _offer("Ohne Angaben", 2.0),
+        ]
+    )
+    monkeypatch.setattr(shared_serializers, "_shared", {})
+    turned: list[str] = []
+    become = types.RecordNode._become_offer
+    monkeypatch.setattr(
+        types.RecordNode, "_become_offer", lambda node: (turned.append(node), become(node))
+    )
+    extra = ExtraTypes(plugin_directory.custom_fields)
+    schema = build_schema(plugin_directory.instance.limits, extra)
+    query = """{ offers(near: {lat: 51.4847, lon: 7.4996}, radiusKm: 10) { edges { node {
+        title extra { awo { transportService mealsOnWheelsZone } diakonie { parish } } } } } }"""
+    built = schema.execute_sync(query, context_value=Context(plugin_directory, extra=extra))
+    cached = Context(plugin_directory, offers=OfferCache(plugin_directory), extra=extra)
+    for _ in range(2):
+        turned.clear()
+        result = schema.execute_sync(query, context_value=cached)
+        assert not result.errors and result.data == built.data
+    assert turned == []  # the second request: written as code, read from the records
+    nodes = [e["node"] for e in result.data["offers"]["edges"]]
+    assert nodes[0]["extra"]["awo"] == {"transportService": True, "mealsOnWheelsZone": "NORD"}
+
+
 def _plugin(name, *fields):
     class Plugin:
         @staticmethod

@@ -175,4 +175,3 @@ def test_search_synonyms_are_read_and_checked():
     message = str(caught.value)
     assert "search.synonyms[2]: 'alone' needs two phrases" in message
     assert "search.synonyms[3]: must be a string" in message
-

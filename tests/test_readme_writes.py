@@ -36,17 +36,17 @@ def test_the_readme_write_examples_work(tmp_path):
         load_demo(directory)
         token = create_token(directory.store, "Redaktion AWO", "editor", ["awo"])[1]
         with running_server(create_app(directory, sync_interval=None)) as server:
-            client = httpx.Client(
-                base_url=server.url, headers={"Authorization": f"Bearer {token}"}
-            )
+            client = httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {token}"})
 
             def run(query: str) -> dict:
                 answer = client.post("/graphql", json={"query": query}).json()
                 assert "errors" not in answer, (query, answer)
                 return answer["data"]
 
-            found = run('{ offers(filter: {carriers: ["awo"]}, first: 1) '
-                        "{ edges { node { id version } } } }")
+            found = run(
+                '{ offers(filter: {carriers: ["awo"]}, first: 1) '
+                "{ edges { node { id version } } } }"
+            )
             offer = found["offers"]["edges"][0]["node"]
             version = offer["version"]
             for example in examples:

@@ -199,3 +199,17 @@ def test_a_schedule_with_changeable_values_is_never_shared():
     )
     shared = offer_fields(plain, shared=True)["schedule"]
     assert shared == Schedule([ScheduleRule("mon", "09:00", "10:00")], date(2026, 1, 1))
+
+
+def test_the_json_columns_are_those_the_layout_reads_as_json():
+    """``store_records`` reads the JSON columns as text (cast on PostgreSQL); the layout
+    turns exactly those into values."""
+    from directory_core.store_connection import json_loads
+    from directory_core.store_rows import JSON_TEXT_COLUMNS, _schedule_of_record
+
+    as_json = {
+        OFFER_COLUMNS[source.index]
+        for source in OFFER_LAYOUT.values()
+        if isinstance(source, Column) and source.convert in (json_loads, _schedule_of_record)
+    }
+    assert as_json == JSON_TEXT_COLUMNS

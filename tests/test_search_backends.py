@@ -44,9 +44,7 @@ def test_the_index_gets_a_file_of_its_own_beside_the_store(tmp_path):
     assert embedded_path(named, directory.store) == tmp_path / "x.sqlite"
 
 
-def test_an_index_in_the_store_file_moves_to_its_own_and_is_filled_from_the_store(
-    tmp_path, caplog
-):
+def test_an_index_in_the_store_file_moves_to_its_own_and_is_filled_from_the_store(tmp_path, caplog):
     store_file = tmp_path / "dortmund.sqlite"
     instance = dortmund_instance_at(store_file)
     old_layout = dataclasses.replace(

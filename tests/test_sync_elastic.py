@@ -430,9 +430,7 @@ def test_an_index_with_fewer_documents_than_offers_is_not_healthy(open_es):
     assert "holds 0 documents but the store 12 offers" in health["search"]["error"]
 
 
-def test_two_instances_with_one_key_cannot_write_one_index(
-    es_url, prefix, tmp_path, monkeypatch
-):
+def test_two_instances_with_one_key_cannot_write_one_index(es_url, prefix, tmp_path, monkeypatch):
     """A new city copied from another's instance file with the same key (so the same
     index prefix) but its own store: refused, and the first city's index is untouched."""
     monkeypatch.delenv("DIRECTORY_ELASTICSEARCH_URL", raising=False)
