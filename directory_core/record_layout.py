@@ -60,9 +60,6 @@ def _column(name: str, convert: Callable[[Any], Any] | None = None) -> Column:
     return Column(OFFER_COLUMNS.index(name), convert)
 
 
-#: the category keys follow the columns in a record
-CATEGORIES_INDEX = len(OFFER_COLUMNS)
-
 #: Every attribute of an ``Offer``, in the order of its fields.
 OFFER_LAYOUT: dict[str, Column | Part] = {
     "title": _column("title"),
@@ -70,7 +67,7 @@ OFFER_LAYOUT: dict[str, Column | Part] = {
     "id": _column("id"),
     "description": _column("description"),
     "carrier": _column("carrier"),
-    "categories": Column(CATEGORIES_INDEX, list),
+    "categories": _column("categories", json_loads),
     "district": _column("district"),
     "district_manual": _column("district_manual", bool),
     "address": Part(

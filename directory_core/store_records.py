@@ -25,11 +25,6 @@ from . import tables as t
 from .store_rows import JSON_TEXT_COLUMNS, OFFER_COLUMNS, OfferRecord
 from .store_writes import _CHUNK
 
-_CATEGORIES_OF = (
-    sa.select(t.offer_categories.c.offer_id, t.offer_categories.c.category)
-    .where(t.offer_categories.c.offer_id.in_(sa.bindparam("ids", expanding=True)))
-    .order_by(t.offer_categories.c.offer_id, t.offer_categories.c.position)
-)
 _OFFERS_BY_ID = sa.select(
     *(
         sa.cast(t.offers.c[name], sa.Text) if name in JSON_TEXT_COLUMNS else t.offers.c[name]
@@ -39,10 +34,6 @@ _OFFERS_BY_ID = sa.select(
 _OUTBOX_HEAD = sa.select(sa.func.max(t.outbox.c.id))
 
 # the same statements for the driver ({} = the "?" marks of the ids)
-_CATEGORIES_SQL = (
-    "SELECT offer_id, category FROM offer_categories WHERE offer_id IN ({}) "
-    "ORDER BY offer_id, position"
-)
 _OFFERS_SQL = f"SELECT {', '.join(OFFER_COLUMNS)} FROM offers WHERE id IN ({{}})"
 _OUTBOX_HEAD_SQL = "SELECT max(id) FROM outbox"
 
@@ -54,18 +45,12 @@ def offer_records(conn: Connection, ids: list[str]) -> dict[str, OfferRecord]:
     for start in range(0, len(ids), _CHUNK):
         chunk = ids[start : start + _CHUNK]
         if driver:
-            marks = ",".join("?" * len(chunk))
-            category_rows = _rows(conn, _CATEGORIES_SQL.format(marks), chunk)
-            rows = _rows(conn, _OFFERS_SQL.format(marks), chunk)
+            rows = _rows(conn, _OFFERS_SQL.format(",".join("?" * len(chunk))), chunk)
+            result.update((row[0], row) for row in rows)  # the driver's rows are tuples
         else:
-            category_rows = conn.execute(_CATEGORIES_OF, {"ids": chunk})
-            rows = conn.execute(_OFFERS_BY_ID, {"ids": chunk})
-        categories: dict[str, list[str]] = {}
-        for offer_id, category in category_rows:
-            categories.setdefault(offer_id, []).append(category)
-        for row in rows:
-            offer_id = row[0]
-            result[offer_id] = (*row, tuple(categories.get(offer_id, ())))
+            result.update(
+                (row[0], tuple(row)) for row in conn.execute(_OFFERS_BY_ID, {"ids": chunk})
+            )
     return result
 
 

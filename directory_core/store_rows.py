@@ -14,7 +14,7 @@ from .model import (
     Schedule,
     ScheduleRule,
 )
-from .store_connection import _utc, json_loads
+from .store_connection import _utc, json_dumps, json_loads
 
 
 def _rule_to_json(rule: ScheduleRule) -> dict[str, Any]:
@@ -150,6 +150,7 @@ def _offer_to_row(offer: Offer) -> dict[str, Any]:
         "version": offer.version,
         "internal_note": offer.internal_note,
         "verified_by": offer.verified_by,
+        "categories": json_dumps(list(offer.categories)),
     }
 
 
@@ -192,19 +193,23 @@ OFFER_COLUMNS = (
     "version",
     "internal_note",
     "verified_by",
+    "categories",
 )
 
 
-#: the JSON columns among them, read as their text (``record_layout.OFFER_LAYOUT``)
-JSON_TEXT_COLUMNS = frozenset({"channels", "schedule", "languages", "target_groups", "extra"})
+#: the JSON columns among them, read as their text (``record_layout.OFFER_LAYOUT``); the
+#: category keys are a text column holding JSON
+JSON_TEXT_COLUMNS = frozenset(
+    {"channels", "schedule", "languages", "target_groups", "extra", "categories"}
+)
 
 #: An offer as read from the store: the values of the ``OFFER_COLUMNS`` in that order
-#: (JSON columns as text) and, last, the tuple of its category keys in their order. As the
-#: database driver gives them: from SQLite, booleans are 0/1 and times ISO text in UTC.
-#: Only strings, numbers, booleans, ``None`` and datetimes: the garbage collector stops
-#: following such a tuple after its first look at it, so a cache of records costs it
-#: nothing, while a cache of ``Offer`` objects (a dozen containers each) was walked
-#: again and again as it changed (a third of a millisecond per page of offers).
+#: (JSON columns as text, the category keys among them), as the database driver gives
+#: them: from SQLite, booleans are 0/1 and times ISO text in UTC. Only strings, numbers,
+#: booleans, ``None`` and datetimes: the garbage collector stops following such a tuple
+#: after its first look at it, so a cache of records costs it nothing, while a cache of
+#: ``Offer`` objects (a dozen containers each) was walked again and again as it changed
+#: (a third of a millisecond per page of offers).
 OfferRecord = tuple[Any, ...]
 
 

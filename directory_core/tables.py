@@ -100,6 +100,10 @@ offers = Table(
     # staff only (counsellor, editor, admin): never in public answers or the index text
     Column("internal_note", Text, nullable=False, server_default=text("''")),
     Column("verified_by", String(200), nullable=True),
+    # the category keys in their order, as JSON text: offer_categories' rows of the offer,
+    # written with them, so that an offer is read in one statement (migration 0007; text,
+    # as PostgreSQL cannot compare a json column's default)
+    Column("categories", Text, nullable=False, server_default=text("'[]'")),
     UniqueConstraint("carrier", "external_id", name="uq_offers_carrier_external_id"),
     Index("ix_offers_status", "status"),
 )

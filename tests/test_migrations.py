@@ -3,6 +3,8 @@ PostgreSQL (``stores.store_url``: an empty file or database each time)."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
@@ -98,6 +100,56 @@ def test_offer_categories_are_clustered_by_offer_on_sqlite_keeping_every_row(tmp
     assert [read[o.id].categories for o in offers] == [o.categories for o in offers]
     with store.engine.connect() as conn:
         assert _compare(conn) == []
+    store.close()
+
+
+def _links(store: Store) -> dict[str, list[str]]:
+    """Each offer's category keys from offer_categories, in their order."""
+    keys: dict[str, list[str]] = {}
+    with store.engine.connect() as conn:
+        for offer_id, category in conn.exec_driver_sql(
+            "SELECT offer_id, category FROM offer_categories ORDER BY offer_id, position"
+        ):
+            keys.setdefault(offer_id, []).append(category)
+    return keys
+
+
+def test_the_offers_category_keys_are_filled_from_offer_categories(store_url):
+    """Migration 0007 gives every offer its category keys in its own row, in their order
+    (not the alphabet's), and takes the column away again on the way down, leaving
+    offer_categories as it was."""
+    from alembic import command
+
+    from .test_store import _store
+
+    store = _store(store_url)
+    offers = [
+        Offer(
+            title="Erzählcafé",
+            kind="meeting_place",
+            categories=["relief.family_carers", "dementia.groups"],
+        ),
+        Offer(title="Beratung", kind="advice_office", categories=["advice.care_counselling"]),
+        Offer(title="Ohne", kind="service"),
+    ]
+    with store.transaction() as conn:
+        store.write_offers(conn, offers)
+    links = _links(store)
+    with store.engine.begin() as conn:
+        command.downgrade(store._alembic_config(conn), "0006")
+    with store.engine.connect() as conn:
+        columns = {c["name"] for c in sa.inspect(conn).get_columns("offers")}
+    assert "categories" not in columns and _links(store) == links
+    store.migrate()
+    read = store.get_offers([o.id for o in offers])
+    assert [read[o.id].categories for o in offers] == [o.categories for o in offers]
+    with store.engine.connect() as conn:
+        stored = dict(conn.execute(sa.text("SELECT id, categories FROM offers")).all())
+        assert _compare(conn) == []
+    assert {k: json.loads(v) if isinstance(v, str) else v for k, v in stored.items()} == {
+        o.id: o.categories for o in offers
+    }
+    assert _links(store) == links
     store.close()
 
 

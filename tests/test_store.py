@@ -533,3 +533,36 @@ def test_schedules_of_records_are_new_objects_with_the_columns_values():
     long_text = text.replace("nicht in den Ferien", "x" * 3000)
     assert _schedule_of_record(long_text) == schedule_from_json(json_loads(long_text))
     assert _schedule_of_record(long_text) is not _schedule_of_record(long_text)
+
+
+def test_an_offers_category_keys_follow_every_write(store_url):
+    """``offers.categories`` (read with the offer in one statement) and offer_categories
+    (filters, counts, foreign keys) say the same after inserts, updates and deletes."""
+    import json
+
+    store = _store(store_url)
+    first = _offer(categories=["dementia.groups", "relief.family_carers"])
+    second = _offer(external_id="awo-18", categories=[])
+    with store.transaction() as conn:
+        store.write_offers(conn, [first, second])
+    first.categories = ["relief.family_carers"]
+    second.categories = ["dementia.groups", "advice.care_counselling"]
+    with store.transaction() as conn:
+        store.write_offers(conn, [first, second])
+    with store.transaction() as conn:
+        store.delete_offers(conn, [first.id])
+
+    with store.engine.connect() as conn:
+        in_rows = {
+            offer_id: json.loads(keys) if isinstance(keys, str) else keys
+            for offer_id, keys in conn.execute(sa.text("SELECT id, categories FROM offers"))
+        }
+        linked: dict[str, list[str]] = {}
+        for offer_id, category in conn.execute(
+            sa.text("SELECT offer_id, category FROM offer_categories ORDER BY offer_id, position")
+        ):
+            linked.setdefault(offer_id, []).append(category)
+    assert in_rows == {second.id: ["dementia.groups", "advice.care_counselling"]}
+    assert linked == in_rows
+    assert store.get_offer(second.id).categories == second.categories
+    store.close()
