@@ -56,6 +56,7 @@ from .store_connection import (
     MIGRATION_LOCK,
     OUTBOX_LOCK,
     PG_CONNECT_TIMEOUT,
+    SQLITE_BUSY_MS,
     StoreError,
     _check_sqlite_file,
     _connect_error,
@@ -74,6 +75,8 @@ from .store_rows import OfferRecord
 from .store_writes import _CHUNK, StoreWrites
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+#: how long a process starting on a SQLite store waits for another one's migration
+MIGRATION_WAIT_MS = 600_000
 
 
 class Store(StoreSyncLock, StoreWrites):
@@ -178,7 +181,13 @@ class Store(StoreSyncLock, StoreWrites):
             if connection.dialect.name == "postgresql":
                 connection.execute(sa.select(sa.func.pg_advisory_xact_lock(MIGRATION_LOCK)))
             elif connection.dialect.name == "sqlite" and not self._at_head(connection):
-                connection.exec_driver_sql("BEGIN IMMEDIATE")
+                # a migration that fills a column of every offer takes some 20 s at a
+                # million: wait for another process's as long as for a large import
+                connection.exec_driver_sql(f"PRAGMA busy_timeout={MIGRATION_WAIT_MS}")
+                try:
+                    connection.exec_driver_sql("BEGIN IMMEDIATE")
+                finally:
+                    connection.exec_driver_sql(f"PRAGMA busy_timeout={SQLITE_BUSY_MS}")
             command.upgrade(self._alembic_config(connection), "head")
 
     def _at_head(self, connection: Connection) -> bool:

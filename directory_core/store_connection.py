@@ -196,12 +196,16 @@ def _connect_error(url: str, exc: BaseException) -> StoreError:
 SQLITE_MMAP_BYTES = 512 * 1024**2
 
 
+#: how long a SQLite connection waits for another's write lock before "database is locked"
+SQLITE_BUSY_MS = 10_000
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_MS}")
     cursor.execute(f"PRAGMA mmap_size={SQLITE_MMAP_BYTES}")
     cursor.execute("PRAGMA journal_size_limit=67108864")  # a large import's WAL, cut back
     cursor.close()

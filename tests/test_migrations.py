@@ -4,6 +4,7 @@ PostgreSQL (``stores.store_url``: an empty file or database each time)."""
 from __future__ import annotations
 
 import json
+import random
 
 import pytest
 import sqlalchemy as sa
@@ -132,9 +133,17 @@ def test_the_offers_category_keys_are_filled_from_offer_categories(store_url):
         Offer(title="Beratung", kind="advice_office", categories=["advice.care_counselling"]),
         Offer(title="Ohne", kind="service"),
     ]
+    # more offers than one batch of the migration (2,000), with their keys in any order
+    rng = random.Random(7)
+    keys = ["relief.family_carers", "dementia.groups", "advice.care_counselling", "relief"]
+    offers += [
+        Offer(title=f"Angebot {i}", kind="service", categories=rng.sample(keys, rng.randint(0, 4)))
+        for i in range(2_600)
+    ]
     with store.transaction() as conn:
         store.write_offers(conn, offers)
     links = _links(store)
+    assert len(links) > 2_000
     with store.engine.begin() as conn:
         command.downgrade(store._alembic_config(conn), "0006")
     with store.engine.connect() as conn:
@@ -146,9 +155,8 @@ def test_the_offers_category_keys_are_filled_from_offer_categories(store_url):
     with store.engine.connect() as conn:
         stored = dict(conn.execute(sa.text("SELECT id, categories FROM offers")).all())
         assert _compare(conn) == []
-    assert {k: json.loads(v) if isinstance(v, str) else v for k, v in stored.items()} == {
-        o.id: o.categories for o in offers
-    }
+    assert {k: json.loads(v) for k, v in stored.items()} == {o.id: o.categories for o in offers}
+    assert stored[offers[0].id] == '["relief.family_carers","dementia.groups"]'  # as written
     assert _links(store) == links
     store.close()
 
@@ -184,3 +192,41 @@ def test_a_migration_cut_short_on_sqlite_leaves_nothing_behind(tmp_path, monkeyp
     store.migrate()
     assert store.schema_revision() == store.head_revision()
     store.close()
+
+
+def test_a_start_waits_for_another_process_migrating_a_sqlite_store(tmp_path, monkeypatch):
+    """A process opening a SQLite store that another one is migrating waits for it as
+    long as a migration may take (``MIGRATION_WAIT_MS``), not the few seconds a
+    statement waits for the write lock (``SQLITE_BUSY_MS``), and then finds it at head."""
+    import sqlite3
+    import threading
+    import time
+
+    from alembic import command
+
+    from directory_core import store as store_module
+    from directory_core import store_connection
+
+    from .test_store import _store
+
+    path = tmp_path / "store.sqlite"
+    store = _store(path)
+    with store.engine.begin() as conn:
+        command.downgrade(store._alembic_config(conn), "0006")
+    store.close()
+    monkeypatch.setattr(store_connection, "SQLITE_BUSY_MS", 200)
+    monkeypatch.setattr(store_module, "SQLITE_BUSY_MS", 200)
+    monkeypatch.setattr(store_module, "MIGRATION_WAIT_MS", 20_000)
+    holder = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    holder.execute("BEGIN IMMEDIATE")  # as another process migrating would
+    release = threading.Timer(1.5, lambda: holder.execute("COMMIT"))
+    release.start()
+    started = time.monotonic()
+    try:
+        opened = Store.open(f"sqlite:///{path}")
+    finally:
+        release.join()
+        holder.close()
+    assert time.monotonic() - started >= 1.4  # it waited past its statements' 0.2 s
+    assert opened.schema_revision() == opened.head_revision()
+    opened.close()

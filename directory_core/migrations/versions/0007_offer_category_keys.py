@@ -13,6 +13,7 @@ Create Date: 2026-11-27
 """
 
 import json
+import sqlite3
 
 import sqlalchemy as sa
 from alembic import op
@@ -23,6 +24,11 @@ branch_labels = None
 depends_on = None
 
 _BATCH = 2000
+
+
+def _json(keys: list[str]) -> str:
+    """The text the store writes for a list of keys (compact, as orjson writes it)."""
+    return json.dumps(keys, ensure_ascii=False, separators=(",", ":"))
 
 
 def upgrade() -> None:
@@ -68,7 +74,7 @@ def upgrade() -> None:
             keys[offer_id].append(category)
         conn.execute(
             update,
-            [{"offer": k, "keys": json.dumps(v, ensure_ascii=False)} for k, v in keys.items()],
+            [{"offer": k, "keys": _json(v)} for k, v in keys.items()],
         )
         after = ids[-1]
 
@@ -78,6 +84,11 @@ def downgrade() -> None:
     # mode makes it, would drop the old one and with it, by their foreign key's cascade,
     # every row of offer_categories
     if op.get_bind().dialect.name == "sqlite":
+        if sqlite3.sqlite_version_info < (3, 35):
+            raise RuntimeError(
+                "going back before migration 0007 needs SQLite 3.35 or later (DROP COLUMN); "
+                f"this Python has SQLite {sqlite3.sqlite_version}"
+            )
         op.execute("ALTER TABLE offers DROP COLUMN categories")
     else:
         op.drop_column("offers", "categories")
