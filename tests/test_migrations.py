@@ -58,15 +58,9 @@ def test_an_empty_database_gets_the_schema_only_from_the_migrations(store_url):
     store.close()
 
 
-def test_offer_categories_are_clustered_by_offer_on_sqlite_keeping_every_row(tmp_path):
-    """Migration 0006 rebuilds ``offer_categories`` without rowid on SQLite: the rows,
-    and the categories' order, survive it in both directions."""
-    from alembic import command
-
-    from .test_store import _store
-
-    store = _store(tmp_path / "store.sqlite")
-    offers = [
+def _three_offers() -> list[Offer]:
+    """Two offers with categories (the first's not in the alphabet's order), one without."""
+    return [
         Offer(
             title="Erzählcafé",
             kind="meeting_place",
@@ -75,6 +69,17 @@ def test_offer_categories_are_clustered_by_offer_on_sqlite_keeping_every_row(tmp
         Offer(title="Beratung", kind="advice_office", categories=["advice.care_counselling"]),
         Offer(title="Ohne", kind="service"),
     ]
+
+
+def test_offer_categories_are_clustered_by_offer_on_sqlite_keeping_every_row(tmp_path):
+    """Migration 0006 rebuilds ``offer_categories`` without rowid on SQLite: the rows,
+    and the categories' order, survive it in both directions."""
+    from alembic import command
+
+    from .test_store import _store
+
+    store = _store(tmp_path / "store.sqlite")
+    offers = _three_offers()
     with store.transaction() as conn:
         store.write_offers(conn, offers)
 
@@ -124,15 +129,7 @@ def test_the_offers_category_keys_are_filled_from_offer_categories(store_url):
     from .test_store import _store
 
     store = _store(store_url)
-    offers = [
-        Offer(
-            title="Erzählcafé",
-            kind="meeting_place",
-            categories=["relief.family_carers", "dementia.groups"],
-        ),
-        Offer(title="Beratung", kind="advice_office", categories=["advice.care_counselling"]),
-        Offer(title="Ohne", kind="service"),
-    ]
+    offers = _three_offers()
     # more offers than one batch of the migration (2,000), with their keys in any order
     rng = random.Random(7)
     keys = ["relief.family_carers", "dementia.groups", "advice.care_counselling", "relief"]
