@@ -78,14 +78,23 @@ def _schedule_values(text: str) -> _ScheduleValues:
     return values
 
 
+def _shareable_values(text: str) -> _ScheduleValues | None:
+    """The remembered values of a schedule column's text, or None for a text read anew
+    each time: long (a long note) or with values that could be changed."""
+    if len(text) > _REMEMBERED_SCHEDULE_CHARS:
+        return None
+    try:
+        return _schedule_values(text)
+    except TypeError:
+        return None
+
+
 def _schedule_of_record(text: str) -> Schedule:
     """A new ``Schedule`` (new rules, new lists) of a schedule column's JSON text."""
-    if len(text) > _REMEMBERED_SCHEDULE_CHARS:
+    values = _shareable_values(text)
+    if values is None:
         return schedule_from_json(json_loads(text))
-    try:
-        rules, valid_from, valid_until, note = _schedule_values(text)
-    except TypeError:
-        return schedule_from_json(json_loads(text))
+    rules, valid_from, valid_until, note = values
     return Schedule(
         rules=[ScheduleRule(w, s, e, f, i, list(weeks)) for w, s, e, f, i, weeks in rules],
         valid_from=valid_from,
@@ -101,14 +110,10 @@ def _remembered_schedule(text: str) -> Schedule:
 
 def _shared_schedule(text: str) -> Schedule:
     """One ``Schedule`` per schedule text, the same object every time (never to be
-    changed: see ``offer_fields``); texts ``_schedule_of_record`` does not remember
-    (long or with changeable values) get a new one each time."""
-    if len(text) > _REMEMBERED_SCHEDULE_CHARS:
-        return _schedule_of_record(text)
-    try:
-        _schedule_values(text)
-    except TypeError:
-        return _schedule_of_record(text)
+    changed: see ``record_layout.offer_fields``); texts whose values are not remembered
+    (``_shareable_values``) get a new one each time."""
+    if _shareable_values(text) is None:
+        return schedule_from_json(json_loads(text))
     return _remembered_schedule(text)
 
 

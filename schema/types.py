@@ -312,8 +312,10 @@ def offer_node(offer: model.Offer, directory: Directory, extra: ExtraTypes | Non
     """The GraphQL ``Offer`` of a model offer: the same attributes (nested parts are the
     model objects), with carrier, district and category keys replaced by objects and the
     custom fields as typed objects (``extra.py``)."""
+    node = Offer.__new__(Offer)  # skip __init__: copying the attributes is all it would do
     # a copy is quicker than filling the new object's dict
-    return _node(offer.__dict__.copy(), directory, extra)
+    node.__dict__ = _node_fields(offer.__dict__.copy(), directory, extra)
+    return node
 
 
 def record_node(record: OfferRecord, directory: Directory, extra: ExtraTypes | None = None) -> Any:
@@ -377,12 +379,6 @@ NODE_VALUES: dict[str, Callable[[Any, Directory, ExtraTypes | None], Any]] = {
     "categories": _categories,
     "extra": _extra,
 }
-
-
-def _node(fields: dict[str, Any], directory: Directory, extra: ExtraTypes | None) -> Offer:
-    node = Offer.__new__(Offer)  # skip __init__: copying the attributes is all it would do
-    node.__dict__ = _node_fields(fields, directory, extra)
-    return node
 
 
 def _node_fields(
